@@ -1,0 +1,182 @@
+// The `durable-mqtt-broker` config node: owns one session and shares it between the consumer nodes that use it.
+import type { IPublishPacket } from 'mqtt';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { join } from 'node:path';
+import { displayUrl, parseConfig, type SessionConfig, type TlsOptions } from '../session/config';
+import type { QoS } from '../session/cover';
+import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
+import { TopicRouter } from '../session/router';
+import { MqttSession, type SessionState } from '../session/session';
+import { covers, parseFilter } from '../session/topic';
+
+export interface BrokerProps extends NodeDef {
+  broker?: string;
+  clientId?: string;
+  cleanSession?: boolean | string;
+  protocolVersion?: number | string;
+  sessionExpiry?: number | string;
+  keepalive?: number | string;
+  tls?: string;
+  backoffMin?: number | string;
+  backoffMax?: number | string;
+}
+
+export interface BrokerCredentials {
+  user?: string;
+  password?: string;
+}
+
+/** What a consumer node registers with its broker node. */
+export interface Consumer {
+  readonly filters: readonly string[];
+  readonly qos: QoS;
+  deliver(topic: string, payload: Buffer, packet: IPublishPacket): void;
+  onState(state: SessionState): void;
+  onSubscribeFailed(filter: string, code: number): void;
+}
+
+export interface BrokerNode extends Node<BrokerCredentials> {
+  register(consumer: Consumer): void;
+  unregister(consumer: Consumer): void;
+  /** Why the configuration cannot be used, when it cannot. */
+  readonly configError?: string;
+}
+
+/** The part of the core `tls-config` node we use. */
+interface TlsConfigNode extends Node {
+  addTLSOptions(options: TlsOptions): void;
+}
+
+type Parked = [topic: string, payload: Buffer, packet: IPublishPacket];
+
+export function registerBroker(RED: NodeAPI): void {
+  function DurableMqttBroker(this: Node<BrokerCredentials>, props: BrokerProps): void {
+    RED.nodes.createNode(this, props);
+    const node = this as BrokerNode;
+    const tlsNode = props.tls ? (RED.nodes.getNode(props.tls) as TlsConfigNode | null) : null;
+    let tls: TlsOptions | undefined;
+    if (tlsNode) tlsNode.addTLSOptions((tls = {}));
+    const parsed = parseConfig({ ...props, username: this.credentials?.user, password: this.credentials?.password, tls });
+    if (!parsed.ok) {
+      (node as { configError?: string }).configError = parsed.error;
+      node.error(`invalid broker configuration: ${parsed.error}`);
+      node.register = (c) => c.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
+      node.unregister = () => undefined;
+      return;
+    }
+    if (props.tls && !tlsNode) node.warn(`TLS configuration node ${props.tls} not found; connecting without it`);
+    attachSession(RED, node, parsed.config);
+  }
+  RED.nodes.registerType<Node<BrokerCredentials>, BrokerProps, unknown, BrokerCredentials>('durable-mqtt-broker', DurableMqttBroker, {
+    credentials: { user: { type: 'text' }, password: { type: 'password' } },
+  });
+}
+
+/**
+ * Connects once the runtime has started every flow (`flows:started`), so each consumer is
+ * registered before the first queued message arrives; a message that finds no consumer while a
+ * deploy is under way is parked until the new nodes are in place.
+ */
+function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): void {
+  const where = `${displayUrl(config.url)} as "${config.clientId}"`;
+  const ledger = ledgerFor(RED, config);
+  const session = new MqttSession(config, ledger);
+  const consumers = new Set<Consumer>();
+  const router = new TopicRouter<Consumer>();
+  let settled = false;
+  let parked: Parked[] = [];
+  let lastLogged = '';
+
+  const route = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
+    const targets = router.match(topic);
+    if (targets.size === 0) {
+      if (!settled) parked.push([topic, payload, packet]);
+      return;
+    }
+    for (const c of targets) c.deliver(topic, payload, packet);
+  };
+
+  const apply = (): void => {
+    const wanted = new Map<string, QoS>();
+    for (const c of consumers) for (const f of c.filters) wanted.set(f, Math.max(wanted.get(f) ?? 0, c.qos) as QoS);
+    session.setSubscriptions(wanted);
+    // With no consumers left, connect only to remove subscriptions the broker still holds.
+    if (!session.started && (consumers.size > 0 || (ledger.load()?.size ?? 0) > 0)) session.start();
+  };
+
+  const onStarted = (): void => {
+    settled = true;
+    apply();
+    const held = parked;
+    parked = [];
+    for (const [topic, payload, packet] of held) {
+      if (router.match(topic).size === 0) node.debug(`no consumer wants ${topic} any more; dropped`);
+      else route(topic, payload, packet);
+    }
+  };
+  const onStopping = (): void => {
+    settled = false;
+  };
+
+  session.on('message', route);
+  session.on('state', (s) => {
+    logState(node, s, where, lastLogged);
+    lastLogged = s.state === 'error' ? s.reason : s.state;
+    for (const c of consumers) c.onState(s);
+  });
+  session.on('takeover', () => node.warn(`client ID "${config.clientId}" is in use by another client at ${displayUrl(config.url)}: the broker keeps disconnecting one of you; backing off`));
+  session.on('subscribed', (subs) => node.log(`subscribed ${[...subs].map(([f, q]) => `${f} (QoS ${q})`).join(', ')}`));
+  session.on('unsubscribed', (filters) => node.log(`unsubscribed ${filters.join(', ')}`));
+  session.on('subscribeFailed', (filter, code) => {
+    node.error(`broker refused subscription ${filter} (code 0x${code.toString(16)})`);
+    for (const c of consumers) if (c.filters.some((f) => covers(filter, parseFilter(f).filter) || f === filter)) c.onSubscribeFailed(filter, code);
+  });
+
+  node.register = (c) => {
+    consumers.add(c);
+    router.set(c, c.filters);
+    c.onState(session.state);
+  };
+  node.unregister = (c) => {
+    consumers.delete(c);
+    router.delete(c);
+  };
+
+  RED.events.on('flows:started', onStarted);
+  RED.events.on('flows:stopping', onStopping);
+  node.on('close', (removed: boolean, done: () => void) => {
+    RED.events.off('flows:started', onStarted);
+    RED.events.off('flows:stopping', onStopping);
+    // A deleted config node removes its subscriptions so the broker stops queueing for nobody.
+    session.close({ forget: removed }).then(done, done);
+  });
+}
+
+function ledgerFor(RED: NodeAPI, config: SessionConfig): SubscriptionLedger {
+  const key = `${displayUrl(config.url)}|${config.clientId}`;
+  let userDir: unknown;
+  try {
+    userDir = (RED.settings as { userDir?: unknown }).userDir;
+  } catch {
+    // Runtime settings not loaded (as under the test helper): remember in memory.
+  }
+  if (config.cleanSession || typeof userDir !== 'string') return new MemoryLedger(key);
+  return new FileLedger(join(userDir, 'durable-mqtt'), key);
+}
+
+/** Connects and disconnects at info level, failures once per reason at warn; never the password. */
+function logState(node: Node, s: SessionState, where: string, last: string): void {
+  switch (s.state) {
+    case 'connected':
+      node.log(`connected to ${where} (session ${s.sessionPresent ? 'present' : 'new'})`);
+      break;
+    case 'disconnected':
+      if (last !== 'disconnected') node.log(`disconnected from ${where}${s.reason ? `: ${s.reason}` : ''}`);
+      break;
+    case 'error':
+      if (last !== s.reason) node.warn(`cannot stay connected to ${where}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
+      break;
+    default:
+      break;
+  }
+}

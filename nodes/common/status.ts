@@ -1,0 +1,46 @@
+// The one mapping from session state to a Node-RED status badge.
+import type { NodeStatus } from 'node-red';
+import type { SessionState } from '../session/session';
+
+/** Looks up a message in the node set's catalog (RED._), with `__name__` substitutions. */
+export type Translate = (key: string, substitutions?: Record<string, string | number>) => string;
+
+const NS = 'durable-mqtt';
+
+export function statusFor(s: SessionState, t: Translate): NodeStatus {
+  switch (s.state) {
+    case 'idle':
+      return {};
+    case 'connecting':
+      return { fill: 'yellow', shape: 'ring', text: t(`${NS}.status.connecting`) };
+    case 'connected':
+      return { fill: 'green', shape: 'dot', text: t(`${NS}.status.connected`) };
+    case 'reconnecting':
+      return { fill: 'yellow', shape: 'ring', text: t(`${NS}.status.reconnecting`, { attempt: s.attempt }) };
+    case 'disconnected':
+      return { fill: 'red', shape: 'ring', text: t(`${NS}.status.disconnected`) };
+    case 'error':
+      return { fill: 'red', shape: 'dot', text: t(`${NS}.reason.${s.reason}`) };
+  }
+}
+
+/** The badge for a problem found in the node's own configuration. */
+export function configErrorStatus(t: Translate, key: string): NodeStatus {
+  return { fill: 'red', shape: 'dot', text: t(`${NS}.errors.${key}`) };
+}
+
+/** The payload of the optional status output: the state without internal detail. */
+export function statusPayload(s: SessionState): { state: string; reason?: string; sessionPresent?: boolean; attempt?: number } {
+  switch (s.state) {
+    case 'connected':
+      return { state: s.state, sessionPresent: s.sessionPresent };
+    case 'reconnecting':
+      return { state: s.state, attempt: s.attempt };
+    case 'disconnected':
+      return s.reason ? { state: s.state, reason: s.reason } : { state: s.state };
+    case 'error':
+      return { state: s.state, reason: s.reason };
+    default:
+      return { state: s.state };
+  }
+}

@@ -1,0 +1,17 @@
+// Builds the flow msg for a received PUBLISH, shaped like the core `mqtt in` node's so nodes can be swapped.
+import type { IPublishPacket } from 'mqtt';
+import type { NodeMessage } from 'node-red';
+
+/** MQTT 5 properties copied onto msg under the same names as the core node uses. */
+const V5_PROPERTIES = ['userProperties', 'contentType', 'responseTopic', 'correlationData', 'messageExpiryInterval', 'payloadFormatIndicator'] as const;
+
+export function toMessage(topic: string, payload: unknown, packet: IPublishPacket): NodeMessage {
+  const msg: NodeMessage = { topic, payload, qos: packet.qos, retain: packet.retain };
+  const props = packet.properties;
+  if (props) {
+    for (const key of V5_PROPERTIES) {
+      if (props[key] !== undefined) msg[key] = props[key];
+    }
+  }
+  return msg;
+}

@@ -1,0 +1,148 @@
+// Validates a session's settings and turns them into MQTT.js client options.
+import type { IClientOptions } from 'mqtt';
+import type { BackoffOptions } from './backoff';
+
+/** TLS settings as the core `tls-config` node fills them in; MQTT.js hands them to `tls.connect`. */
+export type TlsOptions = Pick<IClientOptions, 'key' | 'cert' | 'ca' | 'rejectUnauthorized' | 'ALPNProtocols' | 'servername'> & { passphrase?: string };
+
+/** Everything one broker connection needs; the config node fills it from its properties. */
+export interface SessionConfig {
+  /** Normalised broker URL (`mqtt://`, `mqtts://`, `ws://`, `wss://`), possibly with credentials. */
+  readonly url: string;
+  readonly clientId: string;
+  readonly cleanSession: boolean;
+  readonly protocolVersion: 4 | 5;
+  /** Seconds the broker keeps the session after disconnect (MQTT 5 only). */
+  readonly sessionExpiry: number;
+  /** Seconds. */
+  readonly keepalive: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly tls?: TlsOptions;
+  readonly backoff: BackoffOptions;
+  /** A connection the broker closes sooner than this after CONNACK counts as kicked off, ms. */
+  readonly takeoverWindow: number;
+  /** Kicks in a row that mean another client uses our ID. */
+  readonly takeoverCount: number;
+}
+
+export type ConfigResult = { ok: true; config: SessionConfig } | { ok: false; error: string };
+
+export const DEFAULTS = {
+  protocolVersion: 4,
+  sessionExpiry: 86400,
+  keepalive: 60,
+  backoff: { min: 1000, max: 60000 },
+  takeoverWindow: 30000,
+  takeoverCount: 3,
+} as const;
+
+const SCHEMES: Record<string, string> = { 'mqtt:': 'mqtt:', 'tcp:': 'mqtt:', 'mqtts:': 'mqtts:', 'ssl:': 'mqtts:', 'tls:': 'mqtts:', 'ws:': 'ws:', 'wss:': 'wss:' };
+
+/** Accepts a URL with one of the MQTT schemes, or a bare `host` / `host:port` meaning `mqtt://`. */
+export function normaliseBrokerUrl(input: string, useTls = false): { url: string } | { error: string } {
+  const text = input.trim();
+  if (text.length === 0) return { error: 'broker URL is empty' };
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `mqtt://${text}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    return { error: `invalid broker URL "${text}"` };
+  }
+  const scheme = SCHEMES[url.protocol];
+  if (!scheme) return { error: `unsupported scheme "${url.protocol}" in broker URL (use mqtt, mqtts, ws or wss)` };
+  if (!url.hostname) return { error: `broker URL "${text}" has no host` };
+  // URL cannot change a special scheme (http→ws) into a non-special one, so rebuild from parts.
+  const secure = useTls ? { 'mqtt:': 'mqtts:', 'ws:': 'wss:' }[scheme] ?? scheme : scheme;
+  const auth = url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
+  const path = secure === 'ws:' || secure === 'wss:' ? (url.pathname === '/' ? '/mqtt' : url.pathname) : '';
+  return { url: `${secure}//${auth}${url.host}${path}${url.search}` };
+}
+
+/** The URL without credentials, for logs and status. */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//');
+  }
+}
+
+export interface RawConfig {
+  broker?: unknown;
+  clientId?: unknown;
+  cleanSession?: unknown;
+  protocolVersion?: unknown;
+  sessionExpiry?: unknown;
+  keepalive?: unknown;
+  username?: string;
+  password?: string;
+  tls?: TlsOptions;
+  backoffMin?: unknown;
+  backoffMax?: unknown;
+}
+
+function numberIn(value: unknown, fallback: number, lo: number, hi: number, name: string): number | string {
+  if (value === undefined || value === null || value === '') return fallback;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < lo || n > hi) return `${name} must be a whole number from ${lo} to ${hi}`;
+  return n;
+}
+
+const asBool = (v: unknown): boolean => v === true || v === 'true';
+
+/** Applies defaults to a flow's properties and checks them; a missing property gets its default. */
+export function parseConfig(raw: RawConfig): ConfigResult {
+  const parsed = normaliseBrokerUrl(typeof raw.broker === 'string' ? raw.broker : '', raw.tls !== undefined);
+  if ('error' in parsed) return { ok: false, error: parsed.error };
+  const cleanSession = asBool(raw.cleanSession);
+  const clientId = typeof raw.clientId === 'string' ? raw.clientId.trim() : '';
+  if (!cleanSession && clientId.length === 0) return { ok: false, error: 'a client ID is required for a persistent session (clean session off)' };
+  const protocolVersion = numberIn(raw.protocolVersion, DEFAULTS.protocolVersion, 4, 5, 'protocolVersion');
+  if (protocolVersion !== 4 && protocolVersion !== 5) return { ok: false, error: 'protocolVersion must be 4 (MQTT 3.1.1) or 5 (MQTT 5)' };
+  const sessionExpiry = numberIn(raw.sessionExpiry, DEFAULTS.sessionExpiry, 0, 0xffffffff, 'sessionExpiry');
+  const keepalive = numberIn(raw.keepalive, DEFAULTS.keepalive, 0, 65535, 'keepalive');
+  const backoffMin = numberIn(raw.backoffMin, DEFAULTS.backoff.min / 1000, 0, 3600, 'backoffMin');
+  const backoffMax = numberIn(raw.backoffMax, DEFAULTS.backoff.max / 1000, 0, 86400, 'backoffMax');
+  for (const v of [sessionExpiry, keepalive, backoffMin, backoffMax]) if (typeof v === 'string') return { ok: false, error: v };
+  return {
+    ok: true,
+    config: {
+      url: parsed.url,
+      clientId,
+      cleanSession,
+      protocolVersion,
+      sessionExpiry: sessionExpiry as number,
+      keepalive: keepalive as number,
+      username: raw.username || undefined,
+      password: raw.password || undefined,
+      tls: raw.tls,
+      // Seconds in the flow, ms inside; a minimum of 0 would spin, so floor it at 100 ms.
+      backoff: { min: Math.max(100, (backoffMin as number) * 1000), max: Math.max(100, (backoffMax as number) * 1000, (backoffMin as number) * 1000) },
+      takeoverWindow: DEFAULTS.takeoverWindow,
+      takeoverCount: DEFAULTS.takeoverCount,
+    },
+  };
+}
+
+/** MQTT.js options: we reconnect and resubscribe ourselves, so both are off in the client. */
+export function clientOptions(c: SessionConfig): IClientOptions {
+  return {
+    clientId: c.clientId || undefined,
+    clean: c.cleanSession,
+    protocolVersion: c.protocolVersion,
+    keepalive: c.keepalive,
+    username: c.username,
+    password: c.password,
+    reconnectPeriod: 0,
+    manualConnect: true,
+    resubscribe: false,
+    connectTimeout: 30_000,
+    properties: c.protocolVersion === 5 ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry } : undefined,
+    ...c.tls,
+  };
+}

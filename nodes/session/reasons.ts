@@ -1,0 +1,66 @@
+// Maps MQTT.js errors, CONNACK codes and DISCONNECT reasons to a short, stable reason key.
+
+/** Stable keys for why a session is not connected; the nodes translate them into status text. */
+export type Reason =
+  | 'notAuthorized'
+  | 'badCredentials'
+  | 'unreachable'
+  | 'unknownHost'
+  | 'clientIdInUse'
+  | 'clientIdRejected'
+  | 'serverUnavailable'
+  | 'tlsError'
+  | 'protocolError'
+  | 'connectionLost'
+  | 'refused'
+  | 'invalidConfig';
+
+/** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). */
+const V4_CONNACK: Record<number, Reason> = { 1: 'protocolError', 2: 'clientIdRejected', 3: 'serverUnavailable', 4: 'badCredentials', 5: 'notAuthorized' };
+
+/** MQTT 5 CONNACK / DISCONNECT reason codes (§3.2.2.2, §3.14.2.1). */
+const V5_CODES: Record<number, Reason> = {
+  0x81: 'protocolError',
+  0x82: 'protocolError',
+  0x84: 'protocolError',
+  0x85: 'clientIdRejected',
+  0x86: 'badCredentials',
+  0x87: 'notAuthorized',
+  0x88: 'serverUnavailable',
+  0x89: 'serverUnavailable',
+  0x8a: 'notAuthorized',
+  0x8c: 'badCredentials',
+  0x8e: 'clientIdInUse',
+  0x8b: 'serverUnavailable',
+};
+
+const NETWORK: Record<string, Reason> = {
+  ECONNREFUSED: 'unreachable',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+  ETIMEDOUT: 'unreachable',
+  EADDRNOTAVAIL: 'unreachable',
+  ENOTFOUND: 'unknownHost',
+  EAI_AGAIN: 'unknownHost',
+  ECONNRESET: 'connectionLost',
+  EPIPE: 'connectionLost',
+};
+
+/** A reason key for an error MQTT.js emitted, given the protocol version in use. */
+export function reasonFor(err: Error & { code?: unknown }, protocolVersion: 4 | 5): Reason {
+  const { code } = err;
+  if (typeof code === 'number') {
+    return (protocolVersion === 5 ? V5_CODES[code] : V4_CONNACK[code]) ?? 'refused';
+  }
+  if (typeof code === 'string') {
+    if (NETWORK[code]) return NETWORK[code];
+    if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) return 'tlsError';
+  }
+  return 'refused';
+}
+
+/** A reason key for a DISCONNECT the broker sent (MQTT 5 only), or undefined for a normal one. */
+export function reasonForDisconnect(reasonCode: number | undefined): Reason | undefined {
+  if (!reasonCode) return undefined;
+  return V5_CODES[reasonCode] ?? 'connectionLost';
+}

@@ -1,0 +1,240 @@
+// One persistent MQTT session: connects, subscribes only what the broker lacks, reconnects with backoff, emits typed events.
+import { EventEmitter } from 'node:events';
+import { connect, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import { backoffDelay } from './backoff';
+import { clientOptions, type SessionConfig } from './config';
+import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
+import type { SubscriptionLedger } from './ledger';
+import { reasonFor, reasonForDisconnect, type Reason } from './reasons';
+
+export type SessionState =
+  | { readonly state: 'idle' }
+  | { readonly state: 'connecting' }
+  | { readonly state: 'connected'; readonly sessionPresent: boolean }
+  | { readonly state: 'reconnecting'; readonly attempt: number }
+  | { readonly state: 'disconnected'; readonly reason?: Reason }
+  | { readonly state: 'error'; readonly reason: Reason; readonly detail?: string };
+
+export interface SessionEvents {
+  state: [SessionState];
+  /** Every PUBLISH received; QoS 1/2 acknowledgement follows MQTT.js once listeners return. */
+  message: [topic: string, payload: Buffer, packet: IPublishPacket];
+  subscribed: [SubscriptionSet];
+  unsubscribed: [string[]];
+  /** The broker refused a filter in SUBACK (`code` ≥ 0x80). */
+  subscribeFailed: [filter: string, code: number];
+  /** Another client keeps taking our client ID; raised once per episode. */
+  takeover: [];
+}
+
+const SUBACK_FAILURE = 0x80;
+
+/**
+ * Mirrors the Paho async consumer: listeners are attached before the first CONNECT so messages
+ * queued in the session cannot arrive unheard, and SUBSCRIBE goes out only for what the broker
+ * does not already hold.
+ */
+export class MqttSession extends EventEmitter<SessionEvents> {
+  private client?: MqttClient;
+  private current: SessionState = { state: 'idle' };
+  /** The cover of every consumer's filters: what the broker should hold. */
+  private wanted: SubscriptionSet = new Map();
+  /** What the broker holds now, while connected; undefined when unknown. */
+  private held?: SubscriptionSet;
+  private attempt = 0;
+  private shortCloses = 0;
+  private takeoverRaised = false;
+  private connectedAt?: number;
+  private pendingError?: { reason: Reason; detail?: string };
+  private timer?: NodeJS.Timeout;
+  private closing = false;
+  private sync: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly config: SessionConfig,
+    private readonly ledger: SubscriptionLedger,
+  ) {
+    super();
+  }
+
+  get state(): SessionState {
+    return this.current;
+  }
+
+  get started(): boolean {
+    return this.client !== undefined;
+  }
+
+  /** The filters the broker should hold, as the union of every consumer's filters with their QoS. */
+  setSubscriptions(wanted: ReadonlyMap<string, QoS>): void {
+    this.wanted = coverFilters(wanted);
+    if (this.client?.connected) this.reconcile();
+  }
+
+  /** The broker subscriptions currently wanted (after merging overlapping filters). */
+  get subscriptions(): ReadonlyMap<string, QoS> {
+    return this.wanted;
+  }
+
+  start(): void {
+    if (this.client || this.closing) return;
+    const client = connect(this.config.url, clientOptions(this.config));
+    this.client = client;
+    client.on('message', (topic, payload, packet) => this.emit('message', topic, payload, packet));
+    client.on('connect', (connack) => this.onConnect(connack));
+    client.on('error', (err) => this.onError(err));
+    client.on('disconnect', (packet) => this.onDisconnect(packet));
+    client.on('close', () => this.onClose());
+    this.setState({ state: 'connecting' });
+    client.connect();
+  }
+
+  /**
+   * Ends the connection without unsubscribing, so the broker keeps queueing for us. With `forget`
+   * (the config node was deleted) the subscriptions are removed first, so nothing piles up.
+   */
+  async close({ forget = false } = {}): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.timer);
+    const client = this.client;
+    if (!client) return;
+    if (forget && client.connected) {
+      try {
+        await this.sync;
+        const held = this.held ?? this.ledger.load();
+        if (held && held.size > 0) await withTimeout(client.unsubscribeAsync([...held.keys()]), 5000);
+        this.ledger.clear();
+      } catch {
+        // The broker keeps the filters; the ledger keeps knowing them.
+      }
+    }
+    await withTimeout(
+      new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve())),
+      5000,
+    ).catch(() => client.end(true));
+    this.setState({ state: 'disconnected' });
+  }
+
+  private setState(next: SessionState): void {
+    // MQTT.js reports one failure as both `error` and `close`; announce each state once.
+    if (JSON.stringify(next) === JSON.stringify(this.current)) return;
+    this.current = next;
+    this.emit('state', next);
+  }
+
+  private onConnect(connack: IConnackPacket): void {
+    if (this.closing) return;
+    this.connectedAt = Date.now();
+    this.pendingError = undefined;
+    if (connack.sessionPresent && !this.config.cleanSession) {
+      this.held = this.ledger.load();
+    } else {
+      // No session: the broker has forgotten every subscription (first start, expiry, restart without persistence).
+      this.held = new Map();
+      this.ledger.clear();
+    }
+    this.setState({ state: 'connected', sessionPresent: connack.sessionPresent });
+    this.reconcile();
+  }
+
+  private onError(err: Error & { code?: unknown }): void {
+    if (this.closing) return;
+    const reason = this.client?.connected && typeof err.code !== 'number' ? 'connectionLost' : reasonFor(err, this.config.protocolVersion);
+    this.pendingError = { reason, detail: err.message };
+    this.setState({ state: 'error', reason, detail: err.message });
+  }
+
+  private onDisconnect(packet: IDisconnectPacket): void {
+    const reason = reasonForDisconnect(packet.reasonCode);
+    if (!reason || this.closing) return;
+    if (reason === 'clientIdInUse') this.shortCloses = this.config.takeoverCount;
+    this.pendingError = { reason, detail: `broker sent DISCONNECT 0x${(packet.reasonCode ?? 0).toString(16)}` };
+  }
+
+  private onClose(): void {
+    const since = this.connectedAt;
+    this.connectedAt = undefined;
+    this.held = undefined;
+    if (this.closing) return;
+    if (since !== undefined) {
+      if (Date.now() - since >= this.config.takeoverWindow) {
+        this.attempt = 0;
+        this.shortCloses = 0;
+        this.takeoverRaised = false;
+      } else {
+        this.shortCloses++;
+      }
+    }
+    if (this.shortCloses >= this.config.takeoverCount) {
+      this.pendingError = { reason: 'clientIdInUse', detail: 'the broker keeps closing the connection soon after CONNACK' };
+      if (!this.takeoverRaised) {
+        this.takeoverRaised = true;
+        this.emit('takeover');
+      }
+    }
+    if (this.pendingError) this.setState({ state: 'error', ...this.pendingError });
+    else this.setState({ state: 'disconnected', reason: since !== undefined ? 'connectionLost' : undefined });
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    this.attempt++;
+    const attempt = this.attempt;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (this.closing || !this.client) return;
+      this.setState({ state: 'reconnecting', attempt });
+      this.client.reconnect();
+    }, backoffDelay(attempt, this.config.backoff));
+  }
+
+  /** Brings the broker's subscriptions to `wanted`, one change at a time. */
+  private reconcile(): void {
+    this.sync = this.sync.then(() => this.syncOnce()).catch(() => {
+      // A connection lost mid-change is reconciled again on the next CONNACK.
+    });
+  }
+
+  private async syncOnce(): Promise<void> {
+    const client = this.client;
+    if (!client?.connected || this.closing) return;
+    const held = this.held;
+    // Unknown (session present, no ledger): subscribing again is harmless, missing a filter is not.
+    const plan = held ? diffSubscriptions(held, this.wanted) : { subscribe: new Map(this.wanted), unsubscribe: [] };
+    const next = new Map(held);
+    if (plan.unsubscribe.length > 0) {
+      await client.unsubscribeAsync(plan.unsubscribe);
+      for (const f of plan.unsubscribe) next.delete(f);
+      this.commit(next);
+      this.emit('unsubscribed', plan.unsubscribe);
+    }
+    if (plan.subscribe.size > 0) {
+      const request = Object.fromEntries([...plan.subscribe].map(([filter, qos]) => [filter, { qos }]));
+      const granted = await client.subscribeAsync(request);
+      const done: SubscriptionSet = new Map();
+      for (const g of granted) {
+        const qos = plan.subscribe.get(g.topic);
+        if (g.qos >= SUBACK_FAILURE) this.emit('subscribeFailed', g.topic, g.qos);
+        else if (qos !== undefined) done.set(g.topic, qos);
+      }
+      for (const [f, q] of done) next.set(f, q);
+      this.commit(next);
+      if (done.size > 0) this.emit('subscribed', done);
+    } else if (!held) {
+      this.commit(next);
+    }
+  }
+
+  private commit(held: SubscriptionSet): void {
+    if (this.client?.connected) this.held = held;
+    this.ledger.save(held);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
