@@ -86,10 +86,10 @@ export interface RawConfig {
   backoffMax?: unknown;
 }
 
-function numberIn(value: unknown, fallback: number, lo: number, hi: number, name: string): number | string {
+function numberIn(value: unknown, fallback: number, lo: number, hi: number, name: string, whole = true): number | string {
   if (value === undefined || value === null || value === '') return fallback;
   const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < lo || n > hi) return `${name} must be a whole number from ${lo} to ${hi}`;
+  if (!Number.isFinite(n) || (whole && !Number.isInteger(n)) || n < lo || n > hi) return `${name} must be a ${whole ? 'whole ' : ''}number from ${lo} to ${hi}`;
   return n;
 }
 
@@ -106,8 +106,8 @@ export function parseConfig(raw: RawConfig): ConfigResult {
   if (protocolVersion !== 4 && protocolVersion !== 5) return { ok: false, error: 'protocolVersion must be 4 (MQTT 3.1.1) or 5 (MQTT 5)' };
   const sessionExpiry = numberIn(raw.sessionExpiry, DEFAULTS.sessionExpiry, 0, 0xffffffff, 'sessionExpiry');
   const keepalive = numberIn(raw.keepalive, DEFAULTS.keepalive, 0, 65535, 'keepalive');
-  const backoffMin = numberIn(raw.backoffMin, DEFAULTS.backoff.min / 1000, 0, 3600, 'backoffMin');
-  const backoffMax = numberIn(raw.backoffMax, DEFAULTS.backoff.max / 1000, 0, 86400, 'backoffMax');
+  const backoffMin = numberIn(raw.backoffMin, DEFAULTS.backoff.min / 1000, 0, 3600, 'backoffMin', false);
+  const backoffMax = numberIn(raw.backoffMax, DEFAULTS.backoff.max / 1000, 0, 86400, 'backoffMax', false);
   for (const v of [sessionExpiry, keepalive, backoffMin, backoffMax]) if (typeof v === 'string') return { ok: false, error: v };
   return {
     ok: true,

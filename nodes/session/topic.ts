@@ -62,7 +62,8 @@ export function covers(wide: string, narrow: string): boolean {
   for (let i = 0; i < w.length; i++) {
     if (w[i] === '#') return i > 0 || !n[0]?.startsWith('$') || n[0] === '#' || n[0] === '+';
     if (i >= n.length) return false;
-    if (n[i] === '#') return false;
+    // `+/#` matches every topic `#` does: no topic has zero levels, and neither matches `$` topics.
+    if (n[i] === '#') return i === 0 && w[0] === '+' && w[1] === '#' && w.length === 2;
     if (w[i] === '+') {
       // A wildcard in the first level never matches a `$` topic, so it cannot cover a literal one.
       if (i === 0 && n[i].startsWith('$')) return false;

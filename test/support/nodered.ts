@@ -1,6 +1,7 @@
 // Test helper: loads our nodes into node-red-node-test-helper and waits on what they do.
 import helper from 'node-red-node-test-helper';
 import type { Node, NodeMessage, NodeStatus } from 'node-red';
+import type { SinonSpy } from 'sinon';
 import durableMqtt from '../../nodes/durable-mqtt';
 
 helper.init(require.resolve('node-red'));
@@ -11,13 +12,16 @@ type FlowNode = Record<string, unknown> & { id: string; type: string };
 
 /** Standard test flow: a broker config node, one consumer per topic spec, each wired to a helper node. */
 export function consumerFlow(brokerUrl: string, consumers: { id?: string; topic: string; datatype?: string; qos?: number; statusOutput?: boolean }[], broker: Record<string, unknown> = {}): FlowNode[] {
-  const flow: FlowNode[] = [{ id: 'b1', type: 'durable-mqtt-broker', broker: brokerUrl, clientId: 'test-client', ...broker }];
+  const flow: FlowNode[] = [
+    { id: 'f1', type: 'tab' },
+    { id: 'b1', type: 'durable-mqtt-broker', broker: brokerUrl, clientId: 'test-client', ...broker },
+  ];
   consumers.forEach((c, i) => {
     const id = c.id ?? `in${i + 1}`;
     const wires = c.statusOutput ? [[`${id}-out`], [`${id}-status`]] : [[`${id}-out`]];
-    flow.push({ id, type: 'durable-mqtt-in', broker: 'b1', ...c, wires });
-    flow.push({ id: `${id}-out`, type: 'helper' });
-    if (c.statusOutput) flow.push({ id: `${id}-status`, type: 'helper' });
+    flow.push({ id, z: 'f1', type: 'durable-mqtt-in', broker: 'b1', ...c, wires });
+    flow.push({ id: `${id}-out`, z: 'f1', type: 'helper' });
+    if (c.statusOutput) flow.push({ id: `${id}-status`, z: 'f1', type: 'helper' });
   });
   return flow;
 }
@@ -26,10 +30,33 @@ export async function load(flow: FlowNode[], credentials: Record<string, unknown
   await helper.load([durableMqtt, ...extra] as Parameters<typeof helper.load>[0], flow, credentials);
 }
 
-export function getNode(id: string): Node {
+/** A node as the helper gives it: each Node method wrapped in a sinon spy. */
+export type SpiedNode = Node & { [K in 'status' | 'error' | 'warn' | 'log' | 'send']: SinonSpy };
+
+export function getNode(id: string): SpiedNode {
   const n = helper.getNode(id);
   if (!n) throw new Error(`node ${id} not found`);
-  return n;
+  return n as SpiedNode;
+}
+
+/**
+ * The arguments of every call one node made to a Node method. The helper spies on the shared
+ * prototype, so a spy's lastCall may belong to another node; this filters by `this`.
+ */
+export function callsOf(id: string, method: 'status' | 'error' | 'warn' | 'log' | 'send'): unknown[][] {
+  const node = getNode(id);
+  return node[method].getCalls().filter((c) => c.thisValue === node).map((c) => c.args as unknown[]);
+}
+
+/** The last status a node set, or undefined. */
+export function lastStatus(id: string): NodeStatus | undefined {
+  const calls = callsOf(id, 'status');
+  return calls[calls.length - 1]?.[0] as NodeStatus | undefined;
+}
+
+/** True when the node logged (error, warn or log) a message matching `pattern`. */
+export function logged(id: string, method: 'error' | 'warn' | 'log', pattern: RegExp): boolean {
+  return callsOf(id, method).some(([m]) => pattern.test(String(m)));
 }
 
 /** Records every msg a helper node receives. */

@@ -8,6 +8,8 @@ export interface PublishManyOptions {
   protocolVersion?: 4 | 5;
   /** MQTT 5 PUBLISH properties applied to every message. */
   properties?: mqtt.IClientPublishOptions['properties'];
+  /** Messages per second; default as fast as acknowledgements allow. */
+  rate?: number;
   /** Extra connect options (auth, TLS CA, ...). */
   connectOptions?: mqtt.IClientOptions;
 }
@@ -24,14 +26,21 @@ export async function publishMany(url: string, topic: string, count: number, opt
     reconnectPeriod: 0, // a publisher that silently reconnects would hide broker failures
     ...opts.connectOptions,
   });
+  // A window of unacknowledged publishes, not batches: waiting for a batch's PUBACKs stalls on
+  // delayed ACKs and would cap a paced publisher far below its rate.
+  const began = Date.now();
+  const pending = new Set<Promise<unknown>>();
   try {
-    for (let start = 0; start < count; start += MAX_OUTSTANDING) {
-      const batch: Promise<unknown>[] = [];
-      for (let i = start; i < Math.min(count, start + MAX_OUTSTANDING); i++) {
-        batch.push(client.publishAsync(topic, payload(i), properties ? { qos, properties } : { qos }));
+    for (let i = 0; i < count; i++) {
+      if (opts.rate) {
+        const due = began + (i / opts.rate) * 1000;
+        if (due > Date.now() + 1) await new Promise((r) => setTimeout(r, due - Date.now()));
       }
-      await Promise.all(batch);
+      const p: Promise<unknown> = client.publishAsync(topic, payload(i), properties ? { qos, properties } : { qos }).finally(() => pending.delete(p));
+      pending.add(p);
+      if (pending.size >= MAX_OUTSTANDING) await Promise.race(pending);
     }
+    await Promise.all(pending);
   } finally {
     await client.endAsync();
   }
