@@ -4,7 +4,7 @@ import type { NodeMessage, NodeStatus } from 'node-red';
 import { connectAsync } from 'mqtt';
 import { startAedes, type AedesHandle } from './support/aedes';
 import { makeCerts } from './support/certs';
-import { mosquittoAvailable, mosquittoSubscribeCount, mosquittoUnsubscribeCount, startMosquitto, type MosquittoHandle } from './support/mosquitto';
+import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount } from './support/mosquitto';
 import { collect, consumerFlow, getNode, helper, lastStatus, load, logged, statuses, until } from './support/nodered';
 import { publishMany } from './support/publisher';
 import { freePort } from './support/ports';
@@ -255,29 +255,19 @@ describe('durable mqtt in (Aedes, MQTT 3.1.1)', function () {
 });
 
 describe('durable mqtt in (Mosquitto)', function () {
-  let mosq: MosquittoHandle;
-  before(async function () {
-    if (!mosquittoAvailable()) {
-      console.log('    skipped: mosquitto is not installed (.ci/run installs it)');
-      this.skip();
-    }
-    mosq = await startMosquitto();
-  });
-  after(async () => {
-    await mosq?.stop();
-  });
+  const mosq = mosquittoForSuite();
   afterEach(async () => {
     await helper.unload();
   });
 
   it('delivers, in order, every QoS-1 message published while Node-RED was away, without subscribing again', async () => {
     const id = freshId();
-    const flow = consumerFlow(mosq.url, [{ topic: 'seed/#' }], { clientId: id });
+    const flow = consumerFlow(mosq().url, [{ topic: 'seed/#' }], { clientId: id });
     await load(flow);
     await until(() => hasText(lastStatus('in1'), 'status.connected'), 'connected');
-    const subsBefore = mosquittoSubscribeCount(mosq);
+    const subsBefore = mosquittoSubscribeCount(mosq());
     await helper.unload();
-    await publishMany(mosq.url, 'seed/data', 1000, { qos: 1 });
+    await publishMany(mosq().url, 'seed/data', 1000, { qos: 1 });
     await load(flow);
     const got = collect('in1-out');
     await until(() => got.length >= 1000, '1000 messages');
@@ -285,22 +275,22 @@ describe('durable mqtt in (Mosquitto)', function () {
       got.map((m) => m.payload),
       Array.from({ length: 1000 }, (_, i) => i),
     );
-    assert.equal(mosquittoSubscribeCount(mosq), subsBefore, 'no SUBSCRIBE with the session present');
-    assert.equal(mosquittoUnsubscribeCount(mosq), 0);
+    assert.equal(mosquittoSubscribeCount(mosq()), subsBefore, 'no SUBSCRIBE with the session present');
+    assert.equal(mosquittoUnsubscribeCount(mosq()), 0);
   });
 
   it('loses nothing across three full redeploys under a steady publisher, and never unsubscribes', async () => {
     const id = freshId();
-    const flow = consumerFlow(mosq.url, [{ topic: 'redeploy/#' }], { clientId: id });
+    const flow = consumerFlow(mosq().url, [{ topic: 'redeploy/#' }], { clientId: id });
     await load(flow);
     const received = new Set<unknown>();
     const track = (): void => {
       getNode('in1-out').on('input', (m: NodeMessage) => received.add(m.payload));
     };
     track();
-    await until(() => mosquittoSubscribeCount(mosq) > 0 && hasText(lastStatus('in1'), 'status.connected'), 'connected');
+    await until(() => mosquittoSubscribeCount(mosq()) > 0 && hasText(lastStatus('in1'), 'status.connected'), 'connected');
     const total = 3000;
-    const publishing = publishMany(mosq.url, 'redeploy/n', total, { qos: 1, rate: 1000 });
+    const publishing = publishMany(mosq().url, 'redeploy/n', total, { qos: 1, rate: 1000 });
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 600));
       await helper.setFlows(flow, 'full');
@@ -309,34 +299,34 @@ describe('durable mqtt in (Mosquitto)', function () {
     await publishing;
     await until(() => received.size === total, `${total} distinct messages (have ${received.size})`, 30000);
     assert.equal(received.size, total);
-    assert.equal(mosquittoUnsubscribeCount(mosq), 0, 'redeploy does not unsubscribe');
+    assert.equal(mosquittoUnsubscribeCount(mosq()), 0, 'redeploy does not unsubscribe');
   });
 
   it('unsubscribes when the consumer node is removed, and subscribes a changed filter', async () => {
     const id = freshId();
-    const flow = consumerFlow(mosq.url, [{ topic: 'keep/#' }, { topic: 'gone/#' }], { clientId: id });
+    const flow = consumerFlow(mosq().url, [{ topic: 'keep/#' }, { topic: 'gone/#' }], { clientId: id });
     await load(flow);
     await until(() => hasText(lastStatus('in2'), 'status.connected'), 'connected');
-    await until(() => mosq.log().includes(`\tgone/# (QoS 1)`), 'gone/# subscribed');
-    const unsubs = mosquittoUnsubscribeCount(mosq);
+    await until(() => mosq().log().includes(`\tgone/# (QoS 1)`), 'gone/# subscribed');
+    const unsubs = mosquittoUnsubscribeCount(mosq());
     const withoutSecond = flow.filter((n) => n.id !== 'in2' && n.id !== 'in2-out');
     await helper.setFlows(withoutSecond, 'nodes');
-    await until(() => mosquittoUnsubscribeCount(mosq) === unsubs + 1, 'UNSUBSCRIBE for the removed node');
-    assert.match(mosq.log(), new RegExp(`${id} gone/#`));
+    await until(() => mosquittoUnsubscribeCount(mosq()) === unsubs + 1, 'UNSUBSCRIBE for the removed node');
+    assert.match(mosq().log(), new RegExp(`${id} gone/#`));
     const changed = withoutSecond.map((n) => (n.id === 'in1' ? { ...n, topic: 'keep/new/#' } : n));
     await helper.setFlows(changed, 'nodes');
-    await until(() => mosq.log().includes('\tkeep/new/# (QoS 1)'), 'the new filter subscribed');
+    await until(() => mosq().log().includes('\tkeep/new/# (QoS 1)'), 'the new filter subscribed');
     const got = collect('in1-out');
-    await publishMany(mosq.url, 'keep/new/1', 1, { qos: 1 });
+    await publishMany(mosq().url, 'keep/new/1', 1, { qos: 1 });
     await until(() => got.length === 1, 'message on the changed filter');
   });
 
   it('copies MQTT 5 properties onto the msg', async () => {
-    await load(consumerFlow(mosq.url, [{ topic: 'v5/#' }], { clientId: freshId(), protocolVersion: 5 }));
+    await load(consumerFlow(mosq().url, [{ topic: 'v5/#' }], { clientId: freshId(), protocolVersion: 5 }));
     const got = collect('in1-out');
     await until(() => hasText(lastStatus('in1'), 'status.connected'), 'connected');
-    await until(() => mosq.log().includes('\tv5/# (QoS 1)'), 'subscribed');
-    await publishMany(mosq.url, 'v5/p', 1, {
+    await until(() => mosq().log().includes('\tv5/# (QoS 1)'), 'subscribed');
+    await publishMany(mosq().url, 'v5/p', 1, {
       qos: 1,
       protocolVersion: 5,
       payload: () => '{"v":5}',
@@ -362,10 +352,10 @@ describe('durable mqtt in (Mosquitto)', function () {
 
   it('recognises the MQTT 5 "session taken over" DISCONNECT as client ID in use', async () => {
     const id = freshId();
-    await load(consumerFlow(mosq.url, [{ topic: 'x' }], { clientId: id, protocolVersion: 5, ...fast }));
+    await load(consumerFlow(mosq().url, [{ topic: 'x' }], { clientId: id, protocolVersion: 5, ...fast }));
     const seen = statuses('in1');
     await until(() => hasText(last(seen), 'status.connected'), 'connected');
-    const rival = await connectAsync(mosq.url, { clientId: id, protocolVersion: 5, clean: false, reconnectPeriod: 50 });
+    const rival = await connectAsync(mosq().url, { clientId: id, protocolVersion: 5, clean: false, reconnectPeriod: 50 });
     rival.on('error', () => undefined);
     try {
       await until(() => seen.some((s) => hasText(s, 'clientIdInUse')), 'client ID in use badge');

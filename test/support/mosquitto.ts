@@ -276,3 +276,25 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   counters.set(handle, count);
   return handle;
 }
+
+/**
+ * Starts one Mosquitto for the enclosing describe (stopped after it) and returns a getter for
+ * it; the whole describe is skipped, with the reason printed, where Mosquitto is not installed.
+ */
+export function mosquittoForSuite(opts: MosquittoOptions = {}): () => MosquittoHandle {
+  let handle: MosquittoHandle | undefined;
+  before(async function () {
+    if (!mosquittoAvailable()) {
+      console.log('    skipped: mosquitto is not installed (.ci/run installs it)');
+      this.skip();
+    }
+    handle = await startMosquitto(opts);
+  });
+  after(async () => {
+    await handle?.stop();
+  });
+  return () => {
+    if (!handle) throw new Error('Mosquitto is not running');
+    return handle;
+  };
+}

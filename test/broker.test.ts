@@ -1,0 +1,74 @@
+// Specs for how the broker config node keeps the session through deploys, and for the subscription ledger.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NodeMessage } from 'node-red';
+import { FileLedger } from '../nodes/session/ledger';
+import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount } from './support/mosquitto';
+import { consumerFlow, getNode, helper, lastStatus, load, until } from './support/nodered';
+import { publishMany } from './support/publisher';
+
+let seq = 0;
+const freshId = (): string => `nr-broker-${process.pid}-${++seq}`;
+const connected = (id: string): boolean => String(lastStatus(id)?.text).includes('status.connected');
+
+describe('subscription ledger (file)', function () {
+  it('remembers what the broker holds across instances, and forgets on clear', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'durable-mqtt');
+    const a = new FileLedger(dir, 'mqtt://h:1883|id');
+    assert.equal(a.load(), undefined, 'unknown before the first save');
+    a.save(new Map([['x/#', 1], ['$share/g/y', 2]]));
+    const b = new FileLedger(dir, 'mqtt://h:1883|id');
+    assert.deepEqual([...(b.load() ?? [])], [['x/#', 1], ['$share/g/y', 2]]);
+    assert.equal(new FileLedger(dir, 'mqtt://h:1883|other').load(), undefined, 'keyed by broker and client ID');
+    b.clear();
+    assert.equal(a.load(), undefined);
+  });
+});
+
+describe('broker config node across deploys (Mosquitto)', function () {
+  const mosq = mosquittoForSuite();
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  it('keeps the connection through a deploy that restarts only the consumer, and loses nothing meanwhile', async () => {
+    const flow = consumerFlow(mosq().url, [{ topic: 'nodes/#', name: 'v0' }], { clientId: freshId() });
+    await load(flow);
+    const received = new Set<unknown>();
+    const track = (): void => {
+      getNode('in1-out').on('input', (m: NodeMessage) => received.add(m.payload));
+    };
+    track();
+    await until(() => connected('in1'), 'connected');
+    const subs = mosquittoSubscribeCount(mosq());
+    const total = 2000;
+    const publishing = publishMany(mosq().url, 'nodes/n', total, { qos: 1, rate: 1000 });
+    for (let i = 1; i <= 3; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      // A changed name restarts the consumer (and its output node) but not the config node.
+      await helper.setFlows(
+        flow.map((n) => (n.id === 'in1' ? { ...n, name: `v${i}` } : n)),
+        'nodes',
+      );
+      track();
+    }
+    await publishing;
+    await until(() => received.size === total, `${total} distinct messages (have ${received.size})`, 30000);
+    assert.equal(mosquittoSubscribeCount(mosq()), subs, 'the filter did not change, so no SUBSCRIBE');
+    assert.equal(mosquittoUnsubscribeCount(mosq()), 0);
+  });
+
+  it('unsubscribes everything when the config node and its consumers are deleted', async () => {
+    const id = freshId();
+    const flow = consumerFlow(mosq().url, [{ topic: 'del/a' }, { topic: 'del/b/#' }], { clientId: id });
+    await load(flow);
+    await until(() => connected('in1') && mosq().log().includes('\tdel/b/# (QoS 1)'), 'subscribed');
+    const unsubs = mosquittoUnsubscribeCount(mosq());
+    await helper.setFlows([{ id: 'f1', type: 'tab' }], 'full');
+    await until(() => mosquittoUnsubscribeCount(mosq()) === unsubs + 1, 'UNSUBSCRIBE');
+    assert.match(mosq().log(), new RegExp(`${id} del/a`));
+    assert.match(mosq().log(), new RegExp(`${id} del/b/#`));
+  });
+});
