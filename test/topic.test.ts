@@ -158,6 +158,12 @@ describe('topic', () => {
       assert.equal(covers('#', '+/x'), true);
       assert.equal(covers('#', '#'), true);
     });
+
+    it("knows +/# and # match the same topics, but +/+/# is narrower than +/#", () => {
+      assert.equal(covers('+/#', '#'), true);
+      assert.equal(covers('#', '+/#'), true);
+      assert.equal(covers('+/+/#', '+/#'), false);
+    });
   });
 
   describe('overlaps', () => {
@@ -183,7 +189,7 @@ describe('topic', () => {
 
     it('agrees with a brute-force search over a small topic universe', () => {
       const random = seeded(7);
-      const filters = Array.from({ length: 300 }, () => randomFilter(random));
+      const filters = Array.from({ length: 4000 }, () => randomFilter(random));
       const universe = topicUniverse();
       for (let i = 0; i < filters.length; i += 2) {
         const [a, b] = [filters[i], filters[i + 1]];
@@ -569,6 +575,12 @@ describe('config', () => {
       const c = configOf({ broker: 'h', clientId: 'c', keepalive: '', sessionExpiry: '' });
       assert.equal(c.keepalive, 60);
       assert.equal(c.sessionExpiry, 86400);
+    });
+
+    it('takes the backoff in seconds, fractions included', () => {
+      assert.deepEqual(configOf({ broker: 'h', clientId: 'c', backoffMin: 0.1, backoffMax: '0.4' }).backoff, { min: 100, max: 400 });
+      assert.match(errorOf({ broker: 'h', clientId: 'c', backoffMin: -1 }), /backoffMin/);
+      assert.match(errorOf({ broker: 'h', clientId: 'c', backoffMax: 'soon' }), /backoffMax/);
     });
 
     it('floors the backoff at 100 ms and never lets max fall below min', () => {

@@ -1,6 +1,6 @@
 // One persistent MQTT session: connects, subscribes only what the broker lacks, reconnects with backoff, emits typed events.
 import { EventEmitter } from 'node:events';
-import { connect, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import { connect, type ErrorWithSubackPacket, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { backoffDelay } from './backoff';
 import { clientOptions, type SessionConfig } from './config';
 import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
@@ -210,7 +210,13 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     }
     if (plan.subscribe.size > 0) {
       const request = Object.fromEntries([...plan.subscribe].map(([filter, qos]) => [filter, { qos }]));
-      const granted = await client.subscribeAsync(request);
+      // MQTT.js rejects the whole SUBSCRIBE when any grant is a failure (≥ 0x80); its SUBACK still says which.
+      const granted = await client.subscribeAsync(request).catch((err: Partial<ErrorWithSubackPacket> & Error) => {
+        const codes = err.packet?.granted;
+        const topics = Object.keys(request);
+        if (!codes || codes.length !== topics.length) throw err;
+        return topics.map((topic, i) => ({ topic, qos: codes[i] as number }));
+      });
       const done: SubscriptionSet = new Map();
       for (const g of granted) {
         const qos = plan.subscribe.get(g.topic);
