@@ -1,0 +1,413 @@
+// One-command demo (`npm start`): an embedded MQTT broker plus Node-RED running this package in a ready-made flow.
+//
+// LOCAL DEMO ONLY: the editor has no adminAuth, so anyone who can reach it can run code on this
+// machine. It listens on 127.0.0.1 for that reason; do not expose it.
+//
+// Every start rewrites the demo flow (and its credentials file) in the user directory, so edits
+// made in the editor are reset: the demo always starts in a known, working state.
+//
+// Environment:
+//   PORT              editor port; default 1880, or the next free one up to 1899, else any free port.
+//                     When set, exactly that port is used (the demo fails if it is taken).
+//   BROKER_URL        use this external broker (mqtt://user:pass@host:1883, mqtts://...) and start
+//                     no embedded one. Needed to see offline delivery across a restart of the demo,
+//                     since the embedded broker keeps sessions in memory only.
+//   DEMO_BROKER_PORT  port of the embedded broker; default 1883, or the next free one up to 1899,
+//                     else any free port. When set, exactly that port is used. Tests set it (and
+//                     PORT) so they never collide with a developer's own demo.
+//   DEMO_USERDIR      Node-RED user directory; default <repo>/.demo/userdir (git-ignored).
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Aedes } from 'aedes';
+import RED from 'node-red';
+
+const REPO_ROOT = resolve(__dirname, '..');
+const PACKAGE_NAME = 'node-red-contrib-durable-mqtt';
+const OUR_TYPES = ['durable-mqtt-broker', 'durable-mqtt-in'];
+const HOST = '127.0.0.1';
+const FLOW_FILE = 'flows.json';
+const PUBLISHER_BROKER_ID = 'durable-demo-publisher-broker';
+const DURABLE_BROKER_ID = 'durable-demo-broker';
+// Fixed on purpose so the demo can write the credentials file itself (see encryptCredentials). Not a secret.
+const CREDENTIAL_SECRET = 'durable-mqtt-demo-not-a-secret';
+// After the first Ctrl-C, give up on a clean stop after this long.
+const STOP_TIMEOUT_MS = 10_000;
+
+type Handler = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+type Settings = Parameters<typeof RED.init>[1];
+/** The part of the runtime's internal nodes module we use (the typings declare it empty). */
+interface NodeRegistry {
+  getNodeList(): { module: string; types: string[]; enabled: boolean; err?: unknown }[];
+}
+
+interface Broker {
+  /** Without credentials: safe to print, and what the flow uses. */
+  url: string;
+  /** From BROKER_URL's user info; they go into the flow's credentials file, never into logs. */
+  user?: string;
+  password?: string;
+  host: string;
+  port: number;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+function log(text: string): void {
+  process.stdout.write(`[demo] ${text}\n`);
+}
+
+/** An explicit port from the environment, or undefined; exits on garbage. */
+function envPort(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    log(`${name}="${raw}" is not a TCP port`);
+    process.exit(1);
+  }
+  return port;
+}
+
+/** Listens on `port`, resolving false if it is in use and rejecting on any other error. */
+function tryListen(server: NetServer | HttpServer, port: number): Promise<boolean> {
+  return new Promise((resolvePromise, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') resolvePromise(false);
+      else reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolvePromise(true);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, HOST);
+  });
+}
+
+/**
+ * Binds the server itself (so no other process can take the port between a check and the bind):
+ * the explicit port if given, else the first free one of `from`..1899, else whatever the OS picks.
+ */
+async function listenOnPort(server: NetServer | HttpServer, what: string, explicit: number | undefined, from: number): Promise<number> {
+  if (explicit !== undefined) {
+    if (!(await tryListen(server, explicit))) throw new Error(`${what} port ${explicit} is already in use`);
+    return explicit;
+  }
+  for (let port = from; port <= 1899; port++) {
+    if (await tryListen(server, port)) {
+      if (port !== from) log(`${what} port ${from} is in use; using ${port}`);
+      return port;
+    }
+  }
+  if (!(await tryListen(server, 0))) throw new Error(`no free port for the ${what}`);
+  const addr = server.address();
+  if (addr === null || typeof addr === 'string') throw new Error(`cannot read the ${what} port`);
+  log(`${what} ports ${from}..1899 are in use; using ${addr.port}`);
+  return addr.port;
+}
+
+function external(raw: string): Broker {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `mqtt://${raw}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new Error(`BROKER_URL "${raw}" is not a URL`);
+  }
+  const secure = url.protocol === 'mqtts:' || url.protocol === 'wss:' || url.protocol === 'tls:' || url.protocol === 'ssl:';
+  const port = url.port ? Number(url.port) : secure ? 8883 : 1883;
+  const user = url.username ? decodeURIComponent(url.username) : undefined;
+  const password = url.password ? decodeURIComponent(url.password) : undefined;
+  url.username = '';
+  url.password = '';
+  return { url: url.toString().replace(/\/$/, ''), user, password, host: url.hostname, port, embedded: false, close: () => Promise.resolve() };
+}
+
+async function embedded(): Promise<Broker> {
+  const aedes = await Aedes.createBroker();
+  const sockets = new Set<Socket>();
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    // A client that resets its connection must not crash the demo; Aedes handles the rest.
+    socket.on('error', () => undefined);
+    aedes.handle(socket);
+  });
+  const port = await listenOnPort(server, 'broker', envPort('DEMO_BROKER_PORT'), 1883);
+  let closing: Promise<void> | undefined;
+  return {
+    url: `mqtt://${HOST}:${port}`,
+    host: HOST,
+    port,
+    embedded: true,
+    close: () => {
+      closing ??= (async () => {
+        const closed = new Promise<void>((done) => server.close(() => done()));
+        // server.close() waits for open connections; cut the ones that remain.
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((done) => aedes.close(() => done()));
+        await closed;
+      })();
+      return closing;
+    },
+  };
+}
+
+/** A mosquitto_pub command line that publishes one QoS 1 message to this broker. */
+function pubCommand(broker: Broker, topic: string, message: string): string {
+  const auth = broker.user !== undefined ? ` -u ${broker.user} -P '<password>'` : '';
+  const tls = broker.url.startsWith('mqtt://') ? '' : ' (plus TLS/websocket options for your broker)';
+  return `mosquitto_pub -h ${broker.host} -p ${broker.port}${auth} -q 1 -t ${topic} -m '${message}'${tls}`;
+}
+
+/** The demo tab: a counter published with core `mqtt out`, consumed by our `durable-mqtt-in`. */
+function demoFlow(broker: Broker): Record<string, unknown>[] {
+  const tab = 'durable-demo-tab';
+  const pub = pubCommand(broker, 'demo/hello', 'sent while away');
+  const info = [
+    'Every second the inject node fires, the function node counts, and the core **mqtt out** node publishes',
+    '`{count, at}` with QoS 1 to `demo/counter`. **durable mqtt in** (client ID `durable-demo`, clean session off,',
+    'topic `demo/#`, QoS 1) hands each message to the debug node: in the sidebar and in the terminal.',
+    '',
+    '### Seeing a persistent session at work',
+    '1. Stop the flows: open the menu beside **Deploy** and choose **Stop**. The durable consumer disconnects but',
+    '   keeps its session, so the broker queues QoS 1 messages for it. (The counter publisher lives in these',
+    '   flows too, so it stops as well.)',
+    '2. While stopped, publish from another MQTT client with QoS 1, for example:',
+    `   \`${pub}\``,
+    '3. Open the menu beside **Deploy** and choose **Start**: the message arrives as soon as the consumer reconnects.',
+    '',
+    broker.embedded
+      ? 'The embedded Aedes broker keeps sessions in memory only while `npm start` runs: stopping the demo (Ctrl-C) ' +
+        'forgets them. To see messages survive a restart of the demo (or of Node-RED), use a broker with persistence, ' +
+        'e.g. Mosquitto with `persistence true`, and start with `BROKER_URL=mqtt://host:1883 npm start`.'
+      : `This demo uses the external broker ${broker.url}. If it persists sessions, messages published while the ` +
+        'demo is stopped (Ctrl-C) also arrive when it starts again.',
+    '',
+    '`npm start` rewrites this flow every time it starts: changes made here are reset.',
+  ].join('\n');
+  return [
+    { id: tab, type: 'tab', label: 'Durable MQTT demo', disabled: false, info: '' },
+    {
+      id: 'durable-demo-comment', type: 'comment', z: tab, name: 'How to see offline messages arrive (double-click)',
+      info, x: 230, y: 60, wires: [],
+    },
+    {
+      id: 'durable-demo-inject', type: 'inject', z: tab, name: 'every second',
+      props: [{ p: 'payload' }], repeat: '1', crontab: '', once: true, onceDelay: '0.5',
+      topic: '', payload: '', payloadType: 'date', x: 150, y: 140, wires: [['durable-demo-count']],
+    },
+    {
+      id: 'durable-demo-count', type: 'function', z: tab, name: 'count',
+      func: [
+        "const n = (context.get('n') || 0) + 1;",
+        "context.set('n', n);",
+        'msg.payload = { count: n, at: new Date().toISOString() };',
+        'return msg;',
+      ].join('\n'),
+      outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 330, y: 140,
+      wires: [['durable-demo-publish']],
+    },
+    {
+      id: 'durable-demo-publish', type: 'mqtt out', z: tab, name: 'publish demo/counter',
+      topic: 'demo/counter', qos: '1', retain: 'false', respTopic: '', contentType: '', userProps: '',
+      correl: '', expiry: '', broker: PUBLISHER_BROKER_ID, x: 530, y: 140, wires: [],
+    },
+    {
+      id: 'durable-demo-consume', type: 'durable-mqtt-in', z: tab, name: '', broker: DURABLE_BROKER_ID,
+      topic: 'demo/#', qos: 1, datatype: 'auto', statusOutput: false, outputs: 1, x: 150, y: 220,
+      wires: [['durable-demo-debug']],
+    },
+    {
+      id: 'durable-demo-debug', type: 'debug', z: tab, name: 'received', active: true, tosidebar: true,
+      console: true, tostatus: false, complete: 'payload', targetType: 'msg', statusVal: '', statusType: 'auto',
+      x: 360, y: 220, wires: [],
+    },
+    {
+      // The publisher's connection: the core node, a separate client from the durable consumer.
+      id: PUBLISHER_BROKER_ID, type: 'mqtt-broker', name: 'demo broker (publisher)',
+      broker: broker.url, port: '', clientid: '', autoConnect: true, usetls: false, protocolVersion: '4',
+      keepalive: '60', cleansession: true, autoUnsubscribe: true,
+      birthTopic: '', birthQos: '0', birthRetain: 'false', birthPayload: '', birthMsg: {},
+      closeTopic: '', closeQos: '0', closeRetain: 'false', closePayload: '', closeMsg: {},
+      willTopic: '', willQos: '0', willRetain: 'false', willPayload: '', willMsg: {},
+      userProps: '', sessionExpiry: '',
+    },
+    {
+      id: DURABLE_BROKER_ID, type: 'durable-mqtt-broker', name: 'demo broker (durable)', broker: broker.url,
+      clientId: 'durable-demo', cleanSession: false, protocolVersion: 4, sessionExpiry: 86400, keepalive: 60,
+    },
+  ];
+}
+
+/** Node-RED's credentials file format: AES-256-CTR under sha256(credentialSecret), IV in hex first. */
+function encryptCredentials(credentials: Record<string, unknown>): { $: string } {
+  const key = createHash('sha256').update(CREDENTIAL_SECRET).digest();
+  const iv = randomBytes(16);
+  const cipher = createCipheriv('aes-256-ctr', key, iv);
+  return { $: iv.toString('hex') + cipher.update(JSON.stringify(credentials), 'utf8', 'base64') + cipher.final('base64') };
+}
+
+/**
+ * Resets the demo on every start, so a broken edit never sticks: the flow file and its
+ * credentials file are rewritten, and a "Stop flows" left over from the last run is cleared,
+ * since the demo should start with its flows running.
+ */
+function prepareUserDir(userDir: string, broker: Broker): void {
+  mkdirSync(userDir, { recursive: true });
+  writeFileSync(join(userDir, FLOW_FILE), `${JSON.stringify(demoFlow(broker), null, 4)}\n`);
+  const credFile = join(userDir, FLOW_FILE.replace(/\.json$/, '_cred.json'));
+  if (broker.user !== undefined || broker.password !== undefined) {
+    // Credentials from BROKER_URL go where Node-RED keeps them, so the core node never logs them in its URL.
+    const creds = { user: broker.user ?? '', password: broker.password ?? '' };
+    writeFileSync(credFile, JSON.stringify(encryptCredentials({ [PUBLISHER_BROKER_ID]: creds, [DURABLE_BROKER_ID]: creds })));
+  } else {
+    rmSync(credFile, { force: true });
+  }
+  const runtimeConfig = join(userDir, '.config.runtime.json');
+  if (existsSync(runtimeConfig)) {
+    try {
+      const config = JSON.parse(readFileSync(runtimeConfig, 'utf8')) as Record<string, unknown>;
+      if ('runtimeFlowState' in config) {
+        delete config.runtimeFlowState;
+        writeFileSync(runtimeConfig, JSON.stringify(config, null, 4));
+      }
+    } catch {
+      // Unreadable: Node-RED will report it; nothing of ours to reset.
+    }
+  }
+}
+
+function banner(editor: string, broker: Broker, userDir: string): void {
+  const lines = [
+    'node-red-contrib-durable-mqtt demo',
+    '',
+    `  Editor:  ${editor}`,
+    `  Broker:  ${broker.url}${broker.embedded ? ' (embedded Aedes; sessions live in memory until the demo stops)' : ' (external, from BROKER_URL)'}`,
+    `  Flow:    tab "Durable MQTT demo", rewritten at every start (edits made in the editor are reset)`,
+    `  Data:    ${userDir}`,
+    `  Try:     ${pubCommand(broker, 'demo/hello', 'hi')}`,
+    '  Stop:    Ctrl-C (press twice to force)',
+  ];
+  const rule = '='.repeat(Math.max(...lines.map((l) => l.length)) + 2);
+  process.stdout.write(`\n${rule}\n${lines.map((l) => (l ? ` ${l}` : '')).join('\n')}\n${rule}\n\n`);
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'durable-mqtt.js'))) {
+    log('dist/durable-mqtt.js is missing: run `npm run build` first (`npm start` does it for you)');
+    process.exit(1);
+  }
+  const userDir = resolve(process.env.DEMO_USERDIR || join(REPO_ROOT, '.demo', 'userdir'));
+
+  // Installed from here on, so a Ctrl-C during start-up still cleans up what did start.
+  const running: { broker?: Broker; http?: HttpServer; red: boolean } = { red: false };
+  const httpSockets = new Set<Socket>();
+  let stopping = false;
+  const shutdown = async (why: string, code: number): Promise<void> => {
+    if (stopping) {
+      log('second signal: exiting now');
+      process.exit(130);
+    }
+    stopping = true;
+    const { broker, http } = running;
+    log(`${why}: stopping Node-RED, the HTTP server${broker?.embedded ? ' and the embedded broker' : ''}...`);
+    setTimeout(() => {
+      log(`still not stopped after ${STOP_TIMEOUT_MS / 1000} s: exiting anyway`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    try {
+      // RED.stop() closes every node, so the durable consumer disconnects without unsubscribing.
+      if (running.red) await RED.stop();
+      if (http?.listening) {
+        const closed = new Promise<void>((done) => http.close(() => done()));
+        // The editor's websocket and keep-alive connections would hold close() open.
+        for (const socket of httpSockets) socket.destroy();
+        await closed;
+      }
+      await broker?.close();
+      log('stopped');
+      process.exit(code);
+    } catch (err) {
+      log(`error while stopping: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('Ctrl-C', 0));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+
+  const broker = process.env.BROKER_URL ? external(process.env.BROKER_URL) : await embedded();
+  running.broker = broker;
+  if (broker.embedded) log(`embedded MQTT broker (Aedes) listening on ${broker.url}`);
+  else log(`using the external broker ${broker.url}; no embedded broker started`);
+  if (!broker.embedded && process.env.DEMO_BROKER_PORT) log('DEMO_BROKER_PORT is ignored because BROKER_URL is set');
+
+  prepareUserDir(userDir, broker);
+
+  // Both Express apps of Node-RED hang off one plain HTTP server: the editor and admin API first,
+  // then the routes of HTTP-in nodes, then 404.
+  const chain = (req: IncomingMessage, res: ServerResponse): void => {
+    const admin = RED.httpAdmin as unknown as Handler; // an Express app is also a (req, res, next) handler
+    const node = RED.httpNode as unknown as Handler;
+    admin(req, res, () => node(req, res, () => {
+      res.statusCode = 404;
+      res.end('Not found\n');
+    }));
+  };
+  const http = createHttpServer(chain);
+  running.http = http;
+  http.on('connection', (socket: Socket) => {
+    httpSockets.add(socket);
+    socket.once('close', () => httpSockets.delete(socket));
+  });
+  const port = await listenOnPort(http, 'editor', envPort('PORT'), 1880);
+  const editor = `http://${HOST}:${port}/`;
+
+  const settings: Settings & Record<string, unknown> = {
+    uiHost: HOST,
+    uiPort: port,
+    httpAdminRoot: '/',
+    httpNodeRoot: '/',
+    userDir,
+    flowFile: FLOW_FILE,
+    flowFilePretty: true,
+    credentialSecret: CREDENTIAL_SECRET,
+    // This package is loaded straight from the repository: Node-RED scans each nodesDir entry, and
+    // one whose package.json has a "node-red" section is loaded as that module (its "nodes" map
+    // points at dist/durable-mqtt.js). No copy, symlink or npm install into the userDir needed.
+    nodesDir: REPO_ROOT,
+    logging: { console: { level: 'info', metrics: false, audit: false } },
+    // No adminAuth: local demo only (see the top of this file).
+    // Lets the editor stop and start the flows (Deploy menu), which the demo's comment node uses.
+    runtimeState: { enabled: true, ui: true },
+    // A demo should not ask for telemetry consent or phone home.
+    telemetry: { enabled: false, updateNotification: false },
+    // No welcome tour. `tours` is missing from the settings typings, hence the cast.
+    editorTheme: { tours: false } as unknown as Settings['editorTheme'],
+  };
+  RED.init(http, settings);
+  await RED.start();
+  running.red = true;
+
+  const ours = (RED.nodes as unknown as NodeRegistry).getNodeList().filter((set) => set.module === PACKAGE_NAME);
+  const types = ours.flatMap((set) => (set.enabled && !set.err ? set.types : []));
+  const missing = OUR_TYPES.filter((t) => !types.includes(t));
+  if (missing.length > 0) {
+    const errors = ours.map((set) => set.err).filter(Boolean).map(String);
+    log(`${PACKAGE_NAME} did not register ${missing.join(', ')}${errors.length ? `: ${errors.join('; ')}` : ''}`);
+    await shutdown('cannot run the demo', 1);
+    return;
+  }
+  log(`loaded ${PACKAGE_NAME} from ${REPO_ROOT}: ${types.join(', ')}`);
+  banner(editor, broker, userDir);
+}
+
+main().catch((err: unknown) => {
+  log(`failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
