@@ -38,8 +38,6 @@ export interface Consumer {
 export interface BrokerNode extends Node<BrokerCredentials> {
   register(consumer: Consumer): void;
   unregister(consumer: Consumer): void;
-  /** Why the configuration cannot be used, when it cannot. */
-  readonly configError?: string;
 }
 
 /** The part of the core `tls-config` node we use. */
@@ -58,7 +56,6 @@ export function registerBroker(RED: NodeAPI): void {
     if (tlsNode) tlsNode.addTLSOptions((tls = {}));
     const parsed = parseConfig({ ...props, username: this.credentials?.user, password: this.credentials?.password, tls });
     if (!parsed.ok) {
-      (node as { configError?: string }).configError = parsed.error;
       node.error(`invalid broker configuration: ${parsed.error}`);
       node.register = (c) => c.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
       node.unregister = () => undefined;

@@ -166,7 +166,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       }
     }
     if (this.shortCloses >= this.config.takeoverCount) {
-      this.pendingError = { reason: 'clientIdInUse', detail: 'the broker keeps closing the connection soon after CONNACK' };
+      // Keep the broker's own word (MQTT 5 DISCONNECT 0x8E) when it gave one.
+      if (this.pendingError?.reason !== 'clientIdInUse') this.pendingError = { reason: 'clientIdInUse', detail: 'the broker keeps closing the connection soon after CONNACK' };
       if (!this.takeoverRaised) {
         this.takeoverRaised = true;
         this.emit('takeover');
