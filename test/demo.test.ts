@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startAedes, type AedesHandle } from './support/aedes';
 import { freePort } from './support/ports';
+import { mosquittoForSuite, mosquittoSubscribeCount } from './support/mosquitto';
+import { publishMany } from './support/publisher';
 import { callsOf, helper, lastStatus, load, until } from './support/nodered';
 
 const REPO_ROOT = resolve(__dirname, '..');
@@ -27,6 +29,22 @@ function exitOf(child: ChildProcess, ms: number): Promise<number | null> {
   });
 }
 
+/** Starts scripts/demo.ts as `npm start` would, feeding its stdout and stderr to `onOutput`. */
+function spawnDemo(env: NodeJS.ProcessEnv, onOutput: (chunk: string) => void): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', onOutput);
+  }
+  return child;
+}
+
+function ensureBuilt(): void {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'durable-mqtt.js'))) {
+    execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'pipe' });
+  }
+}
+
 describe('demo (npm start)', function () {
   this.timeout(2 * START_TIMEOUT_MS);
   let child: ChildProcess | undefined;
@@ -35,21 +53,15 @@ describe('demo (npm start)', function () {
   let userDir = '';
 
   before(async function () {
-    if (!existsSync(join(REPO_ROOT, 'dist', 'durable-mqtt.js'))) {
-      execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'pipe' });
-    }
+    ensureBuilt();
     const [port, brokerPort] = [await freePort(), await freePort()];
     editor = `http://127.0.0.1:${port}/`;
     userDir = mkdtempSync(join(tmpdir(), 'durable-demo-'));
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DEMO_BROKER_PORT: String(brokerPort), DEMO_USERDIR: userDir };
     delete env.BROKER_URL; // a developer's own external broker must not leak into the test
-    child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    for (const stream of [child.stdout, child.stderr]) {
-      stream?.setEncoding('utf8');
-      stream?.on('data', (chunk: string) => {
-        output += chunk;
-      });
-    }
+    child = spawnDemo(env, (chunk) => {
+      output += chunk;
+    });
   });
 
   after(async function () {
@@ -105,6 +117,48 @@ describe('demo (npm start)', function () {
     const code = await exitOf(child, EXIT_TIMEOUT_MS);
     assert.equal(code, 0, output);
     assert.match(output, /\[demo\] stopped/);
+  });
+});
+
+describe('Node-RED restarted as a process (Mosquitto)', function () {
+  this.timeout(2 * START_TIMEOUT_MS);
+  const mosq = mosquittoForSuite();
+  const userDir = mkdtempSync(join(tmpdir(), 'durable-restart-'));
+  after(() => rmSync(userDir, { recursive: true, force: true }));
+
+  /** Runs the demo against Mosquitto until our node reports its connection, then stops it with Ctrl-C. */
+  async function runOnce(until: (output: string) => boolean): Promise<string> {
+    let output = '';
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(await freePort()), BROKER_URL: mosq().url, DEMO_USERDIR: userDir };
+    const child = spawnDemo(env, (chunk) => {
+      output += chunk;
+    });
+    try {
+      const end = Date.now() + START_TIMEOUT_MS;
+      while (!until(output)) {
+        if (child.exitCode !== null || Date.now() > end) assert.fail(`the demo stopped or timed out:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill('SIGINT');
+      assert.equal(await exitOf(child, EXIT_TIMEOUT_MS), 0, output);
+      return output;
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  }
+
+  it('finds its session and its ledger after a restart: no SUBSCRIBE, and what was published meanwhile arrives', async () => {
+    ensureBuilt();
+    const first = await runOnce((o) => /subscribed demo\/# \(QoS 1\)/.test(o));
+    assert.match(first, /connected to .* as "durable-demo" \(session new\)/);
+    const subscribes = mosquittoSubscribeCount(mosq());
+    await publishMany(mosq().url, 'demo/away', 50, { qos: 1, payload: (i) => `away-${i}` });
+    const away = (o: string): Set<string> => new Set(o.match(/away-\d+/g) ?? []);
+    const second = await runOnce((o) => away(o).size === 50);
+    assert.match(second, /connected to .* as "durable-demo" \(session present\)/);
+    assert.doesNotMatch(second, /subscribed demo\/#/, 'the file ledger knew the broker still held demo/#');
+    // The core mqtt out node's own connection subscribes nothing, so every SUBSCRIBE would be ours.
+    assert.equal(mosquittoSubscribeCount(mosq()), subscribes);
   });
 });
 
