@@ -130,7 +130,7 @@ export function parseConfig(raw: RawConfig): ConfigResult {
 }
 
 /** MQTT.js options: we reconnect and resubscribe ourselves, so both are off in the client. */
-export function clientOptions(c: SessionConfig): IClientOptions {
+export function clientOptions(c: SessionConfig, receiveMaximum?: number): IClientOptions {
   return {
     clientId: c.clientId || undefined,
     clean: c.cleanSession,
@@ -142,7 +142,7 @@ export function clientOptions(c: SessionConfig): IClientOptions {
     manualConnect: true,
     resubscribe: false,
     connectTimeout: 30_000,
-    properties: c.protocolVersion === 5 ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry } : undefined,
+    properties: c.protocolVersion === 5 ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry, ...(receiveMaximum ? { receiveMaximum } : {}) } : undefined,
     ...c.tls,
   };
 }

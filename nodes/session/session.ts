@@ -1,11 +1,14 @@
 // One persistent MQTT session: connects, subscribes only what the broker lacks, reconnects with backoff, emits typed events.
 import { EventEmitter } from 'node:events';
-import { connect, type ErrorWithSubackPacket, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { ErrorWithSubackPacket, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient, Packet } from 'mqtt';
+import type { Verdict } from './ack-gate';
 import { backoffDelay } from './backoff';
 import { clientOptions, type SessionConfig } from './config';
 import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
+import type { GatedStream } from './gated-stream';
 import type { SubscriptionLedger } from './ledger';
 import { reasonFor, reasonForDisconnect, type Reason } from './reasons';
+import { gatedClient } from './transport';
 
 export type SessionState =
   | { readonly state: 'idle' }
@@ -15,10 +18,17 @@ export type SessionState =
   | { readonly state: 'disconnected'; readonly reason?: Reason }
   | { readonly state: 'error'; readonly reason: Reason; readonly detail?: string };
 
+/**
+ * Releases (`ack`) or withholds one message's PUBACK/PUBREC. Call it exactly once; acks still leave in
+ * arrival order, and a call after the connection it came on has closed does nothing (the broker
+ * redelivers the message instead).
+ */
+export type Settle = (verdict: Verdict) => void;
+
 export interface SessionEvents {
   state: [SessionState];
-  /** Every PUBLISH received; QoS 1/2 acknowledgement follows MQTT.js once listeners return. */
-  message: [topic: string, payload: Buffer, packet: IPublishPacket];
+  /** Every PUBLISH received. Its ack waits until `settle` is called (QoS 0: `settle` does nothing). */
+  message: [topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle];
   subscribed: [SubscriptionSet];
   unsubscribed: [string[]];
   /** The broker refused a filter in SUBACK (`code` ≥ 0x80). */
@@ -28,6 +38,11 @@ export interface SessionEvents {
 }
 
 const SUBACK_FAILURE = 0x80;
+/** Unsettled messages at which we stop reading from the socket, for brokers that ignore any in-flight limit. */
+const READ_HIGH_WATER = 1000;
+/** Withheld acks at which we reconnect to get those messages back (brokers stop sending when their window is full of them). */
+const WITHHELD_RECONNECT = 20;
+const noop: Settle = () => undefined;
 
 /**
  * Mirrors the Paho async consumer: listeners are attached before the first CONNECT so messages
@@ -49,10 +64,19 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private timer?: NodeJS.Timeout;
   private closing = false;
   private sync: Promise<void> = Promise.resolve();
+  /** The current connection's stream; acks for messages from older ones are never sent. */
+  private stream?: GatedStream;
+  private recycling = false;
+  private inFlightLimit?: number;
 
+  /**
+   * With `manualAcks` every QoS 1/2 message waits for its `settle` call; without it the session
+   * settles each message as soon as the `message` listeners return, as MQTT.js would.
+   */
   constructor(
     readonly config: SessionConfig,
     private readonly ledger: SubscriptionLedger,
+    private readonly options: { manualAcks?: boolean } = {},
   ) {
     super();
   }
@@ -76,11 +100,27 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     return this.wanted;
   }
 
+  /**
+   * The most unsettled messages the application takes at once. With MQTT 5 it is sent as Receive
+   * Maximum, so the broker stops sending while that many await acks; it applies from the next start.
+   */
+  set receiveMaximum(limit: number | undefined) {
+    this.inFlightLimit = limit;
+  }
+
+  /** Reconnects now if messages were withheld, so the broker sends them again. */
+  redeliverWithheld(): void {
+    if ((this.stream?.gate.withheld ?? 0) > 0) this.recycle();
+  }
+
   start(): void {
     if (this.client || this.closing) return;
-    const client = connect(this.config.url, clientOptions(this.config));
+    const client = gatedClient(this.config.url, clientOptions(this.config, this.inFlightLimit), (stream) => {
+      this.stream = stream;
+    });
     this.client = client;
-    client.on('message', (topic, payload, packet) => this.emit('message', topic, payload, packet));
+    // `packetreceive` comes before MQTT.js writes the ack, and for QoS 2 at PUBLISH rather than at PUBREL.
+    client.on('packetreceive', (packet) => this.onPacket(packet));
     client.on('connect', (connack) => this.onConnect(connack));
     client.on('error', (err) => this.onError(err));
     client.on('disconnect', (packet) => this.onDisconnect(packet));
@@ -122,6 +162,38 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.emit('state', next);
   }
 
+  private onPacket(packet: Packet): void {
+    if (packet.cmd !== 'publish') return;
+    const stream = this.stream;
+    let settle = noop;
+    if (packet.qos > 0 && packet.messageId !== undefined && stream) {
+      const id = packet.messageId;
+      stream.gate.expect(id);
+      settle = (verdict) => {
+        if (stream !== this.stream) return;
+        stream.gate.settle(id, verdict);
+        this.flowControl(stream);
+      };
+      this.flowControl(stream);
+    }
+    this.emit('message', packet.topic, packet.payload as Buffer, packet, settle);
+    if (!this.options.manualAcks) settle('ack');
+  }
+
+  private flowControl(stream: GatedStream): void {
+    const { pending, withheld } = stream.gate;
+    if (pending >= READ_HIGH_WATER) stream.holdReading(true);
+    else if (pending <= READ_HIGH_WATER / 2) stream.holdReading(false);
+    if (withheld >= Math.min(WITHHELD_RECONNECT, this.inFlightLimit ?? WITHHELD_RECONNECT)) this.recycle();
+  }
+
+  /** Drops the connection and reconnects at once: the broker resends every unacknowledged message. */
+  private recycle(): void {
+    if (this.recycling || !this.client?.connected) return;
+    this.recycling = true;
+    this.client.stream.destroy();
+  }
+
   private onConnect(connack: IConnackPacket): void {
     if (this.closing) return;
     this.connectedAt = Date.now();
@@ -155,7 +227,14 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     const since = this.connectedAt;
     this.connectedAt = undefined;
     this.held = undefined;
+    this.stream = undefined;
     if (this.closing) return;
+    if (this.recycling) {
+      this.recycling = false;
+      this.setState({ state: 'reconnecting', attempt: 1 });
+      this.client?.reconnect();
+      return;
+    }
     if (since !== undefined) {
       if (Date.now() - since >= this.config.takeoverWindow) {
         this.attempt = 0;

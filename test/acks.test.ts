@@ -1,0 +1,202 @@
+// Specifications of held acknowledgements (MqttSession with manualAcks) against real brokers: what the ack gate relies on in MQTT.js and the brokers.
+import { strict as assert } from 'node:assert';
+import { parseConfig, type SessionConfig } from '../nodes/session/config.js';
+import { MemoryLedger } from '../nodes/session/ledger.js';
+import { MqttSession, type SessionState, type Settle } from '../nodes/session/session.js';
+import { startAedes, type AedesHandle } from './support/aedes.js';
+import { startMosquitto, type MosquittoHandle } from './support/mosquitto.js';
+import { publishMany } from './support/publisher.js';
+
+interface Got {
+  payload: string;
+  dup: boolean;
+  settle: Settle;
+}
+
+let seq = 0;
+const unique = (prefix: string): string => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(what: string, cond: () => boolean, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+function config(url: string, clientId: string, extra: Partial<SessionConfig> = {}): SessionConfig {
+  const parsed = parseConfig({ broker: url, clientId, backoffMin: 0.1, backoffMax: 0.4 });
+  if (!parsed.ok) throw new Error(parsed.error);
+  return { ...parsed.config, ...extra };
+}
+
+describe('held acknowledgements (session with manualAcks)', function () {
+  this.timeout(60000);
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  /** A session with manual acks on `filter`, recording every message and state. */
+  function open(c: SessionConfig, filter: string, qos: 0 | 1 | 2 = 1, manualAcks = true): { s: MqttSession; got: Got[]; states: SessionState[] } {
+    const s = new MqttSession(c, new MemoryLedger(unique('ledger')), { manualAcks });
+    const got: Got[] = [];
+    const states: SessionState[] = [];
+    s.on('message', (_topic, payload, packet, settle) => got.push({ payload: payload.toString(), dup: packet.dup, settle }));
+    s.on('state', (st) => states.push(st));
+    s.setSubscriptions(new Map([[filter, qos]]));
+    s.start();
+    cleanups.push(() => s.close());
+    return { s, got, states };
+  }
+
+  async function aedes(): Promise<AedesHandle> {
+    const b = await startAedes();
+    cleanups.push(() => b.close());
+    return b;
+  }
+
+  async function mosquitto(): Promise<MosquittoHandle> {
+    const b = await startMosquitto();
+    cleanups.push(() => b.stop());
+    return b;
+  }
+
+  /** Payloads of the PUBACKs Aedes has received, in the order they arrived. */
+  function ackLog(b: AedesHandle): string[] {
+    const acks: string[] = [];
+    b.broker.on('ack', (packet) => {
+      if (packet && 'payload' in packet) acks.push(String(packet.payload));
+    });
+    return acks;
+  }
+
+  it('holds each PUBACK until its message is settled, and sends them in arrival order when settled out of order', async () => {
+    const b = await aedes();
+    const acks = ackLog(b);
+    const { got } = open(config(b.url, unique('order')), 'order/#');
+    await waitFor('connected', () => b.broker.connectedClients === 1);
+    await sleep(100);
+    for (let i = 0; i < 5; i++) await b.publish('order/x', String(i), 1);
+    await waitFor('5 messages', () => got.length === 5);
+
+    got[2].settle('ack');
+    got[4].settle('ack');
+    await sleep(300);
+    assert.deepEqual(acks, [], 'nothing may be acked while message 0 is unsettled');
+    got[0].settle('ack');
+    await waitFor('ack of 0', () => acks.length === 1);
+    got[1].settle('ack');
+    await waitFor('acks of 1 and 2', () => acks.length === 3);
+    got[3].settle('ack');
+    await waitFor('all acks', () => acks.length === 5);
+    assert.deepEqual(acks, ['0', '1', '2', '3', '4']);
+  });
+
+  it('keeps the connection alive while an ack is held for longer than three keepalive periods (PINGREQ/PINGRESP still flow)', async () => {
+    const b = await aedes();
+    const acks = ackLog(b);
+    let pings = 0;
+    b.broker.on('ping', () => pings++);
+    const { got, states } = open(config(b.url, unique('keepalive'), { keepalive: 1 }), 'ka/#');
+    await waitFor('connected', () => b.broker.connectedClients === 1);
+    await sleep(100);
+    await b.publish('ka/x', 'held', 1);
+    await b.publish('ka/x', 'behind', 1);
+    await waitFor('2 messages', () => got.length === 2);
+    got[1].settle('ack');
+    await sleep(3500);
+    assert.ok(pings >= 2, `expected PINGREQs while the ack is held, saw ${pings}`);
+    assert.deepEqual(states.map((s) => s.state), ['connecting', 'connected'], 'the connection must not drop');
+    assert.deepEqual(acks, []);
+    got[0].settle('ack');
+    await waitFor('both acks', () => acks.length === 2);
+    assert.deepEqual(acks, ['held', 'behind']);
+  });
+
+  it('on Mosquitto: an unsettled QoS 1 message is redelivered (DUP) on the next connection; settled ones are not', async () => {
+    const b = await mosquitto();
+    const clientId = unique('redeliver');
+    const first = open(config(b.url, clientId), 'rd/#');
+    await waitFor('subscribed', () => first.states.some((s) => s.state === 'connected'));
+    await sleep(200);
+    await publishMany(b.url, 'rd/x', 4, { qos: 1 });
+    await waitFor('4 messages', () => first.got.length === 4);
+    first.got[0].settle('ack');
+    first.got[2].settle('ack');
+    await sleep(200);
+    await first.s.close();
+
+    const second = open(config(b.url, clientId), 'rd/#', 1, false);
+    await waitFor('redelivery', () => second.got.length >= 3);
+    await sleep(300);
+    // 1 was unsettled; 2 was settled but its ack had to wait behind 1; 3 was unsettled.
+    assert.deepEqual(second.got.map((g) => [g.payload, g.dup]), [['1', true], ['2', true], ['3', true]]);
+  });
+
+  it('on Mosquitto: a withheld message comes back after redeliverWithheld(), while the ones after it are acked', async () => {
+    const b = await mosquitto();
+    const { s, got } = open(config(b.url, unique('withhold')), 'wh/#');
+    await waitFor('connected', () => s.state.state === 'connected');
+    await sleep(200);
+    await publishMany(b.url, 'wh/x', 3, { qos: 1 });
+    await waitFor('3 messages', () => got.length === 3);
+    got[0].settle('withhold');
+    got[1].settle('ack');
+    got[2].settle('ack');
+    await waitFor('PUBACKs of 1 and 2', () => (b.log().match(/Received PUBACK from/g) ?? []).length === 2);
+    s.redeliverWithheld();
+    await waitFor('redelivery of 0', () => got.length === 4);
+    got[3].settle('ack');
+    await sleep(300);
+    assert.deepEqual(got.map((g) => [g.payload, g.dup]), [['0', false], ['1', false], ['2', false], ['0', true]]);
+  });
+
+  it('on Mosquitto: QoS 2 holds the PUBREC until settled; an unsettled QoS 2 message is redelivered, a settled one completes once', async () => {
+    const b = await mosquitto();
+    const clientId = unique('qos2');
+    const first = open(config(b.url, clientId), 'q2/#', 2);
+    await waitFor('connected', () => first.s.state.state === 'connected');
+    await sleep(200);
+    await publishMany(b.url, 'q2/x', 2, { qos: 2 });
+    await waitFor('2 messages', () => first.got.length === 2);
+    await sleep(200);
+    assert.equal((b.log().match(/Received PUBREC from/g) ?? []).length, 0, 'no PUBREC before settle');
+    first.got[0].settle('ack');
+    await waitFor('PUBCOMP for 0', () => /Received PUBCOMP from/.test(b.log()));
+    assert.equal(first.got.length, 2, 'PUBREL must not emit the message a second time');
+    await first.s.close();
+
+    const second = open(config(b.url, clientId), 'q2/#', 2, false);
+    await waitFor('redelivery of 1', () => second.got.length >= 1);
+    await sleep(300);
+    assert.deepEqual(second.got.map((g) => g.payload), ['1']);
+  });
+
+  it('stops reading at 1,000 unsettled messages from a broker with no in-flight limit (Aedes), and drains all 20,000 once they are settled', async () => {
+    const b = await aedes();
+    const clientId = unique('backlog');
+    const away = open(config(b.url, clientId), 'bl/#', 1, false);
+    await waitFor('subscribed', () => b.subscribeCount() === 1);
+    await away.s.close();
+    await publishMany(b.url, 'bl/x', 20000, { qos: 1, payload: (i) => `${i}`.padEnd(1024, '.') });
+
+    const back = open(config(b.url, clientId), 'bl/#');
+    await waitFor('the first 1,000', () => back.got.length >= 1000);
+    // Let the reading stop settle: the count must stop growing well short of the backlog.
+    let last = -1;
+    while (last !== back.got.length) {
+      last = back.got.length;
+      await sleep(300);
+    }
+    assert.ok(back.got.length < 5000, `read ${back.got.length} of 20,000 while none was settled`);
+
+    let settled = 0;
+    await waitFor('all 20,000', () => {
+      while (settled < back.got.length) back.got[settled++].settle('ack');
+      return settled === 20000;
+    }, 60000);
+    assert.deepEqual(back.got.map((g) => Number.parseInt(g.payload, 10)), Array.from({ length: 20000 }, (_, i) => i));
+  });
+});
