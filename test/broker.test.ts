@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { NodeMessage } from 'node-red';
 import { FileLedger } from '../nodes/session/ledger';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount } from './support/mosquitto';
-import { consumerFlow, getNode, helper, lastStatus, load, until } from './support/nodered';
+import { consumerFlow, helper, lastStatus, load, onInput, until } from './support/nodered';
 import { publishMany } from './support/publisher';
 
 let seq = 0;
@@ -38,7 +37,7 @@ describe('broker config node across deploys (Mosquitto)', function () {
     await load(flow);
     const received = new Set<unknown>();
     const track = (): void => {
-      getNode('in1-out').on('input', (m: NodeMessage) => received.add(m.payload));
+      onInput('in1-out', (m) => received.add(m.payload));
     };
     track();
     await until(() => connected('in1'), 'connected');

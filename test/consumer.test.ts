@@ -5,7 +5,7 @@ import { connectAsync } from 'mqtt';
 import { startAedes, type AedesHandle } from './support/aedes';
 import { makeCerts } from './support/certs';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount } from './support/mosquitto';
-import { collect, consumerFlow, getNode, helper, lastStatus, load, logged, statuses, until } from './support/nodered';
+import { collect, consumerFlow, helper, lastStatus, load, logged, onInput, statuses, until } from './support/nodered';
 import { publishMany } from './support/publisher';
 import { freePort } from './support/ports';
 
@@ -287,7 +287,7 @@ describe('durable mqtt in (Mosquitto)', function () {
     await load(flow);
     const received = new Set<unknown>();
     const track = (): void => {
-      getNode('in1-out').on('input', (m: NodeMessage) => received.add(m.payload));
+      onInput('in1-out', (m) => received.add(m.payload));
     };
     track();
     await until(() => mosquittoSubscribeCount(mosq()) > 0 && hasText(lastStatus('in1'), 'status.connected'), 'connected');

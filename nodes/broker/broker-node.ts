@@ -6,7 +6,7 @@ import { displayUrl, parseConfig, type SessionConfig, type TlsOptions } from '..
 import type { QoS } from '../session/cover';
 import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
 import { TopicRouter } from '../session/router';
-import { MqttSession, type SessionState } from '../session/session';
+import { MqttSession, type SessionState, type Settle } from '../session/session';
 import { covers, parseFilter } from '../session/topic';
 
 export interface BrokerProps extends NodeDef {
@@ -30,7 +30,10 @@ export interface BrokerCredentials {
 export interface Consumer {
   readonly filters: readonly string[];
   readonly qos: QoS;
-  deliver(topic: string, payload: Buffer, packet: IPublishPacket): void;
+  /** Messages this consumer takes into its flow at once before acking; undefined when it acks on arrival. */
+  readonly window?: number;
+  /** Must call `settle` once for each message. */
+  deliver(topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle): void;
   onState(state: SessionState): void;
   onSubscribeFailed(filter: string, code: number): void;
 }
@@ -45,7 +48,9 @@ interface TlsConfigNode extends Node {
   addTLSOptions(options: TlsOptions): void;
 }
 
-type Parked = [topic: string, payload: Buffer, packet: IPublishPacket];
+type Parked = [topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle];
+
+const MAX_RECEIVE_MAXIMUM = 65535;
 
 export function registerBroker(RED: NodeAPI): void {
   function DurableMqttBroker(this: Node<BrokerCredentials>, props: BrokerProps): void {
@@ -77,26 +82,30 @@ export function registerBroker(RED: NodeAPI): void {
 function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): void {
   const where = `${displayUrl(config.url)} as "${config.clientId}"`;
   const ledger = ledgerFor(RED, config);
-  const session = new MqttSession(config, ledger);
+  const session = new MqttSession(config, ledger, { manualAcks: true });
   const consumers = new Set<Consumer>();
   const router = new TopicRouter<Consumer>();
   let settled = false;
   let parked: Parked[] = [];
   let lastLogged = '';
 
-  const route = (topic: string, payload: Buffer, packet: IPublishPacket): void => {
+  const route = (topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle): void => {
     const targets = router.match(topic);
     if (targets.size === 0) {
-      if (!settled) parked.push([topic, payload, packet]);
+      // Mid-deploy the consumer may be on its way; otherwise nobody wants it (a merged filter matched wider).
+      if (!settled) parked.push([topic, payload, packet, settle]);
+      else settle('ack');
       return;
     }
-    for (const c of targets) c.deliver(topic, payload, packet);
+    const each = targets.size === 1 ? settle : joinSettles(targets.size, settle);
+    for (const c of targets) c.deliver(topic, payload, packet, each);
   };
 
   const apply = (): void => {
     const wanted = new Map<string, QoS>();
     for (const c of consumers) for (const f of c.filters) wanted.set(f, Math.max(wanted.get(f) ?? 0, c.qos) as QoS);
     session.setSubscriptions(wanted);
+    session.receiveMaximum = receiveMaximum(consumers);
     // With no consumers left, connect only to remove subscriptions the broker still holds.
     if (!session.started && (consumers.size > 0 || (ledger.load()?.size ?? 0) > 0)) session.start();
   };
@@ -104,11 +113,13 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   const onStarted = (): void => {
     settled = true;
     apply();
+    // Messages a stopped consumer left unfinished were withheld; reconnecting makes the broker resend them.
+    session.redeliverWithheld();
     const held = parked;
     parked = [];
-    for (const [topic, payload, packet] of held) {
-      if (router.match(topic).size === 0) node.debug(`no consumer wants ${topic} any more; dropped`);
-      else route(topic, payload, packet);
+    for (const [topic, payload, packet, settle] of held) {
+      if (router.match(topic).size === 0) node.debug(`no consumer wants ${topic} any more; acknowledged`);
+      route(topic, payload, packet, settle);
     }
   };
   const onStopping = (): void => {
@@ -147,6 +158,23 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     // A deleted config node removes its subscriptions so the broker stops queueing for nobody.
     session.close({ forget: removed }).then(done, done);
   });
+}
+
+/** Settles a message delivered to `n` consumers once all have; any withhold withholds it. */
+function joinSettles(n: number, settle: Settle): Settle {
+  let left = n;
+  let verdict: Parameters<Settle>[0] = 'ack';
+  return (v) => {
+    if (v === 'withhold') verdict = v;
+    if (--left === 0) settle(verdict);
+  };
+}
+
+/** MQTT 5 Receive Maximum: the sum of the consumers' windows, so the broker never sends more than they take. */
+function receiveMaximum(consumers: Iterable<Consumer>): number | undefined {
+  let sum = 0;
+  for (const c of consumers) sum += c.window ?? 0;
+  return sum > 0 ? Math.min(sum, MAX_RECEIVE_MAXIMUM) : undefined;
 }
 
 function ledgerFor(RED: NodeAPI, config: SessionConfig): SubscriptionLedger {

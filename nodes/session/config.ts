@@ -86,14 +86,15 @@ export interface RawConfig {
   backoffMax?: unknown;
 }
 
-function numberIn(value: unknown, fallback: number, lo: number, hi: number, name: string, whole = true): number | string {
+/** A number property with its default when empty, or an error text naming it. */
+export function numberIn(value: unknown, fallback: number, lo: number, hi: number, name: string, whole = true): number | string {
   if (value === undefined || value === null || value === '') return fallback;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isFinite(n) || (whole && !Number.isInteger(n)) || n < lo || n > hi) return `${name} must be a ${whole ? 'whole ' : ''}number from ${lo} to ${hi}`;
   return n;
 }
 
-const asBool = (v: unknown): boolean => v === true || v === 'true';
+export const asBool = (v: unknown): boolean => v === true || v === 'true';
 
 /** Applies defaults to a flow's properties and checks them; a missing property gets its default. */
 export function parseConfig(raw: RawConfig): ConfigResult {

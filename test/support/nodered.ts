@@ -3,6 +3,7 @@ import helper from 'node-red-node-test-helper';
 import type { Node, NodeMessage, NodeStatus } from 'node-red';
 import type { SinonSpy } from 'sinon';
 import durableMqtt from '../../nodes/durable-mqtt';
+import { hooks } from '@node-red/util';
 
 helper.init(require.resolve('node-red'));
 
@@ -26,8 +27,17 @@ export function consumerFlow(brokerUrl: string, consumers: { id?: string; name?:
   return flow;
 }
 
+/**
+ * The helper's mock runtime gives nodes no `RED.hooks`, while its flow engine runs the real hooks of
+ * @node-red/util; hand nodes that same registry, as the full runtime does.
+ */
+function withHooks(RED: { hooks?: unknown }): void {
+  RED.hooks ??= hooks;
+  durableMqtt(RED as Parameters<typeof durableMqtt>[0]);
+}
+
 export async function load(flow: FlowNode[], credentials: Record<string, unknown> = {}, extra: unknown[] = []): Promise<void> {
-  await helper.load([durableMqtt, ...extra] as Parameters<typeof helper.load>[0], flow, credentials);
+  await helper.load([withHooks, ...extra] as Parameters<typeof helper.load>[0], flow, credentials);
 }
 
 /** A node as the helper gives it: each Node method wrapped in a sinon spy. */
@@ -59,10 +69,18 @@ export function logged(id: string, method: 'error' | 'warn' | 'log', pattern: Re
   return callsOf(id, method).some(([m]) => pattern.test(String(m)));
 }
 
-/** Records every msg a helper node receives. */
+/** Calls `fn` with every msg a helper node receives, then completes it (done()) as a well-behaved node does. */
+export function onInput(id: string, fn: (msg: NodeMessage) => void): void {
+  getNode(id).on('input', (msg: NodeMessage, _send: unknown, done: () => void) => {
+    fn(msg);
+    done();
+  });
+}
+
+/** Records every msg a helper node receives (see onInput). */
 export function collect(id: string): NodeMessage[] {
   const msgs: NodeMessage[] = [];
-  getNode(id).on('input', (msg: NodeMessage) => msgs.push(msg));
+  onInput(id, (msg) => msgs.push(msg));
   return msgs;
 }
 

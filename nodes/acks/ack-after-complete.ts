@@ -1,0 +1,80 @@
+// Acknowledges each message only after the flow has finished with it, with at most `maxInFlight` messages inside the flow.
+import type { Settle } from '../session/session';
+import type { CompletionTracker, Outcome } from './completion';
+import { InflightWindow } from './window';
+
+export interface AckOptions {
+  readonly maxInFlight: number;
+  /** 0: wait for ever. */
+  readonly timeoutMs: number;
+  /** false: a message whose processing failed is not acknowledged, so the broker redelivers it on the next connection. */
+  readonly ackOnError: boolean;
+}
+
+export interface AckJob {
+  readonly msg: { _msgid?: string };
+  readonly settle: Settle;
+}
+
+export interface AckEvents {
+  /** Sends the msg into the flow. */
+  send(msg: AckJob['msg']): void;
+  newId(): string;
+  /** The number of messages inside the flow changed. */
+  changed(inFlight: number): void;
+  /** A message timed out; these nodes never called done() for it. */
+  stalled(nodeIds: readonly string[]): void;
+}
+
+export class AckAfterComplete {
+  private readonly window: InflightWindow<AckJob>;
+  private readonly open = new Map<string, AckJob>();
+
+  constructor(
+    private readonly tracker: CompletionTracker,
+    private readonly options: AckOptions,
+    private readonly events: AckEvents,
+  ) {
+    this.window = new InflightWindow(options.maxInFlight, (job) => this.start(job));
+  }
+
+  /** Sends the message now if the window has room, else when an earlier one finishes. */
+  offer(job: AckJob): void {
+    this.window.offer(job);
+  }
+
+  get inFlight(): number {
+    return this.window.inFlight;
+  }
+
+  /**
+   * Withholds every message still inside the flow or waiting for it: nodes being stopped may never
+   * finish them, and acking would lose them. The broker sends them again on the next connection.
+   */
+  close(): void {
+    for (const job of this.window.clear()) job.settle('withhold');
+    for (const [id, job] of this.open) {
+      this.tracker.forget(id);
+      job.settle('withhold');
+    }
+    this.open.clear();
+  }
+
+  private start(job: AckJob): void {
+    const id = this.events.newId();
+    job.msg._msgid = id;
+    this.open.set(id, job);
+    this.tracker.track(id, this.options.timeoutMs, (outcome) => this.finished(id, job, outcome));
+    this.events.changed(this.window.inFlight);
+    this.events.send(job.msg);
+    this.tracker.sent(id);
+  }
+
+  private finished(id: string, job: AckJob, outcome: Outcome): void {
+    this.open.delete(id);
+    job.settle(outcome.error !== undefined && !this.options.ackOnError ? 'withhold' : 'ack');
+    if (outcome.stalled) this.events.stalled(outcome.stalled);
+    this.window.finish();
+    this.events.changed(this.window.inFlight);
+  }
+}

@@ -1,0 +1,77 @@
+// Counts where each tracked message is inside the flow and says when every node it reached has finished with it.
+
+export interface Outcome {
+  /** The first error a node reported with `done(err)`. */
+  readonly error?: unknown;
+  /** Set when the timeout struck: the nodes that still held the message. */
+  readonly stalled?: readonly string[];
+}
+
+interface Tracked {
+  /** Deliveries not yet completed, per destination node id. */
+  readonly holders: Map<string, number>;
+  count: number;
+  error?: unknown;
+  timer?: NodeJS.Timeout;
+  readonly done: (outcome: Outcome) => void;
+}
+
+/**
+ * Fed by the runtime's `preDeliver` and `onComplete` hooks. A message is finished when every
+ * delivery of it (clones keep `_msgid`, so fan-out counts once per wire) has completed. Only
+ * completions of nodes it was delivered to count, so a Complete or Catch node's copy cannot finish
+ * a message early.
+ */
+export class CompletionTracker {
+  private readonly tracked = new Map<string, Tracked>();
+
+  /** Starts tracking `msgid`; `done` is called once, on completion or after `timeoutMs` (0: never). */
+  track(msgid: string, timeoutMs: number, done: (outcome: Outcome) => void): void {
+    const t: Tracked = { holders: new Map(), count: 0, done };
+    if (timeoutMs > 0) t.timer = setTimeout(() => this.finish(msgid, t, { error: t.error, stalled: [...t.holders.keys()] }), timeoutMs);
+    this.tracked.set(msgid, t);
+  }
+
+  delivered(msgid: string, nodeId: string): void {
+    const t = this.tracked.get(msgid);
+    if (!t) return;
+    t.holders.set(nodeId, (t.holders.get(nodeId) ?? 0) + 1);
+    t.count++;
+  }
+
+  completed(msgid: string, nodeId: string, error?: unknown): void {
+    const t = this.tracked.get(msgid);
+    const held = t?.holders.get(nodeId);
+    if (!t || !held) return;
+    if (held === 1) t.holders.delete(nodeId);
+    else t.holders.set(nodeId, held - 1);
+    t.count--;
+    if (error !== undefined && error !== null && t.error === undefined) t.error = error;
+    if (t.count === 0) this.finish(msgid, t, { error: t.error });
+  }
+
+  /** The sender's `node.send` has returned: with sync hooks every delivery is counted by now. */
+  sent(msgid: string): void {
+    const t = this.tracked.get(msgid);
+    if (t && t.count === 0) this.finish(msgid, t, { error: t.error });
+  }
+
+  /** Stops tracking without calling `done` (the consumer is closing). */
+  forget(msgid: string): void {
+    const t = this.tracked.get(msgid);
+    if (!t) return;
+    clearTimeout(t.timer);
+    this.tracked.delete(msgid);
+  }
+
+  get size(): number {
+    return this.tracked.size;
+  }
+
+  private finish(msgid: string, t: Tracked, outcome: Outcome): void {
+    if (this.tracked.get(msgid) !== t) return;
+    clearTimeout(t.timer);
+    this.tracked.delete(msgid);
+    t.done(outcome);
+  }
+}

@@ -1,0 +1,45 @@
+// Feeds a CompletionTracker from the runtime's messaging hooks, registered only while some node needs them.
+import type { NodeAPI } from 'node-red';
+import { CompletionTracker } from './completion';
+
+const LABEL = 'durable-mqtt-acks';
+
+type Hooks = NodeAPI['hooks'];
+interface Registration {
+  readonly tracker: CompletionTracker;
+  users: number;
+}
+
+// One registration per runtime (the test helper starts several runtimes in one process).
+const registrations = new WeakMap<Hooks, Registration>();
+
+/**
+ * Returns the shared tracker, adding the hooks for the first user. Hooks run for every message in
+ * every flow of the runtime, so they exist only while a consumer in `complete` mode does, and each
+ * does one Map lookup for messages we do not track.
+ */
+export function acquireTracker(RED: NodeAPI): CompletionTracker {
+  let reg = registrations.get(RED.hooks);
+  if (!reg) {
+    const tracker = new CompletionTracker();
+    reg = { tracker, users: 0 };
+    registrations.set(RED.hooks, reg);
+  }
+  if (reg.users++ === 0) {
+    const { tracker } = reg;
+    // One-argument handlers are synchronous for the runtime, so a sender's deliveries are counted before its own done().
+    RED.hooks.add(`preDeliver.${LABEL}`, (ev: { msg: { _msgid?: string }; destination: { id: string } }) => {
+      if (ev.msg._msgid) tracker.delivered(ev.msg._msgid, ev.destination.id);
+    });
+    RED.hooks.add(`onComplete.${LABEL}`, (ev: { msg: { _msgid?: string }; node: { id: string }; error?: unknown }) => {
+      if (ev.msg._msgid) tracker.completed(ev.msg._msgid, ev.node.id, ev.error);
+    });
+  }
+  return reg.tracker;
+}
+
+export function releaseTracker(RED: NodeAPI): void {
+  const reg = registrations.get(RED.hooks);
+  if (!reg || reg.users === 0) return;
+  if (--reg.users === 0) RED.hooks.remove(`*.${LABEL}`);
+}
