@@ -43,7 +43,7 @@ export function parseConsumer(props: ConsumerProps): Parsed {
   if (qos !== 0 && qos !== 1 && qos !== 2) return { ok: false, key: 'invalidQos', error: `qos must be 0, 1 or 2, not "${String(props.qos)}"` };
   const datatype = (props.datatype || 'auto') as Datatype;
   if (!DATATYPES.includes(datatype)) return { ok: false, key: 'invalidDatatype', error: `datatype must be one of ${DATATYPES.join(', ')}` };
-  const ackMode = (props.ackMode || ACK_DEFAULTS.ackMode) as AckMode;
+  const ackMode = props.ackMode || ACK_DEFAULTS.ackMode;
   if (ackMode !== 'complete' && ackMode !== 'receive') return { ok: false, key: 'invalidAckMode', error: `ackMode must be "complete" or "receive", not "${ackMode}"` };
   const maxInFlight = numberIn(props.maxInFlight, ACK_DEFAULTS.maxInFlight, 1, 65535, 'maxInFlight');
   if (typeof maxInFlight === 'string') return { ok: false, key: 'invalidMaxInFlight', error: maxInFlight };
