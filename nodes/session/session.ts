@@ -189,7 +189,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
 
   /** Drops the connection and reconnects at once: the broker resends every unacknowledged message. */
   private recycle(): void {
-    if (this.recycling || !this.client?.connected) return;
+    if (this.recycling || this.closing || !this.client?.connected) return;
     this.recycling = true;
     this.client.stream.destroy();
   }
