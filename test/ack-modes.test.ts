@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { hooks } from '@node-red/util';
 import { startAedes, type AedesHandle } from './support/aedes';
-import { collect, consumerFlow, helper, lastStatus, load, logged, statuses, until } from './support/nodered';
+import { collect, consumerFlow, deploy, helper, lastStatus, load, logged, statuses, until } from './support/nodered';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const functionNode = require('@node-red/nodes/core/function/10-function.js') as unknown;
@@ -132,7 +132,7 @@ describe('ack modes (durable mqtt in on Aedes)', function () {
     await until(() => acks.length === 1, 'PUBACK of the second');
     assert.deepEqual(acks, ['works']);
     // A full redeploy reconnects; the broker resends what was not acknowledged.
-    await helper.setFlows(f as Parameters<typeof helper.setFlows>[0], 'full');
+    await deploy(f as Parameters<typeof deploy>[0], 'full');
     await until(() => heldBy('slow').length === 1, 'redelivery');
     assert.equal(String(heldBy('slow')[0].msg.payload), 'fails');
     heldBy('slow')[0].done();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileLedger } from '../nodes/session/ledger';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount } from './support/mosquitto';
-import { consumerFlow, helper, lastStatus, load, onInput, until } from './support/nodered';
+import { consumerFlow, deploy, helper, lastStatus, load, onInput, until } from './support/nodered';
 import { publishMany } from './support/publisher';
 
 let seq = 0;
@@ -47,7 +47,7 @@ describe('broker config node across deploys (Mosquitto)', function () {
     for (let i = 1; i <= 3; i++) {
       await new Promise((r) => setTimeout(r, 400));
       // A changed name restarts the consumer (and its output node) but not the config node.
-      await helper.setFlows(
+      await deploy(
         flow.map((n) => (n.id === 'in1' ? { ...n, name: `v${i}` } : n)),
         'nodes',
       );
@@ -65,7 +65,7 @@ describe('broker config node across deploys (Mosquitto)', function () {
     await load(flow);
     await until(() => connected('in1') && mosq().log().includes('\tdel/b/# (QoS 1)'), 'subscribed');
     const unsubs = mosquittoUnsubscribeCount(mosq());
-    await helper.setFlows([{ id: 'f1', type: 'tab' }], 'full');
+    await deploy([{ id: 'f1', type: 'tab' }], 'full');
     await until(() => mosquittoUnsubscribeCount(mosq()) === unsubs + 1, 'UNSUBSCRIBE');
     assert.match(mosq().log(), new RegExp(`${id} del/a`));
     assert.match(mosq().log(), new RegExp(`${id} del/b/#`));

@@ -5,7 +5,7 @@ import { connectAsync } from 'mqtt';
 import { startAedes, type AedesHandle } from './support/aedes';
 import { makeCerts } from './support/certs';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount } from './support/mosquitto';
-import { collect, consumerFlow, helper, lastStatus, load, logged, onInput, statuses, until } from './support/nodered';
+import { collect, consumerFlow, deploy, helper, lastStatus, load, logged, onInput, statuses, until } from './support/nodered';
 import { publishMany } from './support/publisher';
 import { freePort } from './support/ports';
 
@@ -295,7 +295,7 @@ describe('durable mqtt in (Mosquitto)', function () {
     const publishing = publishMany(mosq().url, 'redeploy/n', total, { qos: 1, rate: 1000 });
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setTimeout(r, 600));
-      await helper.setFlows(flow, 'full');
+      await deploy(flow, 'full');
       track();
     }
     await publishing;
@@ -312,11 +312,11 @@ describe('durable mqtt in (Mosquitto)', function () {
     await until(() => mosq().log().includes(`\tgone/# (QoS 1)`), 'gone/# subscribed');
     const unsubs = mosquittoUnsubscribeCount(mosq());
     const withoutSecond = flow.filter((n) => n.id !== 'in2' && n.id !== 'in2-out');
-    await helper.setFlows(withoutSecond, 'nodes');
+    await deploy(withoutSecond, 'nodes');
     await until(() => mosquittoUnsubscribeCount(mosq()) === unsubs + 1, 'UNSUBSCRIBE for the removed node');
     assert.match(mosq().log(), new RegExp(`${id} gone/#`));
     const changed = withoutSecond.map((n) => (n.id === 'in1' ? { ...n, topic: 'keep/new/#' } : n));
-    await helper.setFlows(changed, 'nodes');
+    await deploy(changed, 'nodes');
     await until(() => mosq().log().includes('\tkeep/new/# (QoS 1)'), 'the new filter subscribed');
     const got = collect('in1-out');
     await publishMany(mosq().url, 'keep/new/1', 1, { qos: 1 });

@@ -40,6 +40,23 @@ export async function load(flow: FlowNode[], credentials: Record<string, unknown
   await helper.load([withHooks, ...extra] as Parameters<typeof helper.load>[0], flow, credentials);
 }
 
+/**
+ * Deploys `flow` as helper.setFlows does, but waits up to 30 s for flows:started: the helper gives
+ * the runtime only 300 ms, which a loaded machine can miss.
+ */
+export async function deploy(flow: FlowNode[], type: 'full' | 'nodes' | 'flows'): Promise<void> {
+  const events = (helper as unknown as { _events: NodeJS.EventEmitter })._events;
+  let timer: NodeJS.Timeout | undefined;
+  const started = new Promise<void>((resolve, reject) => {
+    events.once('flows:started', () => resolve());
+    timer = setTimeout(() => reject(new Error('flows:started did not come within 30 s')), 30000);
+  });
+  await helper.setFlows(flow as Parameters<typeof helper.setFlows>[0], type).catch((err: Error) => {
+    if (!/timeout waiting event/.test(err.message)) throw err;
+  });
+  await started.finally(() => clearTimeout(timer));
+}
+
 /** A node as the helper gives it: each Node method wrapped in a sinon spy. */
 export type SpiedNode = Node & { [K in 'status' | 'error' | 'warn' | 'log' | 'send']: SinonSpy };
 
