@@ -60,7 +60,8 @@ export function parseConsumer(props: ConsumerProps): Parsed {
 const STATUS_INTERVAL_MS = 250;
 
 export function registerConsumer(RED: NodeAPI): void {
-  const t: Translate = (key, subs) => RED._(key, subs);
+  // A bare key is translated by each editor in its own language; text with values in it cannot be, so the runtime fills it in.
+  const t: Translate = (key, subs) => (subs ? RED._(key, subs) : key);
 
   function DurableMqttIn(this: Node, props: ConsumerProps): void {
     RED.nodes.createNode(this, props);
