@@ -86,7 +86,7 @@ registerType<BrokerProps, BrokerCreds>(NS, {
   category: 'config',
   defaults: {
     name: { value: '' },
-    broker: { value: 'localhost', required: true, validate: check('broker') },
+    broker: { value: 'localhost', validate: check('broker') },
     clientId: { value: '', validate: check('clientId') },
     cleanSession: { value: false },
     protocolVersion: { value: 4, validate: check('protocolVersion') },

@@ -1,6 +1,6 @@
 // Bundles the typed editor code (editor/) and inlines it above the dialog templates in dist/durable-mqtt.html.
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const { outputFiles } = await build({
   entryPoints: ['editor/index.ts'],
@@ -19,4 +19,5 @@ const script = outputFiles[0].text;
 // "</script" inside the code would end the inline <script> early.
 if (script.includes('</script')) throw new Error('editor bundle contains "</script"');
 const templates = readFileSync('nodes/durable-mqtt.html', 'utf8');
+mkdirSync('dist', { recursive: true });
 writeFileSync('dist/durable-mqtt.html', `<script type="text/javascript">\n${script}</script>\n${templates}`);
