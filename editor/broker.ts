@@ -1,6 +1,6 @@
 // Edit dialog of the `durable-mqtt-broker` config node: laid out like the core mqtt-broker's, plus what a persistent session needs.
 import type { EditorNodeInstance, EditorNodeProperties } from 'node-red';
-import { formValue, registerType, validator } from './define';
+import { formValue, registerType, showDefaults, validator, type NodeDefinition } from './define';
 import { brokerProblem, connectUrl, newClientId, type BrokerField } from './validate';
 
 interface BrokerProps extends EditorNodeProperties {
@@ -36,10 +36,12 @@ const check = (name: BrokerField) => validator<BrokerProps>(NS, function (value)
   return brokerProblem(name, value, cleanSession(this));
 });
 
-/** The TLS config node chosen in the dialog, if any ("_ADD_" is the editor's "add new" entry). */
+const useTls = (): JQuery => $('#node-config-usetls');
+
+/** Whether the dialog has a TLS config node chosen ("_ADD_" is the editor's "add new" entry). */
 function tlsChosen(): boolean {
   const v = String(field('tls').val() ?? '');
-  return v !== '' && v !== '_ADD_' && v !== 'none';
+  return useTls().is(':checked') && v !== '' && v !== '_ADD_';
 }
 
 function createTabs(node: Broker): void {
@@ -65,6 +67,7 @@ function showUrlHint(node: Broker): void {
 
 function prepare(this: Broker): void {
   createTabs(this);
+  showDefaults(this, definition, 'node-config-input');
   // A persistent session is found by its client ID, so a new node gets one now and keeps it.
   if (!this.clientId && !this.cleanSession) field('clientId').val(newClientId());
   const regenerate = $('#node-config-input-regenerate');
@@ -77,12 +80,24 @@ function prepare(this: Broker): void {
   field('cleanSession')
     .on('change', () => $('#node-config-clean-warning').toggle(field('cleanSession').is(':checked')))
     .trigger('change');
+  // As in the core mqtt-broker: a checkbox shows the tls-config picker, which alone would offer only "add new".
+  useTls()
+    .prop('checked', Boolean(this.tls))
+    .on('change', () => {
+      $('#node-config-row-tls').toggle(useTls().is(':checked'));
+      showUrlHint(this);
+    })
+    .trigger('change');
   field('broker').on('input change', () => showUrlHint(this));
   field('tls').on('change', () => showUrlHint(this));
-  showUrlHint(this);
 }
 
-registerType<BrokerProps, BrokerCreds>(NS, {
+function save(): void {
+  // The editor stores "_ADD_" as no config node.
+  if (!useTls().is(':checked')) field('tls').val('_ADD_');
+}
+
+const definition: NodeDefinition<BrokerProps, BrokerCreds> = {
   category: 'config',
   defaults: {
     name: { value: '' },
@@ -101,4 +116,7 @@ registerType<BrokerProps, BrokerCreds>(NS, {
     return this.name || `${this.broker}${this.clientId ? ` (${this.clientId})` : ''}`;
   },
   oneditprepare: prepare,
-});
+  oneditsave: save,
+};
+
+registerType(NS, definition);

@@ -1,6 +1,6 @@
 // Edit dialog of the `durable-mqtt-in` node: the core mqtt in's fields in the same places, plus acknowledgement and shared groups.
 import type { EditorNodeInstance, EditorNodeProperties } from 'node-red';
-import { formValue, registerType, validator } from './define';
+import { formValue, registerType, showDefaults, validator, type NodeDefinition } from './define';
 import { consumerChecks, shareFilters, sharedGroup, topicProblem, validGroup } from './validate';
 
 interface ConsumerProps extends EditorNodeProperties {
@@ -46,11 +46,7 @@ function prepareShare(node: Consumer): void {
 }
 
 function prepare(this: Consumer): void {
-  // Nodes made before the ack properties existed show the runtime's defaults.
-  if (!this.ackMode) field('ackMode').val('complete');
-  if (this.maxInFlight === undefined) field('maxInFlight').val(10);
-  if (this.ackTimeout === undefined) field('ackTimeout').val(30);
-  if (this.ackOnError === undefined) field('ackOnError').prop('checked', true);
+  showDefaults(this, definition, 'node-input');
   field('ackMode')
     .on('change', () => {
       const complete = field('ackMode').val() === 'complete';
@@ -61,7 +57,7 @@ function prepare(this: Consumer): void {
   prepareShare(this);
 }
 
-registerType<ConsumerProps>(NS, {
+const definition: NodeDefinition<ConsumerProps> = {
   category: 'network',
   color: '#cfa9cf',
   defaults: {
@@ -95,4 +91,6 @@ registerType<ConsumerProps>(NS, {
     // Node-RED keeps `outputs` in the flow; the second port exists only with status output on.
     (this as { outputs: number }).outputs = field('statusOutput').is(':checked') ? 2 : 1;
   },
-});
+};
+
+registerType(NS, definition);

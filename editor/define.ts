@@ -39,6 +39,16 @@ export function validator<P extends EditorNodeProperties>(ns: string, check: (th
   };
 }
 
+/** Shows the default of every plain property the node lacks (a hand-written flow, or one saved before the property existed). */
+export function showDefaults<P extends EditorNodeProperties, C>(node: EditorNodeInstance<P>, def: NodeDefinition<P, C>, prefix: string): void {
+  for (const [prop, d] of Object.entries(def.defaults) as [string, PropertyDef<P, unknown>][]) {
+    if ((node as Record<string, unknown>)[prop] !== undefined || d.value === '' || d.type) continue;
+    const input = $(`#${prefix}-${prop}`);
+    if (typeof d.value === 'boolean') input.prop('checked', d.value);
+    else input.val(d.value as string | number);
+  }
+}
+
 /** The value a dialog field has now, or the stored property when no dialog is open (validation in the workspace). */
 export function formValue(id: string, stored: string | number | boolean | undefined): string | boolean {
   const field = $(`#${id}`);
