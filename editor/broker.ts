@@ -36,6 +36,27 @@ const check = (name: BrokerField) => validator<BrokerProps>(NS, function (value)
   return brokerProblem(name, value, cleanSession(this));
 });
 
+/**
+ * Another enabled broker config with this client ID on the same broker (a copied flow, say):
+ * the broker would keep disconnecting one of the two, and their sessions would mix.
+ */
+function sharedClientId(node: Broker, clientId: string): boolean {
+  const url = connectUrl(String(formValue('node-config-input-broker', node.broker)), false);
+  let shared = false;
+  RED.nodes.eachConfig((conf) => {
+    const other = conf as Partial<BrokerProps> & { id: string; type: string; d?: boolean };
+    shared = other.type === NS && other.id !== node.id && !other.d && other.clientId?.trim() === clientId && connectUrl(other.broker ?? '', false) === url;
+    return !shared;
+  });
+  return shared;
+}
+
+const checkClientId = validator<BrokerProps>(NS, function (value) {
+  const problem = brokerProblem('clientId', value, cleanSession(this));
+  if (problem || value.trim() === '') return problem;
+  return sharedClientId(this, value.trim()) ? { key: 'clientIdShared' } : undefined;
+});
+
 const useTls = (): JQuery => $('#node-config-usetls');
 
 /** Whether the dialog has a TLS config node chosen ("_ADD_" is the editor's "add new" entry). */
@@ -102,7 +123,7 @@ const definition: NodeDefinition<BrokerProps, BrokerCreds> = {
   defaults: {
     name: { value: '' },
     broker: { value: 'localhost', validate: check('broker') },
-    clientId: { value: '', validate: check('clientId') },
+    clientId: { value: '', validate: checkClientId },
     cleanSession: { value: false },
     protocolVersion: { value: 4, validate: check('protocolVersion') },
     sessionExpiry: { value: 86400, validate: check('sessionExpiry') },

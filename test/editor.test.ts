@@ -43,10 +43,14 @@ function nodeWith(props: object): object {
   return { ...props, _: (key: string, subs?: object) => (subs ? `${key} ${JSON.stringify(subs)}` : key) };
 }
 
+/** Config nodes in the stand-in workspace, as RED.nodes.eachConfig walks them. */
+const workspaceConfigs: object[] = [];
+
 /** Runs the compiled editor script against a stand-in for the editor's RED and collects the registered definitions. */
 function registeredDefinitions(script: string): Map<string, Definition> {
   const defs = new Map<string, Definition>();
-  const RED = { nodes: { registerType: (type: string, def: Definition) => defs.set(type, def) } };
+  const eachConfig = (cb: (conf: object) => boolean) => workspaceConfigs.every(cb);
+  const RED = { nodes: { registerType: (type: string, def: Definition) => defs.set(type, def), eachConfig } };
   // No dialog is open, so validators read the node's stored properties.
   const $ = () => ({ length: 0 });
   runInNewContext(script, { RED, $, URL, TextEncoder, crypto });
@@ -139,6 +143,21 @@ describe('editor', function () {
       assert.match(String(validate('durable-mqtt-broker', 'clientId', '', { cleanSession: false })), /validation\.clientId$/);
       assert.equal(validate('durable-mqtt-broker', 'clientId', '', { cleanSession: true }), true);
       assert.equal(validate('durable-mqtt-broker', 'clientId', 'durable1', { cleanSession: false }), true);
+    });
+
+    it('flags a client ID that another broker configuration uses on the same broker', () => {
+      const node = { id: 'b1', cleanSession: false, broker: 'localhost' };
+      workspaceConfigs.push({ id: 'b2', type: 'durable-mqtt-broker', clientId: 'durable1', broker: 'mqtt://localhost:1883' });
+      try {
+        assert.match(String(validate('durable-mqtt-broker', 'clientId', 'durable1', node)), /validation\.clientIdShared$/);
+        assertKeyInEveryLocale('durable-mqtt-broker.validation.clientIdShared', 'the client ID validator');
+        assert.equal(validate('durable-mqtt-broker', 'clientId', 'durable2', node), true);
+        assert.equal(validate('durable-mqtt-broker', 'clientId', 'durable1', { ...node, broker: 'otherhost' }), true);
+        workspaceConfigs.push({ id: 'b3', type: 'durable-mqtt-broker', clientId: 'durable3', broker: 'localhost', d: true });
+        assert.equal(validate('durable-mqtt-broker', 'clientId', 'durable3', node), true, 'a disabled config does not connect');
+      } finally {
+        workspaceConfigs.length = 0;
+      }
     });
 
     it("names the runtime's reason for a bad URL", () => {
