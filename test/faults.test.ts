@@ -106,6 +106,7 @@ describe('faults (Node-RED as a process, Mosquitto)', function () {
     const after = readStatuses(statusFile).slice(before);
     console.log(`      status after the cut: ${after.map((s) => s.state + (s.reason ? ` (${s.reason})` : '')).join(' → ')}`);
     assert.equal(t.lost, 0);
+    assert.ok(after.some((s) => s.state === 'reconnecting'), 'the badge showed reconnecting');
     assert.deepEqual(after[after.length - 1], { state: 'connected', sessionPresent: true });
   });
 });
