@@ -7,7 +7,7 @@ import { mosquittoForSuite, startMosquitto, type MosquittoHandle } from './suppo
 import { startNodeRed, type NodeRedProcess } from './support/nodered-process';
 import { until } from './support/nodered';
 import { publishMany } from './support/publisher';
-import { readStatuses, settle, sinkFlow, untilProcessed, type SinkFlowOptions, type Tally } from './support/sink';
+import { figures, readStatuses, settle, sinkFlow, untilProcessed, type SinkFlowOptions, type Tally } from './support/sink';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
 const SENT = 4000;
@@ -16,7 +16,7 @@ const SENT = 4000;
 const MOSQUITTO_SAVE_EVERY_CHANGE = 'autosave_on_changes true\nautosave_interval 1';
 
 function report(what: string, t: Tally): void {
-  console.log(`      ${what}: sent ${t.sent}, processed ${t.processed}, lost ${t.lost}, duplicates ${t.duplicates}`);
+  console.log(`      ${what}: ${figures(t)}`);
 }
 
 describe('faults (Node-RED as a process, Mosquitto)', function () {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { mosquittoForSuite } from './support/mosquitto';
 import { startNodeRed, type NodeRedProcess } from './support/nodered-process';
 import { publishMany } from './support/publisher';
-import { readSink, settle, sinkFlow, tally, untilProcessed } from './support/sink';
+import { figures, missing, readSink, settle, sinkFlow, tally, untilProcessed } from './support/sink';
 
 const INSTANCES = 3;
 const GROUP_FILTER = '$share/workers/scale/#';
@@ -40,7 +40,7 @@ describe('scale-out: a consumer group of three Node-RED processes (Mosquitto, MQ
   function report(what: string, sent: number): ReturnType<typeof tally> {
     const per = sinks.map(readSink);
     const t = tally(sent, ...per);
-    console.log(`      ${what}: sent ${t.sent}, processed ${t.processed}, lost ${t.lost}, duplicates ${t.duplicates}; per member ${per.map((p) => p.length).join(' / ')}`);
+    console.log(`      ${what}: ${figures(t)}; per member ${per.map((p) => p.length).join(' / ')}`);
     return t;
   }
 
@@ -62,10 +62,12 @@ describe('scale-out: a consumer group of three Node-RED processes (Mosquitto, MQ
     await publishing;
     const away = report('member 1 SIGKILLed at 25%, not yet back', sent);
     const beforeReturn = readSink(sinks[0]).length;
+    const lastBeforeKill = readSink(sinks[0]).at(-1);
     await killed.start();
     await settle(sinks, sent);
     const t = report('member 1 back with the same client ID', sent);
     console.log(`      held for the dead member's session: ${away.lost}; member 1 processed ${readSink(sinks[0]).length - beforeReturn} after its return`);
+    if (t.lost > 0) console.log(`      lost: ${missing(sent, sinks.map(readSink)).join(', ')}; member 1's last line before the kill: ${lastBeforeKill}`);
     assert.match(killed.output(), /as "scale-1" \(session present\)/);
     assert.equal(t.lost, 0);
   });

@@ -77,11 +77,24 @@ export interface Tally {
   duplicates: number;
 }
 
+/** The figures every fault spec prints. */
+export function figures(t: Tally): string {
+  return `sent ${t.sent}, processed ${t.processed}, lost ${t.lost}, duplicates ${t.duplicates}`;
+}
+
 /** Counts what `sent` messages numbered 0..sent-1 became across the given sinks. */
 export function tally(sent: number, ...sinks: number[][]): Tally {
   const all = sinks.flat();
   const distinct = new Set(all.filter((n) => n < sent));
   return { sent, processed: distinct.size, lost: sent - distinct.size, duplicates: all.length - new Set(all).size };
+}
+
+/** The first `limit` sequence numbers below `sent` that no sink holds, for diagnosis. */
+export function missing(sent: number, sinks: number[][], limit = 10): number[] {
+  const seen = new Set(sinks.flat());
+  const out: number[] = [];
+  for (let i = 0; i < sent && out.length < limit; i++) if (!seen.has(i)) out.push(i);
+  return out;
 }
 
 /**
