@@ -1,33 +1,22 @@
 // Checks the one-command demo (scripts/demo.ts) end to end, and that every flow in examples/ deploys cleanly.
 import { strict as assert } from 'node:assert';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startAedes, type AedesHandle } from './support/aedes';
+import { exitOf } from './support/children';
 import { freePort } from './support/ports';
 import { mosquittoForSuite, mosquittoSubscribeCount } from './support/mosquitto';
 import { publishMany } from './support/publisher';
 import { callsOf, helper, lastStatus, load, until } from './support/nodered';
+import { ensureBuilt, REPO_ROOT } from './support/nodered-process';
 
-const REPO_ROOT = resolve(__dirname, '..');
 const START_TIMEOUT_MS = 60_000;
 const EXIT_TIMEOUT_MS = 15_000;
 // The debug node (console: true) logs "[debug:received]" and then the payload on the next line.
 const COUNTER_LINE = /\[debug:received\]\s*\n\{ count: \d+, at: '[^']+' \}/;
-
-/** Resolves with the exit code (null if killed by a signal) once `child` exits, or rejects after `ms`. */
-function exitOf(child: ChildProcess, ms: number): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not exit within ${ms} ms`)), ms);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolvePromise(code);
-    });
-  });
-}
 
 /** Starts scripts/demo.ts as `npm start` would, feeding its stdout and stderr to `onOutput`. */
 function spawnDemo(env: NodeJS.ProcessEnv, onOutput: (chunk: string) => void): ChildProcess {
@@ -37,12 +26,6 @@ function spawnDemo(env: NodeJS.ProcessEnv, onOutput: (chunk: string) => void): C
     stream?.on('data', onOutput);
   }
   return child;
-}
-
-function ensureBuilt(): void {
-  if (!existsSync(join(REPO_ROOT, 'dist', 'durable-mqtt.js'))) {
-    execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'pipe' });
-  }
 }
 
 describe('demo (npm start)', function () {

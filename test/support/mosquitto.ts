@@ -5,6 +5,7 @@ import { accessSync, constants, mkdtempSync, writeFileSync, appendFileSync, chmo
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { killOnExit } from './children.js';
 import { freePort } from './ports.js';
 
 export interface MosquittoOptions {
@@ -56,20 +57,6 @@ const mosquittoBin = (): string | undefined => findBinary('mosquitto', ['/usr/sb
 
 export function mosquittoAvailable(): boolean {
   return mosquittoBin() !== undefined;
-}
-
-// Every live broker, so none outlives the test process (mocha --exit skips our cleanup).
-const liveBrokers = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function killOnExit(child: ChildProcess): void {
-  liveBrokers.add(child);
-  child.once('exit', () => liveBrokers.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of liveBrokers) c.kill('SIGKILL');
-    });
-  }
 }
 
 interface Counters {

@@ -26,6 +26,9 @@ export async function publishMany(url: string, topic: string, count: number, opt
     reconnectPeriod: 0, // a publisher that silently reconnects would hide broker failures
     ...opts.connectOptions,
   });
+  // A reconnecting publisher rides out a broker restart: connection errors are expected then, and
+  // MQTT.js resends every unacknowledged publish once it is back.
+  if ((opts.connectOptions?.reconnectPeriod ?? 0) > 0) client.on('error', () => undefined);
   // A window of unacknowledged publishes, not batches: waiting for a batch's PUBACKs stalls on
   // delayed ACKs and would cap a paced publisher far below its rate.
   const began = Date.now();
