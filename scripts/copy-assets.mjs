@@ -1,7 +1,7 @@
-// Copies what tsc does not emit into dist/: editor html and locales beside the entry file, and icons/ where Node-RED looks for them.
-import { cpSync, readdirSync } from 'node:fs';
+// Copies what tsc does not emit into dist/: locales (messages and help) beside the entry file, and icons/ where Node-RED looks for them.
+import { cpSync } from 'node:fs';
 
-for (const f of readdirSync('nodes')) if (f.endsWith('.html')) cpSync(`nodes/${f}`, `dist/${f}`);
+// The editor html is written by build-editor.mjs, which inlines the compiled editor code.
 cpSync('nodes/locales', 'dist/locales', { recursive: true });
 // Node-RED finds icons only in an icons/ folder beside each node's .js file.
 cpSync('icons', 'dist/icons', { recursive: true });

@@ -104,7 +104,13 @@ describe('Node-RED restarted as a process (Mosquitto)', function () {
 describe('examples', function () {
   // The core nodes the examples use besides ours; the helper loads only what it is given.
   const requireCore = createRequire(__filename);
-  const coreNodes = ['@node-red/nodes/core/common/21-debug.js', '@node-red/nodes/core/common/90-comment.js'].map((f) => requireCore(f) as unknown);
+  const coreNodes = [
+    'common/21-debug.js',
+    'common/90-comment.js',
+    'common/25-catch.js',
+    'function/10-function.js',
+    'function/89-delay.js',
+  ].map((f) => requireCore(`@node-red/nodes/core/${f}`) as unknown);
   const files = readdirSync(join(REPO_ROOT, 'examples')).filter((f) => f.endsWith('.json'));
   let broker: AedesHandle | undefined;
 

@@ -1,0 +1,98 @@
+// Edit dialog of the `durable-mqtt-in` node: the core mqtt in's fields in the same places, plus acknowledgement and shared groups.
+import type { EditorNodeInstance, EditorNodeProperties } from 'node-red';
+import { formValue, registerType, validator } from './define';
+import { consumerChecks, shareFilters, sharedGroup, topicProblem, validGroup } from './validate';
+
+interface ConsumerProps extends EditorNodeProperties {
+  name: string;
+  broker: string;
+  topic: string;
+  qos: number;
+  datatype: string;
+  ackMode: string;
+  maxInFlight: number;
+  ackTimeout: number;
+  ackOnError: boolean;
+  statusOutput: boolean;
+  outputs: number;
+}
+
+type Consumer = EditorNodeInstance<ConsumerProps>;
+
+const NS = 'durable-mqtt-in';
+const field = (name: string): JQuery => $(`#node-input-${name}`);
+
+/** Ack mode as the dialog shows it now, else as stored. */
+const ackMode = (node: Consumer): string => String(formValue('node-input-ackMode', node.ackMode || 'complete'));
+
+const check = (name: keyof typeof consumerChecks) => validator<ConsumerProps>(NS, (value) => consumerChecks[name](value));
+/** The window and timeout apply only when acking after the flow, so they are checked only then (their rows are hidden otherwise). */
+const checkWhenComplete = (name: 'maxInFlight' | 'ackTimeout') =>
+  validator<ConsumerProps>(NS, function (value) {
+    return ackMode(this) === 'complete' ? consumerChecks[name](value) : undefined;
+  });
+
+/** The shared-group helper: rewrites every filter line into the group typed beside it. */
+function prepareShare(node: Consumer): void {
+  const group = $('#node-input-share-group');
+  group.val(sharedGroup(String(field('topic').val() ?? '')));
+  RED.popover.tooltip(group, node._(`${NS}.validation.share`));
+  $('#node-input-share-apply').on('click', () => {
+    const name = String(group.val() ?? '').trim();
+    const bad = name !== '' && !validGroup(name);
+    group.toggleClass('input-error', bad);
+    if (!bad) field('topic').val(shareFilters(String(field('topic').val() ?? ''), name)).trigger('change');
+  });
+}
+
+function prepare(this: Consumer): void {
+  // Nodes made before the ack properties existed show the runtime's defaults.
+  if (!this.ackMode) field('ackMode').val('complete');
+  if (this.maxInFlight === undefined) field('maxInFlight').val(10);
+  if (this.ackTimeout === undefined) field('ackTimeout').val(30);
+  if (this.ackOnError === undefined) field('ackOnError').prop('checked', true);
+  field('ackMode')
+    .on('change', () => {
+      const complete = field('ackMode').val() === 'complete';
+      $('.durable-mqtt-ack-complete').toggle(complete);
+      $('#node-input-ack-receive-tip').toggle(!complete);
+    })
+    .trigger('change');
+  prepareShare(this);
+}
+
+registerType<ConsumerProps>(NS, {
+  category: 'network',
+  color: '#cfa9cf',
+  defaults: {
+    name: { value: '' },
+    broker: { type: 'durable-mqtt-broker', required: true, value: '' },
+    topic: { value: '', validate: validator<ConsumerProps>(NS, topicProblem) },
+    qos: { value: 1, validate: check('qos') },
+    datatype: { value: 'auto', validate: check('datatype') },
+    ackMode: { value: 'complete', validate: check('ackMode') },
+    maxInFlight: { value: 10, validate: checkWhenComplete('maxInFlight') },
+    ackTimeout: { value: 30, validate: checkWhenComplete('ackTimeout') },
+    ackOnError: { value: true },
+    statusOutput: { value: false },
+    outputs: { value: 1 },
+  },
+  inputs: 0,
+  outputs: 1,
+  icon: 'durable-mqtt.svg',
+  paletteLabel: 'durable mqtt in',
+  label: function () {
+    return this.name || (this.topic ? this.topic.split('\n')[0] : 'durable mqtt in');
+  },
+  labelStyle: function () {
+    return this.name ? 'node_label_italic' : '';
+  },
+  outputLabels: function (i) {
+    return i === 0 ? this._(`${NS}.outputs.messages`) : this._(`${NS}.outputs.status`);
+  },
+  oneditprepare: prepare,
+  oneditsave: function () {
+    // Node-RED keeps `outputs` in the flow; the second port exists only with status output on.
+    (this as { outputs: number }).outputs = field('statusOutput').is(':checked') ? 2 : 1;
+  },
+});

@@ -1,0 +1,47 @@
+// Typed node definitions for the editor, with Node-RED 3.x validators that return a message string.
+import type { EditorNodeInstance, EditorNodeDef, EditorNodeProperties, EditorRED } from 'node-red';
+import type { Problem } from './validate';
+
+declare global {
+  /** The editor's global API; Node-RED loads our script after it. */
+  const RED: EditorRED;
+}
+
+/** Node-RED ≥ 3.1 shows a string from validate as the field's tooltip; the shipped types only know booleans. */
+export type Validate<P extends EditorNodeProperties> = (this: EditorNodeInstance<P>, value: string, opt?: { label?: string }) => true | string;
+
+interface PropertyDef<P extends EditorNodeProperties, V> {
+  value: V | '';
+  required?: boolean;
+  type?: string;
+  validate?: Validate<P>;
+}
+
+/** A node definition whose validators may return messages. */
+export type NodeDefinition<P extends EditorNodeProperties, C = undefined> = Omit<EditorNodeDef<P, C>, 'defaults'> & {
+  defaults: { [K in keyof P]: PropertyDef<P, P[K]> };
+};
+
+export function registerType<P extends EditorNodeProperties, C = undefined>(type: string, def: NodeDefinition<P, C>): void {
+  // Only `validate`'s return type differs from EditorNodeDef, and the editor accepts strings since 3.1.
+  RED.nodes.registerType<P, C>(type, def as unknown as EditorNodeDef<P, C>);
+}
+
+/**
+ * Turns a check into a validator that reports the problem in the user's language. It must declare
+ * two parameters: Node-RED shows a returned string only from validators of length 2.
+ */
+export function validator<P extends EditorNodeProperties>(ns: string, check: (this: EditorNodeInstance<P>, value: string) => Problem | undefined): Validate<P> {
+  return function (this: EditorNodeInstance<P>, value: unknown, _opt?: { label?: string }): true | string {
+    // The dialog passes strings; the workspace passes stored values, which may be numbers or missing.
+    const problem = check.call(this, value === undefined || value === null ? '' : String(value as string | number | boolean));
+    return problem ? this._(`${ns}.validation.${problem.key}`, problem.subs) : true;
+  };
+}
+
+/** The value a dialog field has now, or the stored property when no dialog is open (validation in the workspace). */
+export function formValue(id: string, stored: string | number | boolean | undefined): string | boolean {
+  const field = $(`#${id}`);
+  if (field.length === 0) return typeof stored === 'boolean' ? stored : String(stored ?? '');
+  return field.attr('type') === 'checkbox' ? field.is(':checked') : String(field.val() ?? '');
+}

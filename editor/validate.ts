@@ -1,0 +1,100 @@
+// Field checks for the edit dialogs, built on the runtime's own parsers so editor and runtime agree.
+import { displayUrl, normaliseBrokerUrl, parseConfig, type RawConfig } from '../nodes/session/config';
+import { filterError, splitFilters } from '../nodes/session/topic';
+import type { Datatype } from '../nodes/consumer/payload';
+
+/** What is wrong with a field: a key under the node type's `validation` catalog, and its substitutions. */
+export interface Problem {
+  readonly key: string;
+  readonly subs?: Record<string, string>;
+}
+
+export type BrokerField = 'broker' | 'clientId' | 'protocolVersion' | 'sessionExpiry' | 'keepalive' | 'backoffMin' | 'backoffMax';
+
+/**
+ * Checks one broker property exactly as the runtime's parseConfig would: every other property gets
+ * a value the runtime accepts, so a failure can only come from this one.
+ */
+export function brokerProblem(field: BrokerField, value: string, cleanSession: boolean): Problem | undefined {
+  if (field === 'broker') {
+    const parsed = normaliseBrokerUrl(value);
+    return 'error' in parsed ? { key: 'broker', subs: { detail: parsed.error } } : undefined;
+  }
+  const raw: RawConfig = { broker: 'localhost', clientId: 'probe', cleanSession, [field]: value };
+  return parseConfig(raw).ok ? undefined : { key: field };
+}
+
+// MQTT.js's default ports, shown so the user sees where a bare host name leads.
+const DEFAULT_PORTS: Record<string, string> = { 'mqtt:': '1883', 'mqtts:': '8883', 'ws:': '80', 'wss:': '443' };
+
+/** The URL the runtime will connect to, without credentials and with the port spelled out; undefined when invalid. */
+export function connectUrl(value: string, tls: boolean): string | undefined {
+  const parsed = normaliseBrokerUrl(value, tls);
+  if ('error' in parsed) return undefined;
+  const url = new URL(parsed.url);
+  // URL keeps no port for a non-special scheme's default, so fill it in from the scheme.
+  const port = url.port || DEFAULT_PORTS[url.protocol] || '';
+  const shown = displayUrl(parsed.url);
+  return url.port || !port ? shown : shown.replace(`//${url.hostname}`, `//${url.hostname}:${port}`);
+}
+
+/** The runtime's rule (nodes/consumer/consumer-node.ts parseConsumer): at least one filter, each valid. */
+export function topicProblem(text: string): Problem | undefined {
+  const filters = splitFilters(text);
+  if (filters.length === 0) return { key: 'noTopic' };
+  for (const filter of filters) {
+    const detail = filterError(filter);
+    if (detail) return { key: 'topic', subs: { filter, detail } };
+  }
+  return undefined;
+}
+
+// Typed against the runtime's Datatype, so the compiler flags a format added there but not here.
+const DATATYPES: Record<Datatype, true> = { auto: true, utf8: true, buffer: true, json: true, base64: true };
+const ACK_MODES = ['complete', 'receive'];
+
+/** Values of a select or a number field of durable-mqtt-in, checked like the runtime does; empty means the default. */
+export const consumerChecks = {
+  qos: (v: string): Problem | undefined => (['', '0', '1', '2'].includes(v) ? undefined : { key: 'qos' }),
+  datatype: (v: string): Problem | undefined => (v === '' || Object.hasOwn(DATATYPES, v) ? undefined : { key: 'datatype' }),
+  ackMode: (v: string): Problem | undefined => (v === '' || ACK_MODES.includes(v) ? undefined : { key: 'ackMode' }),
+  maxInFlight: (v: string): Problem | undefined => (v === '' || wholeIn(v, 1, 65535) ? undefined : { key: 'maxInFlight' }),
+  ackTimeout: (v: string): Problem | undefined => (v === '' || Number(v) > 0 ? undefined : { key: 'ackTimeout' }),
+} as const;
+
+function wholeIn(v: string, lo: number, hi: number): boolean {
+  const n = Number(v);
+  return v.trim() !== '' && Number.isInteger(n) && n >= lo && n <= hi;
+}
+
+/** True when `group` can name a shared subscription: non-empty, no `/`, `+` or `#`. */
+export function validGroup(group: string): boolean {
+  return group.length > 0 && !group.includes('/') && filterError(`$share/${group}/t`) === undefined;
+}
+
+/** The filter without a `$share/<group>/` or `$queue/` prefix. */
+function unshared(filter: string): string {
+  if (filter.startsWith('$queue/')) return filter.slice(7);
+  if (!filter.startsWith('$share/')) return filter;
+  const slash = filter.indexOf('/', 7);
+  return slash < 0 ? filter : filter.slice(slash + 1);
+}
+
+/** Rewrites every filter line as `$share/<group>/<filter>`; an empty group removes sharing. */
+export function shareFilters(text: string, group: string): string {
+  return splitFilters(text)
+    .map((f) => (group ? `$share/${group}/${unshared(f)}` : unshared(f)))
+    .join('\n');
+}
+
+/** The group every filter shares, or '' when they are not all in one group. */
+export function sharedGroup(text: string): string {
+  const groups = new Set(splitFilters(text).map((f) => (f.startsWith('$share/') ? f.slice(7, f.indexOf('/', 7)) : '')));
+  return groups.size === 1 ? [...groups][0] : '';
+}
+
+/** A client ID any broker accepts (MQTT 3.1.1 §3.1.3.1: up to 23 of 0-9a-zA-Z), random enough to be unique. */
+export function newClientId(bytes: Uint8Array = crypto.getRandomValues(new Uint8Array(6))): string {
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `durable${hex}`;
+}
