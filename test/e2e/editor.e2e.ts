@@ -6,7 +6,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { REPO_ROOT, startDemo, type DemoRun } from '../support/demo';
 import { publishMany } from '../support/publisher';
 import { launchChromium, openPage, screenshot } from './support/browser';
-import { deploy, dropFromPalette, flowNode, openEditor, openNodeDialog, paletteNode, showSidebarTab, typeInto, wire } from './support/editor';
+import { deploy, dropFromPalette, flowNode, openConfigDialog, openEditor, openNodeDialog, paletteNode, showSidebarTab, typeInto, wire } from './support/editor';
 
 const TYPE = 'durable-mqtt-in';
 // Nodes of the demo flow (scripts/demo.ts) this spec relies on.
@@ -15,13 +15,30 @@ const DEMO_DEBUG = 'durable-demo-debug';
 const TOPIC = 'e2e/browser';
 const ZH_LOCALE = join(REPO_ROOT, 'nodes', 'locales', 'zh-CN', 'durable-mqtt.json');
 
-/** The first paragraph of a node's help as the runtime serves it to the editor, as plain text. */
-async function helpIntro(editor: string, type: string): Promise<string> {
-  const html = await (await fetch(`${editor}nodes`, { headers: { Accept: 'text/html' } })).text();
+const plain = (html: string): string => html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim();
+
+/** The first paragraph of a node's help as the runtime serves it to an editor in `lang`, as plain text. */
+async function helpIntro(editor: string, type: string, lang: string): Promise<string> {
+  const html = await (await fetch(`${editor}nodes`, { headers: { Accept: 'text/html', 'Accept-Language': lang } })).text();
   const help = new RegExp(`data-help-name="${type}"[^>]*>([\\s\\S]*?)</script>`).exec(html)?.[1];
   const intro = help && /<p>([\s\S]*?)<\/p>/.exec(help)?.[1];
-  assert.ok(intro, `the runtime serves no help paragraph for ${type}`);
-  return intro.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim();
+  assert.ok(intro, `the runtime serves no help paragraph for ${type} in ${lang}`);
+  return plain(intro);
+}
+
+/** Selects the node and asserts the help sidebar shows its title and the help the runtime serves in `lang`; returns that help's intro. */
+async function expectHelp(page: Page, editor: string, id: string, lang: string): Promise<string> {
+  const intro = await helpIntro(editor, TYPE, lang);
+  await flowNode(page, id).locator('.red-ui-flow-node').click();
+  await showSidebarTab(page, 'help');
+  // The info tab renders help too, but it is hidden while the help tab is in front. The help
+  // section nests a second .red-ui-help around the text: take the outer one, with the title.
+  const help = page.locator('.red-ui-help:visible', { hasText: intro.slice(0, 20) }).first();
+  await help.waitFor();
+  const text = (await help.innerText()).replace(/\s+/g, ' ');
+  assert.ok(text.startsWith('durable mqtt in'), `help panel title: ${text.slice(0, 40)}`);
+  assert.ok(text.includes(intro), `help panel shows:\n${text}`);
+  return intro;
 }
 
 describe('editor in Chromium (demo Node-RED)', function () {
@@ -68,9 +85,9 @@ describe('editor in Chromium (demo Node-RED)', function () {
     const id = await dropFromPalette(page, TYPE, { x: 120, y: 360 });
     await openNodeDialog(page, id);
 
-    await page.locator('#node-input-btn-broker-add').click();
+    // Node-RED 4 adds a config node with the plus button; the pencil edits the selected one.
+    await openConfigDialog(page, 'broker', 'add');
     const url = page.locator('#node-config-input-broker');
-    await url.waitFor();
     await url.fill(brokerUrl);
     // A persistent session needs a client ID, so the dialog generates one.
     const clientId = (await page.locator('#node-config-input-clientId').inputValue()).trim();
@@ -114,20 +131,11 @@ describe('editor in Chromium (demo Node-RED)', function () {
   });
 
   it('shows the node help in the help sidebar', async () => {
-    const intro = await helpIntro(demo!.editor, TYPE);
-    await flowNode(page, deployed()).locator('.red-ui-flow-node').click();
-    await showSidebarTab(page, 'help');
-    // The info tab renders help too, but it is hidden while the help tab is in front. The help
-    // section nests a second .red-ui-help around the text: take the outer one, with the title.
-    const help = page.locator('.red-ui-help:visible', { hasText: intro.slice(0, 40) }).first();
-    await help.waitFor();
-    const text = (await help.innerText()).replace(/\s+/g, ' ');
-    assert.ok(text.startsWith('durable mqtt in'), `help panel title: ${text.slice(0, 40)}`);
-    assert.ok(text.includes(intro), `help panel shows:\n${text}`);
+    await expectHelp(page, demo!.editor, deployed(), 'en-US');
     await screenshot(page, 'help-sidebar');
   });
 
-  it('labels the node and broker dialogs in Chinese with the zh-CN browser locale', async () => {
+  it('labels the dialogs and shows the help in Chinese with the zh-CN browser locale', async () => {
     // Written on branch `editor`; fail loudly rather than skip while it is missing.
     assert.ok(existsSync(ZH_LOCALE), `${ZH_LOCALE} does not exist`);
     const zh = JSON.parse(readFileSync(ZH_LOCALE, 'utf8')) as Record<'durable-mqtt-in' | 'durable-mqtt-broker', { label: Record<string, string> }>;
@@ -143,12 +151,12 @@ describe('editor in Chromium (demo Node-RED)', function () {
     };
     try {
       await openEditor(zhPage, demo!.editor, TYPE, deployed());
+      const intro = await expectHelp(zhPage, demo!.editor, deployed(), 'zh-CN');
+      assert.match(intro, /[\u4e00-\u9fff]/, `the zh-CN help is Chinese: ${intro}`);
       await openNodeDialog(zhPage, deployed());
       await expectLabels('durable-mqtt-in', 'node-input', ['topic', 'broker']);
       await screenshot(zhPage, 'node-dialog-zh-CN');
-      // The pencil edits the selected broker config.
-      await zhPage.locator('#node-input-btn-broker-edit').click();
-      await zhPage.locator('#node-config-input-broker').waitFor();
+      await openConfigDialog(zhPage, 'broker', 'edit');
       await expectLabels('durable-mqtt-broker', 'node-config-input', ['broker', 'clientId']);
       await screenshot(zhPage, 'broker-config-dialog-zh-CN');
     } finally {

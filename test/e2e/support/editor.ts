@@ -70,10 +70,21 @@ export async function wire(page: Page, fromId: string, toId: string): Promise<vo
   );
 }
 
-/** Opens a node's edit dialog with a double click and waits for its Done button. */
+/** Waits until a dialog's button is visible and has stopped moving: trays slide in, and a screenshot or a typed key during the slide goes astray. */
+async function settled(button: Locator): Promise<void> {
+  await button.click({ trial: true }); // the actionability checks of a click, without the click
+}
+
+/** Opens a node's edit dialog with a double click and waits for it to settle. */
 export async function openNodeDialog(page: Page, id: string): Promise<void> {
   await flowNode(page, id).locator('.red-ui-flow-node').dblclick();
-  await page.locator('#node-dialog-ok').waitFor();
+  await settled(page.locator('#node-dialog-ok'));
+}
+
+/** Opens the config node dialog with one of a config field's buttons (pencil: edit, plus: add) and waits for it to settle. */
+export async function openConfigDialog(page: Page, property: string, button: 'edit' | 'add'): Promise<void> {
+  await page.locator(`#node-input-btn-${property}-${button}`).click();
+  await settled(page.locator('#node-config-dialog-ok'));
 }
 
 /** Replaces a field's text by typing, so the editor's keyup validation runs as it does for a user. */
