@@ -1,92 +1,48 @@
 // Checks the one-command demo (scripts/demo.ts) end to end, and that every flow in examples/ deploys cleanly.
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startAedes, type AedesHandle } from './support/aedes';
-import { exitOf } from './support/children';
+import { REPO_ROOT, START_TIMEOUT_MS, ensureBuilt, exitOf, spawnDemo, startDemo, type DemoRun } from './support/demo';
 import { freePort } from './support/ports';
 import { mosquittoForSuite, mosquittoSubscribeCount } from './support/mosquitto';
 import { publishMany } from './support/publisher';
 import { callsOf, helper, lastStatus, load, until } from './support/nodered';
-import { ensureBuilt, REPO_ROOT } from './support/nodered-process';
 
-const START_TIMEOUT_MS = 60_000;
 const EXIT_TIMEOUT_MS = 15_000;
 // The debug node (console: true) logs "[debug:received]" and then the payload on the next line.
 const COUNTER_LINE = /\[debug:received\]\s*\n\{ count: \d+, at: '[^']+' \}/;
 
-/** Starts scripts/demo.ts as `npm start` would, feeding its stdout and stderr to `onOutput`. */
-function spawnDemo(env: NodeJS.ProcessEnv, onOutput: (chunk: string) => void): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.setEncoding('utf8');
-    stream?.on('data', onOutput);
-  }
-  return child;
-}
-
 describe('demo (npm start)', function () {
   this.timeout(2 * START_TIMEOUT_MS);
-  let child: ChildProcess | undefined;
-  let output = '';
-  let editor = '';
-  let userDir = '';
+  let demo: DemoRun | undefined;
 
   before(async function () {
-    ensureBuilt();
-    const [port, brokerPort] = [await freePort(), await freePort()];
-    editor = `http://127.0.0.1:${port}/`;
-    userDir = mkdtempSync(join(tmpdir(), 'durable-demo-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DEMO_BROKER_PORT: String(brokerPort), DEMO_USERDIR: userDir };
-    delete env.BROKER_URL; // a developer's own external broker must not leak into the test
-    child = spawnDemo(env, (chunk) => {
-      output += chunk;
-    });
+    demo = await startDemo();
   });
 
   after(async function () {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exitOf(child, 5000).catch(() => undefined);
-    }
-    if (userDir) rmSync(userDir, { recursive: true, force: true });
+    await demo?.dispose();
   });
 
-  /** Polls until `check` passes; fails early, with the demo's output, if the demo exits. */
-  async function waitFor(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-    const end = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (!child) assert.fail('demo not started');
-      if (child.exitCode !== null || child.signalCode !== null) {
-        assert.fail(`the demo exited (code ${child.exitCode}, signal ${child.signalCode}) before ${what}:\n${output}`);
-      }
-      if (await check()) return;
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}:\n${output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  function running(): DemoRun {
+    if (!demo) assert.fail('demo not started');
+    return demo;
   }
 
   it('serves the editor and carries the counter inject → mqtt out → broker → durable mqtt in → debug', async () => {
-    await waitFor('the editor to answer HTTP 200', async () => {
-      try {
-        const res = await fetch(editor);
-        await res.arrayBuffer();
-        return res.status === 200;
-      } catch {
-        return false; // not listening yet
-      }
-    });
-    await waitFor('the debug node to print a counter payload', () => COUNTER_LINE.test(output));
-    assert.match(output, /\[demo\] loaded node-red-contrib-durable-mqtt from .*: durable-mqtt-broker, durable-mqtt-in/);
-    assert.match(output, new RegExp(`Editor: +${editor.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
-    assert.doesNotMatch(output, /Waiting for missing types|Missing node types|Failed to register/);
+    const { editor, output, waitFor } = running();
+    await running().editorReady();
+    await waitFor('the debug node to print a counter payload', () => COUNTER_LINE.test(output()));
+    assert.match(output(), /\[demo\] loaded node-red-contrib-durable-mqtt from .*: durable-mqtt-broker, durable-mqtt-in/);
+    assert.match(output(), new RegExp(`Editor: +${editor.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    assert.doesNotMatch(output(), /Waiting for missing types|Missing node types|Failed to register/);
   });
 
   it('lists durable-mqtt-broker and durable-mqtt-in in the editor palette', async () => {
-    const res = await fetch(`${editor}nodes`, { headers: { Accept: 'application/json' } });
+    const res = await fetch(`${running().editor}nodes`, { headers: { Accept: 'application/json' } });
     assert.equal(res.status, 200);
     const sets = (await res.json()) as { types: string[] }[];
     const types = sets.flatMap((s) => s.types);
@@ -95,11 +51,11 @@ describe('demo (npm start)', function () {
   });
 
   it('stops cleanly with exit code 0 on Ctrl-C (SIGINT)', async () => {
-    assert.ok(child, 'demo not started');
+    const { child, output } = running();
     child.kill('SIGINT');
     const code = await exitOf(child, EXIT_TIMEOUT_MS);
-    assert.equal(code, 0, output);
-    assert.match(output, /\[demo\] stopped/);
+    assert.equal(code, 0, output());
+    assert.match(output(), /\[demo\] stopped/);
   });
 });
 

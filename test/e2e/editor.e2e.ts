@@ -1,0 +1,166 @@
+// Drives the editor in headless Chromium against the demo Node-RED: palette, dialog, validation, deploy, debug, help, zh-CN.
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { REPO_ROOT, startDemo, type DemoRun } from '../support/demo';
+import { publishMany } from '../support/publisher';
+import { launchChromium, openPage, screenshot } from './support/browser';
+import { deploy, dropFromPalette, flowNode, openConfigDialog, openEditor, openNodeDialog, paletteNode, showSidebarTab, typeInto, wire } from './support/editor';
+
+const TYPE = 'durable-mqtt-in';
+// Nodes of the demo flow (scripts/demo.ts) this spec relies on.
+const DEMO_CONSUMER = 'durable-demo-consume';
+const DEMO_DEBUG = 'durable-demo-debug';
+const TOPIC = 'e2e/browser';
+const ZH_LOCALE = join(REPO_ROOT, 'nodes', 'locales', 'zh-CN', 'durable-mqtt.json');
+
+const plain = (html: string): string => html.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim();
+
+/** The first paragraph of a node's help as the runtime serves it to an editor in `lang`, as plain text. */
+async function helpIntro(editor: string, type: string, lang: string): Promise<string> {
+  const html = await (await fetch(`${editor}nodes`, { headers: { Accept: 'text/html', 'Accept-Language': lang } })).text();
+  const help = new RegExp(`data-help-name="${type}"[^>]*>([\\s\\S]*?)</script>`).exec(html)?.[1];
+  const intro = help && /<p>([\s\S]*?)<\/p>/.exec(help)?.[1];
+  assert.ok(intro, `the runtime serves no help paragraph for ${type} in ${lang}`);
+  return plain(intro);
+}
+
+/** Selects the node and asserts the help sidebar shows its title and the help the runtime serves in `lang`; returns that help's intro. */
+async function expectHelp(page: Page, editor: string, id: string, lang: string): Promise<string> {
+  const intro = await helpIntro(editor, TYPE, lang);
+  await flowNode(page, id).locator('.red-ui-flow-node').click();
+  await showSidebarTab(page, 'help');
+  // The info tab renders help too, but it is hidden while the help tab is in front. The help
+  // section nests a second .red-ui-help around the text: take the outer one, with the title.
+  const help = page.locator('.red-ui-help:visible', { hasText: intro.slice(0, 20) }).first();
+  await help.waitFor();
+  const text = (await help.innerText()).replace(/\s+/g, ' ');
+  assert.ok(text.startsWith('durable mqtt in'), `help panel title: ${text.slice(0, 40)}`);
+  assert.ok(text.includes(intro), `help panel shows:\n${text}`);
+  return intro;
+}
+
+describe('editor in Chromium (demo Node-RED)', function () {
+  this.timeout(60_000);
+  let demo: DemoRun | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
+  let page: Page;
+  // Set once the dialog test has deployed a new consumer; later tests use it.
+  let nodeId: string | undefined;
+
+  before(async function () {
+    [demo, browser] = await Promise.all([startDemo(), launchChromium()]);
+    await demo.editorReady();
+    ({ context, page } = await openPage(browser, 'en-US'));
+    await openEditor(page, demo.editor, TYPE, DEMO_CONSUMER);
+  });
+
+  after(async function () {
+    await context?.close();
+    await browser?.close();
+    await demo?.dispose();
+  });
+
+  function deployed(): string {
+    assert.ok(nodeId, 'needs the consumer that the dialog test deploys');
+    return nodeId;
+  }
+
+  it('lists "durable mqtt in" with its icon in the network category of the palette', async () => {
+    const entry = page.locator('#red-ui-palette-network').locator(paletteNode(page, TYPE));
+    await entry.scrollIntoViewIfNeeded();
+    assert.equal((await entry.innerText()).replace(/\s+/g, ' ').trim(), 'durable mqtt in');
+    const icon = await entry.locator('.red-ui-palette-icon').evaluate((e) => getComputedStyle(e).backgroundImage);
+    const url = /url\("(.+)"\)/.exec(icon)?.[1];
+    assert.ok(url && url.endsWith('/durable-mqtt.svg'), `palette icon is ${icon}`);
+    const res = await page.request.get(url);
+    assert.equal(res.status(), 200, `GET ${url}`);
+    assert.match(await res.text(), /<svg[\s>]/);
+  });
+
+  it('creates a broker config from the node dialog, marks an invalid topic filter and deploys', async () => {
+    const { brokerUrl } = demo!;
+    const id = await dropFromPalette(page, TYPE, { x: 120, y: 360 });
+    await openNodeDialog(page, id);
+
+    // Node-RED 4 adds a config node with the plus button; the pencil edits the selected one.
+    await openConfigDialog(page, 'broker', 'add');
+    const url = page.locator('#node-config-input-broker');
+    await url.fill(brokerUrl);
+    // A persistent session needs a client ID, so the dialog generates one.
+    const clientId = (await page.locator('#node-config-input-clientId').inputValue()).trim();
+    assert.notEqual(clientId, '', 'the new broker config has a generated client ID');
+    await screenshot(page, 'broker-config-dialog');
+    await page.locator('#node-config-dialog-ok').click();
+    await url.waitFor({ state: 'detached' });
+    const selected = await page.locator('#node-input-broker option:checked').innerText();
+    assert.ok(selected.includes(clientId), `the new config is selected: ${selected}`);
+
+    const topic = page.locator('#node-input-topic');
+    await typeInto(topic, 'a/#');
+    await page.locator('#node-input-topic:not(.input-error)').waitFor({ state: 'attached' });
+    await topic.pressSequentially('/b'); // '#' must be the last level
+    await page.locator('#node-input-topic.input-error').waitFor({ state: 'attached' });
+    await screenshot(page, 'node-dialog-invalid-topic');
+    await typeInto(topic, TOPIC);
+    await page.locator('#node-input-topic:not(.input-error)').waitFor({ state: 'attached' });
+    await page.locator('#node-dialog-ok').click();
+    await topic.waitFor({ state: 'detached' });
+
+    await wire(page, id, DEMO_DEBUG);
+    await deploy(page);
+    nodeId = id;
+  });
+
+  it('shows the green "connected" badge and puts a published message in the debug sidebar', async () => {
+    const status = flowNode(page, deployed()).locator('.red-ui-flow-node-status-group');
+    await status.locator('.red-ui-flow-node-status-dot-green').waitFor({ state: 'attached' });
+    assert.equal(await status.locator('.red-ui-flow-node-status-label').textContent(), 'connected');
+    await screenshot(page, 'deployed-flow');
+
+    await showSidebarTab(page, 'debug');
+    const payload = `hello from the browser test ${Date.now()}`;
+    await publishMany(demo!.brokerUrl, TOPIC, 1, { qos: 1, payload: () => payload });
+    const message = page.locator('.red-ui-debug-msg', { hasText: payload });
+    await message.waitFor();
+    // The header reads "<topic> : msg.payload : string[n]".
+    assert.match(await message.locator('.red-ui-debug-msg-topic').innerText(), new RegExp(`^${TOPIC} : msg\\.payload : string\\[${payload.length}\\]$`));
+    await screenshot(page, 'debug-sidebar');
+  });
+
+  it('shows the node help in the help sidebar', async () => {
+    await expectHelp(page, demo!.editor, deployed(), 'en-US');
+    await screenshot(page, 'help-sidebar');
+  });
+
+  it('labels the dialogs and shows the help in Chinese with the zh-CN browser locale', async () => {
+    // Written on branch `editor`; fail loudly rather than skip while it is missing.
+    assert.ok(existsSync(ZH_LOCALE), `${ZH_LOCALE} does not exist`);
+    const zh = JSON.parse(readFileSync(ZH_LOCALE, 'utf8')) as Record<'durable-mqtt-in' | 'durable-mqtt-broker', { label: Record<string, string> }>;
+    const { context: zhContext, page: zhPage } = await openPage(browser!, 'zh-CN');
+    /** Asserts that the label of each input reads the zh-CN text of its key, and that the text is Chinese. */
+    const expectLabels = async (type: keyof typeof zh, prefix: string, fields: string[]): Promise<void> => {
+      for (const field of fields) {
+        const expected = zh[type].label[field];
+        assert.match(expected ?? '', /[\u4e00-\u9fff]/, `${type} label.${field} in ${ZH_LOCALE} is Chinese`);
+        const text = (await zhPage.locator(`label[for="${prefix}-${field}"]`).innerText()).trim();
+        assert.ok(text.includes(expected), `label for ${prefix}-${field} reads "${text}", expected "${expected}"`);
+      }
+    };
+    try {
+      await openEditor(zhPage, demo!.editor, TYPE, deployed());
+      const intro = await expectHelp(zhPage, demo!.editor, deployed(), 'zh-CN');
+      assert.match(intro, /[\u4e00-\u9fff]/, `the zh-CN help is Chinese: ${intro}`);
+      await openNodeDialog(zhPage, deployed());
+      await expectLabels('durable-mqtt-in', 'node-input', ['topic', 'broker']);
+      await screenshot(zhPage, 'node-dialog-zh-CN');
+      await openConfigDialog(zhPage, 'broker', 'edit');
+      await expectLabels('durable-mqtt-broker', 'node-config-input', ['broker', 'clientId']);
+      await screenshot(zhPage, 'broker-config-dialog-zh-CN');
+    } finally {
+      await zhContext.close();
+    }
+  });
+});

@@ -1,0 +1,92 @@
+// Test helper: runs the one-command demo (scripts/demo.ts) as a separate process, as `npm start` would.
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exitOf } from './children';
+import { ensureBuilt, REPO_ROOT } from './nodered-process';
+import { freePort } from './ports';
+
+export { ensureBuilt, exitOf, REPO_ROOT };
+
+export const START_TIMEOUT_MS = 60_000;
+
+/** Starts scripts/demo.ts as `npm start` would, feeding its stdout and stderr to `onOutput`. */
+export function spawnDemo(env: NodeJS.ProcessEnv, onOutput: (chunk: string) => void): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.setEncoding('utf8');
+    stream?.on('data', onOutput);
+  }
+  return child;
+}
+
+/** A demo started on free ports in a fresh user directory, with its embedded broker. Members are plain functions, safe to destructure. */
+export interface DemoRun {
+  child: ChildProcess;
+  /** Editor URL, with a trailing slash. */
+  editor: string;
+  /** URL of the embedded Aedes broker the demo started. */
+  brokerUrl: string;
+  userDir: string;
+  /** Everything the demo printed so far. */
+  output: () => string;
+  /** Polls until `check` passes; fails early, with the demo's output, if the demo exits. */
+  waitFor: (what: string, check: () => boolean | Promise<boolean>) => Promise<void>;
+  /** Waits until the editor answers HTTP 200. */
+  editorReady: () => Promise<void>;
+  /** Kills the demo if it still runs and removes its user directory. */
+  dispose: () => Promise<void>;
+}
+
+export async function startDemo(): Promise<DemoRun> {
+  ensureBuilt();
+  const [port, brokerPort] = [await freePort(), await freePort()];
+  const editor = `http://127.0.0.1:${port}/`;
+  const userDir = mkdtempSync(join(tmpdir(), 'durable-demo-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DEMO_BROKER_PORT: String(brokerPort), DEMO_USERDIR: userDir };
+  delete env.BROKER_URL; // a developer's own external broker must not leak into a test
+  let output = '';
+  const child = spawnDemo(env, (chunk) => {
+    output += chunk;
+  });
+
+  const waitFor = async (what: string, check: () => boolean | Promise<boolean>): Promise<void> => {
+    const end = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        assert.fail(`the demo exited (code ${child.exitCode}, signal ${child.signalCode}) before ${what}:\n${output}`);
+      }
+      if (await check()) return;
+      if (Date.now() > end) assert.fail(`timed out waiting for ${what}:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  return {
+    child,
+    editor,
+    brokerUrl: `mqtt://127.0.0.1:${brokerPort}`,
+    userDir,
+    output: () => output,
+    waitFor,
+    editorReady: () =>
+      waitFor('the editor to answer HTTP 200', async () => {
+        try {
+          const res = await fetch(editor);
+          await res.arrayBuffer();
+          return res.status === 200;
+        } catch {
+          return false; // not listening yet
+        }
+      }),
+    dispose: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exitOf(child, 5000).catch(() => undefined);
+      }
+      rmSync(userDir, { recursive: true, force: true });
+    },
+  };
+}
