@@ -4,7 +4,9 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
+import { startAedes } from './support/aedes';
 import { freePort } from './support/ports';
+import { publishMany } from './support/publisher';
 import { NODE_RED_CLI, NODE_RED_VERSION } from './support/runtime';
 
 const REPO_ROOT = resolve(__dirname, '..');
@@ -46,14 +48,26 @@ function writeSettings(userDir: string, port: number): string {
 
 describe(`package as installed from its tarball (Node-RED ${NODE_RED_VERSION}, Node ${process.version})`, function () {
   this.timeout(3 * START_TIMEOUT_MS);
-  const work = mkdtempSync(join(tmpdir(), 'durable-pack-'));
-  const userDir = join(work, 'userdir');
+  let work = '';
+  let userDir = '';
   let entries: string[] = [];
   let child: ChildProcess | undefined;
   let output = '';
   let editor = '';
 
+  /** Polls until `check` passes; fails early, with Node-RED's log, if Node-RED exits. */
+  async function waitFor(what: string, check: () => boolean): Promise<void> {
+    const end = Date.now() + START_TIMEOUT_MS;
+    while (!check()) {
+      if (!child || child.exitCode !== null || child.signalCode !== null) assert.fail(`Node-RED exited before ${what}:\n${output}`);
+      if (Date.now() > end) assert.fail(`timed out waiting for ${what}:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   before(async function () {
+    work = mkdtempSync(join(tmpdir(), 'durable-pack-'));
+    userDir = join(work, 'userdir');
     const tarball = pack(work);
     entries = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).split('\n').filter(Boolean);
     install(tarball, userDir);
@@ -64,13 +78,8 @@ describe(`package as installed from its tarball (Node-RED ${NODE_RED_VERSION}, N
       stream?.setEncoding('utf8');
       stream?.on('data', (chunk: string) => (output += chunk));
     }
-    const end = Date.now() + START_TIMEOUT_MS;
     // An empty flow file still ends in "Started flows": by then every module has been loaded or has failed.
-    while (!/Started flows/.test(output)) {
-      if (child.exitCode !== null || child.signalCode !== null) assert.fail(`Node-RED exited before starting its flows:\n${output}`);
-      if (Date.now() > end) assert.fail(`timed out waiting for Node-RED to start its flows:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor('Node-RED started its flows', () => /Started flows/.test(output));
   });
 
   after(async function () {
@@ -79,7 +88,7 @@ describe(`package as installed from its tarball (Node-RED ${NODE_RED_VERSION}, N
       child.kill('SIGKILL');
       await exited;
     }
-    rmSync(work, { recursive: true, force: true });
+    if (work) rmSync(work, { recursive: true, force: true });
   });
 
   async function get(path: string, accept = 'application/json'): Promise<Response> {
@@ -168,6 +177,27 @@ describe(`package as installed from its tarball (Node-RED ${NODE_RED_VERSION}, N
     for (const file of files) {
       const flow = (await (await get(`/library/examples/flows/${PKG.name}/${file.replace(/\.json$/, '')}`)).json()) as unknown;
       assert.deepEqual(flow, JSON.parse(readFileSync(join(REPO_ROOT, 'examples', file), 'utf8')), file);
+    }
+  });
+
+  it('carries a message from the broker through the installed node, in a flow deployed through the Admin API', async () => {
+    const broker = await startAedes();
+    try {
+      const flow = [
+        { id: 'pack-tab', type: 'tab' },
+        { id: 'pack-broker', type: 'durable-mqtt-broker', broker: broker.url, clientId: 'durable-pack-test' },
+        { id: 'pack-in', z: 'pack-tab', type: 'durable-mqtt-in', broker: 'pack-broker', topic: 'pack/#', wires: [['pack-debug']] },
+        // console: the debug node prints what it receives to Node-RED's log, which is all this test sees.
+        { id: 'pack-debug', z: 'pack-tab', type: 'debug', active: true, console: true, tosidebar: false, complete: 'payload', wires: [] },
+      ];
+      const res = await fetch(`${editor}/flows`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flow) });
+      assert.ok(res.ok, `deploy answered ${res.status}: ${await res.text()}`);
+      await waitFor('the consumer to subscribe', () => /subscribed pack\/# \(QoS 1\)/.test(output));
+      await publishMany(broker.url, 'pack/hello', 1, { qos: 1, payload: () => 'sent-to-the-installed-package' });
+      await waitFor('the debug node to log the message', () => output.includes('sent-to-the-installed-package'));
+      assert.doesNotMatch(output, ABOUT_US);
+    } finally {
+      await broker.close();
     }
   });
 });
