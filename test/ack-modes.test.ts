@@ -1,12 +1,11 @@
 // Specs for ackMode on durable-mqtt-in: PUBACKs leave only once the flow has finished with a message (Aedes reports each PUBACK it receives).
 import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { hooks } from '@node-red/util';
 import { startAedes, type AedesHandle } from './support/aedes';
+import { coreNode, runtimeHooks as hooks } from './support/runtime';
 import { collect, consumerFlow, deploy, helper, lastStatus, load, logged, statuses, until } from './support/nodered';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const functionNode = require('@node-red/nodes/core/function/10-function.js') as unknown;
+const functionNode = coreNode('core/function/10-function.js');
 
 let clientSeq = 0;
 const freshId = (): string => `ack-test-${process.pid}-${++clientSeq}`;

@@ -3,9 +3,9 @@ import helper from 'node-red-node-test-helper';
 import type { Node, NodeMessage, NodeStatus } from 'node-red';
 import type { SinonSpy } from 'sinon';
 import durableMqtt from '../../nodes/durable-mqtt';
-import { hooks } from '@node-red/util';
+import { NODE_RED_MAIN, runtimeHooks as hooks } from './runtime';
 
-helper.init(require.resolve('node-red'));
+helper.init(NODE_RED_MAIN);
 
 export { helper };
 
