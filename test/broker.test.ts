@@ -41,6 +41,8 @@ describe('broker config node across deploys (Mosquitto)', function () {
     };
     track();
     await until(() => connected('in1'), 'connected');
+    // Mosquitto's log reaches us through a pipe, possibly after the SUBACK: wait for the first SUBSCRIBE line.
+    await until(() => mosquittoSubscribeCount(mosq()) > 0, 'Mosquitto to log the SUBSCRIBE');
     const subs = mosquittoSubscribeCount(mosq());
     const total = 2000;
     const publishing = publishMany(mosq().url, 'nodes/n', total, { qos: 1, rate: 1000 });
