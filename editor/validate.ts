@@ -1,7 +1,7 @@
 // Field checks for the edit dialogs, built on the runtime's own parsers so editor and runtime agree.
 import { displayUrl, normaliseBrokerUrl, parseConfig, type RawConfig } from '../nodes/session/config';
 import { filterError, splitFilters } from '../nodes/session/topic';
-import type { Datatype } from '../nodes/consumer/payload';
+import { parseConsumer, type ConsumerProps } from '../nodes/consumer/settings';
 
 /** What is wrong with a field: a key under the node type's `validation` catalog, and its substitutions. */
 export interface Problem {
@@ -38,7 +38,7 @@ export function connectUrl(value: string, tls: boolean): string | undefined {
   return url.port || !port ? shown : shown.replace(`//${url.hostname}`, `//${url.hostname}:${port}`);
 }
 
-/** The runtime's rule (nodes/consumer/consumer-node.ts parseConsumer): at least one filter, each valid. */
+/** The runtime's rule (nodes/consumer/settings.ts parseConsumer): at least one filter, each valid. */
 export function topicProblem(text: string): Problem | undefined {
   const filters = splitFilters(text);
   if (filters.length === 0) return { key: 'noTopic' };
@@ -49,23 +49,22 @@ export function topicProblem(text: string): Problem | undefined {
   return undefined;
 }
 
-// Typed against the runtime's Datatype, so the compiler flags a format added there but not here.
-const DATATYPES: Record<Datatype, true> = { auto: true, utf8: true, buffer: true, json: true, base64: true };
-const ACK_MODES = ['complete', 'receive'];
+type ConsumerField = 'qos' | 'datatype' | 'ackMode' | 'maxInFlight' | 'ackTimeout';
+
+/** Checks one durable-mqtt-in property with the runtime's parseConsumer; the others get values it accepts. */
+function consumerProblem(field: ConsumerField, value: string): Problem | undefined {
+  const probe: ConsumerProps = { id: 'probe', type: 'durable-mqtt-in', name: '', z: '', topic: 'probe', [field]: value };
+  return parseConsumer(probe).ok ? undefined : { key: field };
+}
 
 /** Values of a select or a number field of durable-mqtt-in, checked like the runtime does; empty means the default. */
 export const consumerChecks = {
-  qos: (v: string): Problem | undefined => (['', '0', '1', '2'].includes(v) ? undefined : { key: 'qos' }),
-  datatype: (v: string): Problem | undefined => (v === '' || Object.hasOwn(DATATYPES, v) ? undefined : { key: 'datatype' }),
-  ackMode: (v: string): Problem | undefined => (v === '' || ACK_MODES.includes(v) ? undefined : { key: 'ackMode' }),
-  maxInFlight: (v: string): Problem | undefined => (v === '' || wholeIn(v, 1, 65535) ? undefined : { key: 'maxInFlight' }),
-  ackTimeout: (v: string): Problem | undefined => (v === '' || Number(v) > 0 ? undefined : { key: 'ackTimeout' }),
+  qos: (v: string): Problem | undefined => consumerProblem('qos', v),
+  datatype: (v: string): Problem | undefined => consumerProblem('datatype', v),
+  ackMode: (v: string): Problem | undefined => consumerProblem('ackMode', v),
+  maxInFlight: (v: string): Problem | undefined => consumerProblem('maxInFlight', v),
+  ackTimeout: (v: string): Problem | undefined => consumerProblem('ackTimeout', v),
 } as const;
-
-function wholeIn(v: string, lo: number, hi: number): boolean {
-  const n = Number(v);
-  return v.trim() !== '' && Number.isInteger(n) && n >= lo && n <= hi;
-}
 
 /** True when `group` can name a shared subscription: non-empty, no `/`, `+` or `#`. */
 export function validGroup(group: string): boolean {

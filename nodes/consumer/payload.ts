@@ -1,8 +1,6 @@
 // Turns a received payload into the msg.payload the user chose with `datatype`.
 import { isUtf8 } from 'node:buffer';
-
-export const DATATYPES = ['auto', 'utf8', 'buffer', 'json', 'base64'] as const;
-export type Datatype = (typeof DATATYPES)[number];
+import type { Datatype } from './settings';
 
 export type Converted = { ok: true; value: unknown } | { ok: false; value: string; error: string };
 
