@@ -1,6 +1,6 @@
 // Edit dialog of the `durable-mqtt-broker` config node: laid out like the core mqtt-broker's, plus what a persistent session needs.
 import type { EditorNodeInstance, EditorNodeProperties } from 'node-red';
-import { formValue, registerType, showDefaults, validator, type NodeDefinition } from './define';
+import { editorDef, formValue, showDefaults, validator, type NodeDefinition } from './define';
 import { brokerProblem, connectUrl, newClientId, type BrokerField } from './validate';
 
 interface BrokerProps extends EditorNodeProperties {
@@ -140,4 +140,4 @@ const definition: NodeDefinition<BrokerProps, BrokerCreds> = {
   oneditsave: save,
 };
 
-registerType(NS, definition);
+RED.nodes.registerType('durable-mqtt-broker', editorDef(definition));

@@ -1,6 +1,6 @@
 // Edit dialog of the `durable-mqtt-in` node: the core mqtt in's fields in the same places, plus acknowledgement and shared groups.
 import type { EditorNodeInstance, EditorNodeProperties } from 'node-red';
-import { formValue, registerType, showDefaults, validator, type NodeDefinition } from './define';
+import { editorDef, formValue, showDefaults, validator, type NodeDefinition } from './define';
 import { consumerChecks, shareFilters, sharedGroup, topicProblem, validGroup } from './validate';
 
 interface ConsumerProps extends EditorNodeProperties {
@@ -93,4 +93,4 @@ const definition: NodeDefinition<ConsumerProps> = {
   },
 };
 
-registerType(NS, definition);
+RED.nodes.registerType('durable-mqtt-in', editorDef(definition));

@@ -22,9 +22,13 @@ export type NodeDefinition<P extends EditorNodeProperties, C = undefined> = Omit
   defaults: { [K in keyof P]: PropertyDef<P, P[K]> };
 };
 
-export function registerType<P extends EditorNodeProperties, C = undefined>(type: string, def: NodeDefinition<P, C>): void {
+/**
+ * The definition as RED.nodes.registerType takes it. Callers pass the type as a string literal, so
+ * tools that read the built html (the Flow Library scorecard) find it.
+ */
+export function editorDef<P extends EditorNodeProperties, C = undefined>(def: NodeDefinition<P, C>): EditorNodeDef<P, C> {
   // Only `validate`'s return type differs from EditorNodeDef, and the editor accepts strings since 3.1.
-  RED.nodes.registerType<P, C>(type, def as unknown as EditorNodeDef<P, C>);
+  return def as unknown as EditorNodeDef<P, C>;
 }
 
 /**
