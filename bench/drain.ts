@@ -31,13 +31,7 @@ export interface DrainRound {
   window: [number, number];
 }
 
-export interface DrainResult {
-  id: string;
-  title: string;
-  n: number;
-  size: number;
-  filters: number;
-  sink: SinkKind;
+export interface DrainResult extends Omit<DrainSpec, 'contestants' | 'cpuProfDir'> {
   rounds: DrainRound[];
   byContestant: Record<string, { label: string; rate?: Spread; peakRssMiB?: Spread; complete: number; rounds: number }>;
 }
