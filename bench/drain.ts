@@ -26,6 +26,8 @@ export interface DrainRound {
   distinct: number;
   duplicates: number;
   complete: boolean;
+  /** CPU time of the consumer process per message, first -> Nth, in µs. */
+  cpuUsPerMsg: number;
   peakRssMiB: number;
   /** Monotonic µs of the first and last distinct message, to cut a CPU profile to the drain. */
   window: [number, number];
@@ -33,7 +35,7 @@ export interface DrainRound {
 
 export interface DrainResult extends Omit<DrainSpec, 'contestants' | 'cpuProfDir'> {
   rounds: DrainRound[];
-  byContestant: Record<string, { label: string; rate?: Spread; peakRssMiB?: Spread; complete: number; rounds: number }>;
+  byContestant: Record<string, { label: string; rate?: Spread; cpuUsPerMsg?: Spread; peakRssMiB?: Spread; complete: number; rounds: number }>;
 }
 
 const START_TIMEOUT_MS = 60_000;
@@ -72,12 +74,12 @@ async function drainOne(spec: DrainSpec, c: Contestant, round: number, url: stri
     const s = await consumer.summary();
     return {
       contestant: c.id, round, rate: (s.distinct / (s.lastAt - s.firstAt)) * 1000, distinct: s.distinct,
-      duplicates: s.duplicates, complete: s.distinct === spec.n, peakRssMiB: consumer.rss.peakMiB(), window: [s.firstMono, s.lastMono],
+      duplicates: s.duplicates, complete: s.distinct === spec.n, cpuUsPerMsg: s.cpuUs / (s.distinct - 1), peakRssMiB: consumer.rss.peakMiB(), window: [s.firstMono, s.lastMono],
     };
   } catch (err) {
     if (!(err instanceof TimeoutError)) throw err;
     console.error(`  ${c.id}: ${err.message}`);
-    return { contestant: c.id, round, rate: NaN, distinct: 0, duplicates: 0, complete: false, peakRssMiB: consumer.rss.peakMiB(), window: [NaN, NaN] };
+    return { contestant: c.id, round, rate: NaN, distinct: 0, duplicates: 0, complete: false, cpuUsPerMsg: NaN, peakRssMiB: consumer.rss.peakMiB(), window: [NaN, NaN] };
   } finally {
     await consumer.stop();
   }
@@ -98,7 +100,7 @@ export async function runDrain(spec: DrainSpec, url: string, rounds: number): Pr
     for (const c of order) {
       const r = await drainOne(spec, c, round, url, topics);
       await clearSession(url, clientIdFor(spec.id, c, round));
-      console.log(`    ${c.id.padEnd(18)} ${Math.round(r.rate).toString().padStart(7)} msg/s  ${r.distinct}/${spec.n}${r.duplicates ? ` (+${r.duplicates} dup)` : ''}  peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+      console.log(`    ${c.id.padEnd(18)} ${Math.round(r.rate).toString().padStart(7)} msg/s  ${r.cpuUsPerMsg.toFixed(1).padStart(5)} CPU µs/msg  ${r.distinct}/${spec.n}${r.duplicates ? ` (+${r.duplicates} dup)` : ''}  peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
       result.rounds.push(r);
     }
   }
@@ -107,6 +109,7 @@ export async function runDrain(spec: DrainSpec, url: string, rounds: number): Pr
     result.byContestant[c.id] = {
       label: c.label,
       rate: spread(mine.map((r) => (r.complete ? r.rate : NaN))),
+      cpuUsPerMsg: spread(mine.map((r) => r.cpuUsPerMsg)),
       peakRssMiB: spread(mine.map((r) => r.peakRssMiB)),
       complete: mine.filter((r) => r.complete).length,
       rounds: mine.length,

@@ -55,6 +55,8 @@ async function runProfile(o: Options, url: string): Promise<Record<string, Profi
 }
 
 async function main(): Promise<void> {
+  // exit() runs the 'exit' hooks that kill Mosquitto; consumer processes exit when their IPC channel closes.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
   const o = parseOptions(process.argv.slice(2));
   const biggest = Math.max(o.n, o.only.includes('memory') ? o.memoryN : 0, o.only.includes('profile') ? o.profileN : 0, o.ackN, ...o.liveRates.map((r) => r * o.liveSeconds));
   // Room for the whole backlog plus warm-up messages; Mosquitto drops silently past this.

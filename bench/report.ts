@@ -30,11 +30,12 @@ export function drainTable(r: DrainResult): string {
     cell(c.rate),
     fmt(ratio(c.rate, core), 2),
     fmt(ratio(c.rate, bare), 2),
+    cell(c.cpuUsPerMsg, 1),
     cell(c.peakRssMiB),
     `${c.complete}/${c.rounds}`,
   ]);
   const title = `${r.title}: ${r.n.toLocaleString('en')} × ${r.size} B, ${r.filters} filter${r.filters > 1 ? 's' : ''}, ${r.sink} sink`;
-  return `${title}\n${table(['contestant', 'msg/s median (min–max)', '×core', '×bare', 'peak RSS MiB', 'complete'], rows)}`;
+  return `${title}\n${table(['contestant', 'msg/s median (min–max)', '×core', '×bare', 'CPU µs/msg', 'peak RSS MiB', 'complete'], rows)}`;
 }
 
 export function liveTable(r: LiveResult): string {

@@ -20,15 +20,23 @@ export type SinkEvent =
 /** Monotonic microseconds: the clock of V8 CPU profile timestamps, to cut a profile to the drain. */
 const monoUs = (): number => Number(process.hrtime.bigint() / 1000n);
 
+/** CPU time (user + system) this process has used, in µs: unlike a rate, barely moved by other load. */
+function cpuUs(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
 export interface Summary {
   distinct: number;
   duplicates: number;
   firstAt: number;
   /** Time of the latest new distinct message (the Nth one once complete). */
   lastAt: number;
-  /** The same two moments on the monotonic clock, in µs. */
+  /** The first and the Nth moment on the monotonic clock, in µs (NaN until complete). */
   firstMono: number;
   lastMono: number;
+  /** CPU µs the consumer process spent between the first and the Nth message (NaN until complete). */
+  cpuUs: number;
   latency?: { p50: number; p99: number; max: number; samples: number };
 }
 
@@ -42,6 +50,8 @@ export class Sink {
   private lastAt = NaN;
   private firstMono = NaN;
   private lastMono = NaN;
+  private firstCpu = NaN;
+  private lastCpu = NaN;
   private warmed = false;
 
   constructor(private readonly report: (event: SinkEvent) => void) {}
@@ -56,6 +66,8 @@ export class Sink {
     this.lastAt = NaN;
     this.firstMono = NaN;
     this.lastMono = NaN;
+    this.firstCpu = NaN;
+    this.lastCpu = NaN;
     this.warmed = false;
   }
 
@@ -80,10 +92,12 @@ export class Sink {
     if (this.distinct === 1) {
       this.firstAt = at;
       this.firstMono = monoUs();
+      this.firstCpu = cpuUs();
       this.report({ type: 'first', at });
     }
     if (this.distinct === this.arm.n) {
       this.lastMono = monoUs();
+      this.lastCpu = cpuUs();
       this.report({ type: 'done', at });
     }
   };
@@ -91,7 +105,7 @@ export class Sink {
   summary(): Summary {
     const s: Summary = {
       distinct: this.distinct, duplicates: this.duplicates, firstAt: this.firstAt, lastAt: this.lastAt,
-      firstMono: this.firstMono, lastMono: this.lastMono,
+      firstMono: this.firstMono, lastMono: this.lastMono, cpuUs: this.lastCpu - this.firstCpu,
     };
     if (this.arm.latency && this.distinct > 0) {
       const sorted = this.latencies.slice(0, this.distinct).sort();
