@@ -47,8 +47,8 @@ async function runProfile(o: Options, url: string): Promise<Record<string, Profi
     const kept = join(REPO_ROOT, 'bench', 'results', `${c.id}.cpuprofile`);
     writeFileSync(kept, readFileSync(join(dir, file)));
     rmSync(dir, { recursive: true, force: true });
-    const [from, to] = result.rounds[0].window;
-    out[c.id] = { ...summarizeProfile(kept, REPO_ROOT, from, to), file: kept.slice(REPO_ROOT.length + 1) };
+    const { window, distinct } = result.rounds[0];
+    out[c.id] = { ...summarizeProfile(kept, REPO_ROOT, distinct, window), file: kept.slice(REPO_ROOT.length + 1) };
     console.log(`\n${profileTable(c.label, out[c.id])}\n`);
   }
   return out;

@@ -18,12 +18,16 @@ export interface HotFunction {
   where: string;
   selfMs: number;
   percent: number;
+  /** Self time per drained message, µs. */
+  usPerMsg: number;
 }
 
 export interface ProfileSummary {
   file: string;
   /** True when the window matched samples; false means the whole profile was used. */
   windowed: boolean;
+  /** Messages drained in the window. */
+  messages: number;
   totalMs: number;
   top: HotFunction[];
   /** The hottest functions in our dist/, wherever they rank. */
@@ -44,14 +48,16 @@ function areaOf(name: string, url: string, root: string): string {
   if (name === '(garbage collector)') return 'gc';
   if (name === '(idle)' || name === '(program)') return name.slice(1, -1);
   if (url.includes(`${root}/dist/`)) return 'ours (dist/)';
+  if (url.startsWith('Function node:')) return 'sink function node';
+  if (url.includes(`${root}/bench/`)) return 'bench sink';
   if (url.includes('/node_modules/mqtt')) return 'mqtt.js';
   if (url.includes('/node_modules/@node-red/') || url.includes('/node_modules/node-red/')) return 'node-red';
   if (url.startsWith('node:') || (!url.includes('/') && url !== '')) return 'node internals';
-  return url === '' ? 'native/vm' : 'other';
+  return url === '' ? 'native (writev, vm, ...)' : 'other';
 }
 
 /** Self time per function over samples taken between `fromUs` and `toUs` (monotonic µs). */
-export function summarizeProfile(file: string, root: string, fromUs: number, toUs: number, topN = 25): ProfileSummary {
+export function summarizeProfile(file: string, root: string, messages: number, [fromUs, toUs]: [number, number], topN = 25): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const tally = (windowOnly: boolean): Map<ProfileNode, number> => {
@@ -77,7 +83,7 @@ export function summarizeProfile(file: string, root: string, fromUs: number, toU
     const { functionName, url, lineNumber } = node.callFrame;
     const name = functionName || '(anonymous)';
     const key = `${name}@${url}:${lineNumber}`;
-    const hot = byFunction.get(key) ?? { name, where: where(url, lineNumber, root), selfMs: 0, percent: 0 };
+    const hot = byFunction.get(key) ?? { name, where: where(url, lineNumber, root), selfMs: 0, percent: 0, usPerMsg: 0 };
     hot.selfMs += us / 1000;
     byFunction.set(key, hot);
     const area = areaOf(name, url, root);
@@ -88,7 +94,12 @@ export function summarizeProfile(file: string, root: string, fromUs: number, toU
   const ranked = [...byFunction.values()]
     .filter((h) => h.name !== '(idle)')
     .sort((a, b) => b.selfMs - a.selfMs)
-    .map((h) => ({ ...h, selfMs: Math.round(h.selfMs * 10) / 10, percent: Math.round((h.selfMs / busyMs) * 1000) / 10 }));
+    .map((h) => ({
+      ...h,
+      selfMs: Math.round(h.selfMs * 10) / 10,
+      percent: Math.round((h.selfMs / busyMs) * 1000) / 10,
+      usPerMsg: Math.round((h.selfMs / messages) * 1000 * 100) / 100,
+    }));
   const ours = ranked.filter((h) => h.where.startsWith('dist/')).slice(0, topN);
-  return { file, windowed, totalMs: Math.round(totalUs / 1000), top: ranked.slice(0, topN), ours, areas };
+  return { file, windowed, messages, totalMs: Math.round(totalUs / 1000), top: ranked.slice(0, topN), ours, areas };
 }

@@ -61,13 +61,14 @@ export function profileTable(label: string, p: ProfileSummary): string {
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
     .join(', ');
-  const rows = (list: ProfileSummary['top']): string[][] => list.map((h) => [h.name, h.where, fmt(h.selfMs, 1), fmt(h.percent, 1)]);
+  const rows = (list: ProfileSummary['top']): string[][] => list.map((h) => [h.name, h.where, fmt(h.selfMs, 1), fmt(h.percent, 1), fmt(h.usPerMsg, 2)]);
+  const header = (first: string): string[] => [first, 'where', 'ms', '% of busy', 'µs/msg'];
   return [
-    `profile (${label}): ${p.totalMs} ms sampled ${p.windowed ? 'during the drain' : '(whole process: the drain window matched no samples)'}`,
+    `profile (${label}): ${p.totalMs} ms sampled ${p.windowed ? `while draining ${p.messages} messages` : '(whole process: the drain window matched no samples)'}`,
     `by area: ${areas}`,
-    table(['function (self time)', 'where', 'ms', '% of busy'], rows(p.top)),
+    table(header('function (self time)'), rows(p.top)),
     '',
     'hottest in dist/ (ours):',
-    p.ours.length > 0 ? table(['function', 'where', 'ms', '% of busy'], rows(p.ours)) : '(none sampled)',
+    p.ours.length > 0 ? table(header('function'), rows(p.ours)) : '(none sampled)',
   ].join('\n');
 }
