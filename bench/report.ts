@@ -25,17 +25,20 @@ export function ratio(a: Spread | undefined, b: Spread | undefined): number {
 export function drainTable(r: DrainResult): string {
   const bare = r.byContestant.bare?.rate;
   const core = r.byContestant.core?.rate;
+  const coreCpu = r.byContestant.core?.cpuUsPerMsg;
   const rows = Object.entries(r.byContestant).map(([, c]) => [
     c.label,
     cell(c.rate),
     fmt(ratio(c.rate, core), 2),
     fmt(ratio(c.rate, bare), 2),
     cell(c.cpuUsPerMsg, 1),
+    // Inverted, so that like the rate ratios, above 1 means better than core.
+    fmt(ratio(coreCpu, c.cpuUsPerMsg), 2),
     cell(c.peakRssMiB),
     `${c.complete}/${c.rounds}`,
   ]);
   const title = `${r.title}: ${r.n.toLocaleString('en')} × ${r.size} B, ${r.filters} filter${r.filters > 1 ? 's' : ''}, ${r.sink} sink`;
-  return `${title}\n${table(['contestant', 'msg/s median (min–max)', '×core', '×bare', 'CPU µs/msg', 'peak RSS MiB', 'complete'], rows)}`;
+  return `${title}\n${table(['contestant', 'msg/s median (min–max)', '×core', '×bare', 'CPU µs/msg', 'CPU ×core', 'peak RSS MiB', 'complete'], rows)}`;
 }
 
 export function liveTable(r: LiveResult): string {
