@@ -1,0 +1,15 @@
+// Who runs in the bench: a bare MQTT.js client, Node-RED's core `mqtt in`, and ours in each ack mode.
+
+export type Contestant =
+  | { id: string; label: string; kind: 'bare' }
+  | { id: string; label: string; kind: 'core' }
+  | { id: string; label: string; kind: 'ours'; ackMode: 'receive' | 'complete'; maxInFlight?: number };
+
+export const BARE: Contestant = { id: 'bare', label: 'bare MQTT.js', kind: 'bare' };
+export const CORE: Contestant = { id: 'core', label: 'Node-RED core mqtt in', kind: 'core' };
+export const OURS_RECEIVE: Contestant = { id: 'ours-receive', label: 'ours, ackMode receive', kind: 'ours', ackMode: 'receive' };
+export const OURS_COMPLETE: Contestant = { id: 'ours-complete', label: 'ours, ackMode complete, maxInFlight 10', kind: 'ours', ackMode: 'complete' };
+
+export function oursComplete(maxInFlight: number): Contestant {
+  return { id: `ours-complete-${maxInFlight}`, label: `ours, ackMode complete, maxInFlight ${maxInFlight}`, kind: 'ours', ackMode: 'complete', maxInFlight };
+}

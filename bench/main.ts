@@ -1,0 +1,109 @@
+// `npm run bench`: ours vs Node-RED's core `mqtt in` vs bare MQTT.js, side by side on one Mosquitto.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { mosquittoVersion, startBenchBroker } from './broker';
+import { BARE, CORE, OURS_COMPLETE, OURS_RECEIVE, oursComplete, type Contestant } from './contestants';
+import { runDrain, type DrainResult, type DrainSpec } from './drain';
+import { runLive, type LiveResult } from './live';
+import { parseOptions, type Options, type ScenarioId } from './options';
+import { summarizeProfile, type ProfileSummary } from './profile';
+import { drainTable, liveTable, profileTable, ratio } from './report';
+
+const REPO_ROOT = resolve(__dirname, '..');
+
+function version(pkg: string): string {
+  return (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+}
+
+function cpuModel(): string {
+  try {
+    return /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
+  } catch {
+    return cpus()[0]?.model ?? 'unknown';
+  }
+}
+
+function drainSpecs(o: Options): Partial<Record<ScenarioId, DrainSpec>> {
+  const four: Contestant[] = [BARE, CORE, OURS_RECEIVE, OURS_COMPLETE];
+  return {
+    drain: { id: 'drain', title: 'backlog drain', n: o.n, size: 64, filters: 1, sink: 'sync', contestants: [...four, oursComplete(100)] },
+    'drain-1k': { id: 'drain-1k', title: 'backlog drain, 1 kB payloads', n: o.n, size: 1024, filters: 1, sink: 'sync', contestants: four },
+    'drain-10subs': { id: 'drain-10subs', title: 'backlog drain, 10 subscriptions', n: o.n, size: 64, filters: 10, sink: 'sync', contestants: four },
+    memory: { id: 'memory', title: 'memory: large backlog', n: o.memoryN, size: 64, filters: 1, sink: 'sync', contestants: [CORE, OURS_RECEIVE, OURS_COMPLETE] },
+    ack: { id: 'ack', title: 'ack modes, async sink (5 ms per message)', n: o.ackN, size: 64, filters: 1, sink: 'async5ms', contestants: [oursComplete(20), oursComplete(1)] },
+  };
+}
+
+/** Drains with ours (and core, for comparison) under --cpu-prof and sums self time during the drain. */
+async function runProfile(o: Options, url: string): Promise<Record<string, ProfileSummary>> {
+  const out: Record<string, ProfileSummary> = {};
+  for (const c of [OURS_RECEIVE, CORE]) {
+    const dir = mkdtempSync(join(tmpdir(), 'durable-bench-prof-'));
+    const spec: DrainSpec = { id: `profile-${c.id}`, title: `profile ${c.id}`, n: o.profileN, size: 64, filters: 1, sink: 'sync', contestants: [c], cpuProfDir: dir };
+    const result = await runDrain(spec, url, 1);
+    const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+    if (!file) throw new Error(`no CPU profile written in ${dir}`);
+    const kept = join(REPO_ROOT, 'bench', 'results', `${c.id}.cpuprofile`);
+    writeFileSync(kept, readFileSync(join(dir, file)));
+    rmSync(dir, { recursive: true, force: true });
+    const { window, distinct } = result.rounds[0];
+    out[c.id] = { ...summarizeProfile(kept, REPO_ROOT, distinct, window), file: kept.slice(REPO_ROOT.length + 1) };
+    console.log(`\n${profileTable(c.label, out[c.id])}\n`);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  // exit() runs the 'exit' hooks that kill Mosquitto; consumer processes exit when their IPC channel closes.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+  const o = parseOptions(process.argv.slice(2));
+  const biggest = Math.max(o.n, o.only.includes('memory') ? o.memoryN : 0, o.only.includes('profile') ? o.profileN : 0, o.ackN, ...o.liveRates.map((r) => r * o.liveSeconds));
+  // Room for the whole backlog plus warm-up messages; Mosquitto drops silently past this.
+  const broker = await startBenchBroker(biggest + 100_000);
+  const meta = {
+    date: new Date().toISOString(),
+    machine: { nproc: cpus().length, cpu: cpuModel(), loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100) },
+    versions: { node: process.version, nodeRed: version('node-red'), mqtt: version('mqtt'), mosquitto: mosquittoVersion(broker) },
+    options: o,
+  };
+  console.log(`bench: ${meta.machine.nproc} × ${meta.machine.cpu}, load ${meta.machine.loadavgAtStart.join(' ')}; Node ${meta.versions.node}, ` +
+    `Node-RED ${meta.versions.nodeRed}, MQTT.js ${meta.versions.mqtt}, Mosquitto ${meta.versions.mosquitto}; ${o.rounds} rounds${o.quick ? ' (quick)' : ''}`);
+
+  const results: Record<string, DrainResult | LiveResult | Record<string, ProfileSummary>> = {};
+  const tables: string[] = [];
+  const specs = drainSpecs(o);
+  try {
+    for (const id of o.only) {
+      console.log(`\n== ${id}`);
+      const spec = specs[id];
+      if (spec) {
+        const r = await runDrain(spec, broker.url, o.rounds);
+        results[id] = r;
+        let table = drainTable(r);
+        if (id === 'ack') {
+          const [many, one] = spec.contestants.map((c) => r.byContestant[c.id].rate);
+          table += `\nmaxInFlight 20 / maxInFlight 1: ${ratio(many, one).toFixed(2)}× (target ≥ 10×)`;
+        }
+        tables.push(table);
+      } else if (id === 'live') {
+        const r = await runLive({ id: 'live', rates: o.liveRates, seconds: o.liveSeconds, size: 64, contestants: [BARE, CORE, OURS_RECEIVE, OURS_COMPLETE] }, broker.url, o.rounds);
+        results[id] = r;
+        tables.push(liveTable(r));
+      } else if (id === 'profile') {
+        results[id] = await runProfile(o, broker.url);
+      }
+    }
+  } finally {
+    await broker.stop();
+  }
+  console.log(`\n${tables.join('\n\n')}`);
+  mkdirSync(dirname(resolve(REPO_ROOT, o.out)), { recursive: true });
+  writeFileSync(resolve(REPO_ROOT, o.out), `${JSON.stringify({ meta, results }, null, 2)}\n`);
+  console.log(`\nresults written to ${o.out}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : String(err));
+  process.exit(1);
+});

@@ -1,0 +1,74 @@
+// Command-line options of `npm run bench`, with the sizes of the full and the --quick run.
+import { parseArgs } from 'node:util';
+
+export const SCENARIOS = ['drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'profile'] as const;
+export type ScenarioId = (typeof SCENARIOS)[number];
+/** `profile` runs only when asked for: it measures where time goes, not how fast. */
+const DEFAULT_SCENARIOS: ScenarioId[] = ['drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack'];
+
+export interface Options {
+  quick: boolean;
+  rounds: number;
+  /** Backlog size of the drain scenarios. */
+  n: number;
+  /** Backlog size of the memory scenario. */
+  memoryN: number;
+  /** Backlog size of the ack-mode scenario (5 ms per message at maxInFlight 1: 200 msg/s). */
+  ackN: number;
+  /** Backlog size drained under the CPU profiler. */
+  profileN: number;
+  /** Seconds each live run publishes. */
+  liveSeconds: number;
+  liveRates: number[];
+  only: ScenarioId[];
+  out: string;
+}
+
+const USAGE = `usage: npm run bench -- [--quick] [--rounds R] [--n N] [--memory-n N] [--ack-n N] [--profile-n N]
+                      [--live-seconds S] [--only ${SCENARIOS.join('|')}[,...]] [--out FILE]`;
+
+function whole(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1, not "${value}"\n${USAGE}`);
+  return n;
+}
+
+export function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      n: { type: 'string' },
+      'memory-n': { type: 'string' },
+      'ack-n': { type: 'string' },
+      'profile-n': { type: 'string' },
+      'live-seconds': { type: 'string' },
+      only: { type: 'string', multiple: true },
+      out: { type: 'string', default: 'bench/results/latest.json' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const only = (values.only ?? []).flatMap((s) => s.split(',')).filter(Boolean);
+  for (const id of only) {
+    if (!(SCENARIOS as readonly string[]).includes(id)) throw new Error(`unknown scenario "${id}"\n${USAGE}`);
+  }
+  return {
+    quick,
+    rounds: whole('rounds', values.rounds, 3),
+    n: whole('n', values.n, quick ? 2000 : 20_000),
+    memoryN: whole('memory-n', values['memory-n'], quick ? 50_000 : 1_000_000),
+    ackN: whole('ack-n', values['ack-n'], quick ? 200 : 2000),
+    profileN: whole('profile-n', values['profile-n'], quick ? 20_000 : 200_000),
+    liveSeconds: whole('live-seconds', values['live-seconds'], quick ? 2 : 10),
+    liveRates: [5000, 20_000],
+    only: only.length > 0 ? (only as ScenarioId[]) : DEFAULT_SCENARIOS,
+    out: values.out,
+  };
+}
