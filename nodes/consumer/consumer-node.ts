@@ -7,12 +7,14 @@ import { configErrorStatus, statusFor, statusPayload, type Translate } from '../
 import type { SessionState } from '../session/session';
 import { convertPayload } from './payload';
 import { toMessage } from './message';
+import { messageIds } from './message-id';
 import { parseConsumer, type ConsumerProps } from './settings';
 
 // Badge refreshes for the in-flight count, at most this often: a status goes to every open editor.
 const STATUS_INTERVAL_MS = 250;
 
 export function registerConsumer(RED: NodeAPI): void {
+  const newId = messageIds();
   // A bare key is translated by each editor in its own language; text with values in it cannot be, so the runtime fills it in.
   const t: Translate = (key, subs) => (subs ? RED._(key, subs) : key);
 
@@ -46,7 +48,7 @@ export function registerConsumer(RED: NodeAPI): void {
       ackMode === 'complete' && qos > 0
         ? new AckAfterComplete(acquireTracker(RED), ack, {
             send,
-            newId: () => RED.util.generateId(),
+            newId,
             changed: () => {
               statusTimer ??= setTimeout(showStatus, STATUS_INTERVAL_MS);
             },
@@ -76,6 +78,7 @@ export function registerConsumer(RED: NodeAPI): void {
         } else if (acks && packet.qos > 0) {
           acks.offer({ msg, settle });
         } else {
+          msg._msgid = newId();
           send(msg);
           settle('ack');
         }

@@ -54,6 +54,11 @@ export class AckGate {
     return true;
   }
 
+  /** True while the ack for `id` must go through the gate. */
+  tracks(id: number): boolean {
+    return this.byId.has(id);
+  }
+
   /** Messages received whose ack has not left yet (unsettled, or settled behind an unsettled one). */
   get pending(): number {
     return this.queue.length - this.head;

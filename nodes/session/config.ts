@@ -143,6 +143,8 @@ export function clientOptions(c: SessionConfig, receiveMaximum?: number): IClien
     manualConnect: true,
     resubscribe: false,
     connectTimeout: 30_000,
+    // MQTT.js logs every packet through `debug`; even switched off, that costs per message. Kept for DEBUG=mqttjs*.
+    ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => undefined }),
     properties: c.protocolVersion === 5 ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry, ...(receiveMaximum ? { receiveMaximum } : {}) } : undefined,
     ...c.tls,
   };

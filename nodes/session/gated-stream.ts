@@ -1,32 +1,52 @@
 // Sits between MQTT.js and its socket: incoming bytes pass untouched, outgoing PUBACK and PUBREC packets go through an AckGate.
 import { Duplex } from 'node:stream';
+import type { MqttClient, Packet } from 'mqtt';
 import { AckGate } from './ack-gate';
 
-const PUBACK = 4;
-const PUBREC = 5;
+/** The bytes of one ack MQTT.js is writing, collected until the packet is whole. */
+interface Capture {
+  readonly id: number;
+  readonly chunks: Buffer[];
+  length: number;
+}
 
 /**
  * MQTT.js acknowledges a PUBLISH as soon as `handleMessage` calls back, and handles packets strictly
  * one at a time, so holding that callback would stall every later packet, PINGRESP included. Instead
  * MQTT.js runs unhindered and this stream holds the ack bytes it writes until the message is settled.
- * Outgoing bytes are cut into whole MQTT packets first, so a released ack never lands inside another
- * packet.
+ *
+ * MQTT.js emits `packetsend` with each packet just before it writes the packet's bytes, all in one
+ * synchronous call; that says which writes belong to an ack, with no parsing of the byte stream.
+ * Writes go straight to the socket rather than through Writable's buffering, which per ack cost more
+ * than everything else this stream does.
  */
 export class GatedStream extends Duplex {
   readonly gate: AckGate;
-  private partial: Buffer = Buffer.alloc(0);
+  private capture?: Capture;
   private corked = false;
   private readingHeld = false;
 
-  constructor(private readonly inner: Duplex) {
+  constructor(
+    private readonly inner: Duplex,
+    client: MqttClient,
+  ) {
     super({ allowHalfOpen: false });
     this.gate = new AckGate((bytes) => this.send(bytes));
+    const onPacketSend = (packet: Packet): void => {
+      const id = packet.cmd === 'puback' || packet.cmd === 'pubrec' ? packet.messageId : undefined;
+      this.capture = id !== undefined && this.gate.tracks(id) ? { id, chunks: [], length: 0 } : undefined;
+    };
+    client.on('packetsend', onPacketSend);
     inner.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) inner.pause();
     });
+    inner.on('drain', () => this.emit('drain'));
     inner.on('end', () => this.push(null));
     inner.on('error', (err) => this.destroy(err));
-    inner.on('close', () => this.destroy());
+    inner.on('close', () => {
+      client.off('packetsend', onPacketSend);
+      this.destroy();
+    });
   }
 
   /** Stops reading from the socket (the broker's messages wait in TCP buffers), or starts again. */
@@ -41,15 +61,34 @@ export class GatedStream extends Duplex {
     if (!this.readingHeld) this.inner.resume();
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.forward([chunk], callback);
+  override write(chunk: Buffer, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {
+    const done = typeof encoding === 'function' ? encoding : callback;
+    const capture = this.capture;
+    if (capture) {
+      capture.chunks.push(chunk);
+      capture.length += chunk.length;
+      const whole = Buffer.concat(capture.chunks, capture.length);
+      if (isWhole(whole)) {
+        this.capture = undefined;
+        this.gate.offer(capture.id, whole);
+      }
+      if (done) process.nextTick(done);
+      return true;
+    }
+    return this.inner.write(chunk, done);
   }
 
-  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
-    this.forward(
-      chunks.map((c) => c.chunk),
-      callback,
-    );
+  override cork(): void {
+    this.inner.cork();
+  }
+
+  override uncork(): void {
+    this.inner.uncork();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    // Only reached through Writable.end(chunk); MQTT.js ends without one.
+    this.inner.write(chunk, callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {
@@ -61,35 +100,15 @@ export class GatedStream extends Duplex {
     callback(error);
   }
 
-  /** Passes whole packets through, hands acks to the gate, keeps a trailing partial packet for the next write. */
-  private forward(chunks: Buffer[], callback: (error?: Error | null) => void): void {
-    const data = this.partial.length > 0 || chunks.length > 1 ? Buffer.concat([this.partial, ...chunks]) : chunks[0];
-    const out: Buffer[] = [];
-    let offset = 0;
-    for (;;) {
-      const f = frame(data, offset);
-      if (f === undefined) break;
-      const packet = data.subarray(offset, offset + f.size);
-      offset += f.size;
-      const type = packet[0] >> 4;
-      if ((type === PUBACK || type === PUBREC) && f.size >= f.headerSize + 2) {
-        // A gated ack is owned by the gate; copy it out of a buffer MQTT.js may reuse.
-        if (this.gate.offer(packet.readUInt16BE(f.headerSize), Buffer.from(packet))) continue;
-      }
-      out.push(packet);
-    }
-    this.partial = offset < data.length ? Buffer.from(data.subarray(offset)) : Buffer.alloc(0);
-    if (out.length === 0) return callback();
-    if (this.inner.write(out.length === 1 ? out[0] : Buffer.concat(out))) callback();
-    else this.inner.once('drain', () => callback());
-  }
-
-  /** Writes a released ack; acks released together leave in one TCP segment. */
+  /**
+   * Writes a released ack. MQTT.js handles one packet per tick, so acks are held corked until the
+   * next turn of the event loop: the acks of a whole read leave in one write instead of one each.
+   */
   private send(bytes: Buffer): void {
     if (!this.corked) {
       this.corked = true;
       this.inner.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.corked = false;
         this.inner.uncork();
       });
@@ -98,18 +117,14 @@ export class GatedStream extends Duplex {
   }
 }
 
-/** Where a whole packet starting at `offset` ends and its variable header starts, or undefined when it is not all there yet. */
-function frame(data: Buffer, offset: number): { size: number; headerSize: number } | undefined {
+/** True once `data` holds a whole packet: its fixed header and the remaining length it announces. */
+function isWhole(data: Buffer): boolean {
   let length = 0;
   let multiplier = 1;
-  for (let i = offset + 1; i < data.length && i <= offset + 4; i++) {
-    const byte = data[i];
-    length += (byte & 0x7f) * multiplier;
-    if ((byte & 0x80) === 0) {
-      const headerSize = i - offset + 1;
-      return offset + headerSize + length <= data.length ? { size: headerSize + length, headerSize } : undefined;
-    }
+  for (let i = 1; i < data.length && i <= 4; i++) {
+    length += (data[i] & 0x7f) * multiplier;
+    if ((data[i] & 0x80) === 0) return data.length >= i + 1 + length;
     multiplier *= 128;
   }
-  return undefined;
+  return false;
 }

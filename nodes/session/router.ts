@@ -11,10 +11,14 @@ interface TrieNode<T> {
 
 const node = <T>(): TrieNode<T> => ({ children: new Map(), exact: new Set(), rest: new Set() });
 
+/** Topics whose match is remembered; most streams use few topics, and the cap bounds the rest. */
+const CACHE_LIMIT = 10_000;
+
 /** Maps topics to targets; rebuilt on subscription changes, never per message. */
 export class TopicRouter<T> {
   private root: TrieNode<T> = node();
   private readonly byTarget = new Map<T, string[]>();
+  private cache = new Map<string, ReadonlySet<T>>();
 
   /** Sets (or replaces) the filters of one target. Shared-subscription prefixes are stripped. */
   set(target: T, filters: readonly string[]): void {
@@ -31,11 +35,15 @@ export class TopicRouter<T> {
   }
 
   /** Every target with a filter matching `topic`, each once however many of its filters match. */
-  match(topic: string): Set<T> {
+  match(topic: string): ReadonlySet<T> {
+    const known = this.cache.get(topic);
+    if (known) return known;
     const out = new Set<T>();
     const levels = topic.split('/');
     // Wildcards in the first level never match `$` topics (MQTT 3.1.1 §4.7.2).
     this.walk(this.root, levels, 0, out, levels[0].startsWith('$'));
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(topic, out);
     return out;
   }
 
@@ -56,6 +64,7 @@ export class TopicRouter<T> {
     const root = node<T>();
     for (const [target, filters] of this.byTarget) for (const f of filters) insert(root, target, f);
     this.root = root;
+    this.cache = new Map();
   }
 }
 

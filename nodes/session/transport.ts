@@ -31,7 +31,7 @@ export function gatedClient(brokerUrl: string, options: IClientOptions, onStream
   };
   return new MqttClient((client) => {
     // Transports edit the options they are given (default port, servername), so each gets a copy.
-    const stream = new GatedStream(build(client, { ...opts }));
+    const stream = new GatedStream(build(client, { ...opts }), client);
     onStream(stream);
     return stream;
   }, opts);
