@@ -1,10 +1,10 @@
 // A bounded window of work items in progress; the rest wait in arrival order.
+import { Fifo } from '../session/fifo';
 
 /** Starts at most `size` items at once; `finish()` frees a slot and starts the next waiting item. */
 export class InflightWindow<T> {
   private active = 0;
-  private waiting: T[] = [];
-  private head = 0;
+  private readonly waiting = new Fifo<T>();
 
   constructor(
     readonly size: number,
@@ -22,15 +22,9 @@ export class InflightWindow<T> {
 
   finish(): void {
     this.active--;
-    if (this.head < this.waiting.length) {
-      const next = this.waiting[this.head++];
-      if (this.head === this.waiting.length) {
-        this.waiting = [];
-        this.head = 0;
-      }
-      this.active++;
-      this.start(next);
-    }
+    if (this.waiting.size === 0) return;
+    this.active++;
+    this.start(this.waiting.shift() as T);
   }
 
   get inFlight(): number {
@@ -38,14 +32,11 @@ export class InflightWindow<T> {
   }
 
   get queued(): number {
-    return this.waiting.length - this.head;
+    return this.waiting.size;
   }
 
   /** Removes and returns every waiting item. */
   clear(): T[] {
-    const rest = this.waiting.slice(this.head);
-    this.waiting = [];
-    this.head = 0;
-    return rest;
+    return this.waiting.clear();
   }
 }

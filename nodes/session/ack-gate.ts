@@ -1,4 +1,5 @@
 // Holds the acknowledgement of each received QoS 1/2 PUBLISH until the application settles it, and lets acks out in arrival order.
+import { Fifo } from './fifo';
 
 /** What the application decided for one message: send its ack, or withhold it so the broker redelivers it on the next connection. */
 export type Verdict = 'ack' | 'withhold';
@@ -18,8 +19,7 @@ interface Entry {
  * One gate serves one network connection; packet identifiers are only unique within it.
  */
 export class AckGate {
-  private readonly queue: Entry[] = [];
-  private head = 0;
+  private readonly queue = new Fifo<Entry>();
   private readonly byId = new Map<number, Entry>();
   private withheldCount = 0;
 
@@ -61,7 +61,7 @@ export class AckGate {
 
   /** Messages received whose ack has not left yet (unsettled, or settled behind an unsettled one). */
   get pending(): number {
-    return this.queue.length - this.head;
+    return this.queue.size;
   }
 
   /** Messages withheld on this connection: each takes one of the broker's in-flight slots until we reconnect. */
@@ -70,20 +70,12 @@ export class AckGate {
   }
 
   private flush(): void {
-    while (this.head < this.queue.length) {
-      const entry = this.queue[this.head];
+    for (let entry = this.queue.peek(); entry; entry = this.queue.peek()) {
       // Wait for the verdict, and for MQTT.js to have produced the bytes so a withheld ack can be dropped.
       if (!entry.verdict || !entry.bytes) return;
-      this.head++;
+      this.queue.shift();
       this.byId.delete(entry.id);
       if (entry.verdict === 'ack') this.write(entry.bytes);
-    }
-    if (this.head === this.queue.length) {
-      this.queue.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue.splice(0, this.head);
-      this.head = 0;
     }
   }
 }
