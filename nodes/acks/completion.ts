@@ -12,9 +12,13 @@ interface Tracked {
   readonly holders: Map<string, number>;
   count: number;
   error?: unknown;
-  timer?: NodeJS.Timeout;
+  /** Date.now() after which the message counts as stalled. */
+  readonly deadline: number;
   readonly done: (outcome: Outcome) => void;
 }
+
+/** How often timeouts are checked: one timer for all messages, as a timer each cost more than tracking them. */
+const SWEEP_MS = 250;
 
 /**
  * Fed by the runtime's `preDeliver` and `onComplete` hooks. A message is finished when every
@@ -24,12 +28,12 @@ interface Tracked {
  */
 export class CompletionTracker {
   private readonly tracked = new Map<string, Tracked>();
+  private sweeper?: NodeJS.Timeout;
 
-  /** Starts tracking `msgid`; `done` is called once, on completion or after `timeoutMs` (0: never). */
+  /** Starts tracking `msgid`; `done` is called once, on completion or about `timeoutMs` later (0: never). */
   track(msgid: string, timeoutMs: number, done: (outcome: Outcome) => void): void {
-    const t: Tracked = { holders: new Map(), count: 0, done };
-    if (timeoutMs > 0) t.timer = setTimeout(() => this.finish(msgid, t, { error: t.error, stalled: [...t.holders.keys()] }), timeoutMs);
-    this.tracked.set(msgid, t);
+    this.tracked.set(msgid, { holders: new Map(), count: 0, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity, done });
+    this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
   delivered(msgid: string, nodeId: string): void {
@@ -58,9 +62,6 @@ export class CompletionTracker {
 
   /** Stops tracking without calling `done` (the consumer is closing). */
   forget(msgid: string): void {
-    const t = this.tracked.get(msgid);
-    if (!t) return;
-    clearTimeout(t.timer);
     this.tracked.delete(msgid);
   }
 
@@ -70,8 +71,18 @@ export class CompletionTracker {
 
   private finish(msgid: string, t: Tracked, outcome: Outcome): void {
     if (this.tracked.get(msgid) !== t) return;
-    clearTimeout(t.timer);
     this.tracked.delete(msgid);
     t.done(outcome);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [msgid, t] of this.tracked) {
+      if (t.deadline <= now) this.finish(msgid, t, { error: t.error, stalled: [...t.holders.keys()] });
+    }
+    if (this.tracked.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
   }
 }
