@@ -65,10 +65,6 @@ export class CompletionTracker {
     this.tracked.delete(msgid);
   }
 
-  get size(): number {
-    return this.tracked.size;
-  }
-
   private finish(msgid: string, t: Tracked, outcome: Outcome): void {
     if (this.tracked.get(msgid) !== t) return;
     this.tracked.delete(msgid);
