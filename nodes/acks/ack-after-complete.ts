@@ -48,16 +48,20 @@ export class AckAfterComplete {
   }
 
   /**
-   * Withholds every message still inside the flow or waiting for it: nodes being stopped may never
-   * finish them, and acking would lose them. The broker sends them again on the next connection.
+   * Withholds every message still inside the flow or waiting for it, and forgets them. Called when
+   * flows start stopping (any deploy type, or shutdown): nodes being stopped may drop a message
+   * silently or call done() for it from their close handler, and neither means it was processed.
+   * The broker sends them again on the next connection, to the nodes that run by then.
    */
-  close(): void {
+  withholdAll(): void {
     for (const job of this.window.clear()) job.settle('withhold');
     for (const [id, job] of this.open) {
       this.tracker.forget(id);
       job.settle('withhold');
+      this.window.finish();
     }
     this.open.clear();
+    this.events.changed(this.window.inFlight);
   }
 
   private start(job: AckJob): void {

@@ -34,6 +34,11 @@ export function acquireTracker(RED: NodeAPI): CompletionTracker {
     RED.hooks.add(`onComplete.${LABEL}`, (ev: { msg: { _msgid?: string }; node: { id: string }; error?: unknown }) => {
       if (ev.msg._msgid) tracker.completed(ev.msg._msgid, ev.node.id, ev.error);
     });
+    // A subflow instance node forwards each msg into its subflow and never calls done(); its
+    // forwarding send() has counted the inner deliveries by the time postReceive fires.
+    RED.hooks.add(`postReceive.${LABEL}`, (ev: { msg: { _msgid?: string }; destination: { id: string; node?: unknown } }) => {
+      if (ev.msg._msgid && isSubflowInstance(ev.destination.node)) tracker.completed(ev.msg._msgid, ev.destination.id);
+    });
   }
   return reg.tracker;
 }
@@ -42,4 +47,14 @@ export function releaseTracker(RED: NodeAPI): void {
   const reg = registrations.get(RED.hooks);
   if (!reg || reg.users === 0) return;
   if (--reg.users === 0) RED.hooks.remove(`*.${LABEL}`);
+}
+
+/**
+ * The node a Subflow creates to stand for its instance: Subflow.js builds it with `_flow` set to the
+ * subflow, which keeps it as `node` (an inner node's `_flow` is the subflow too, but is not its `node`).
+ * This also holds for subflow modules, whose type is not `subflow:…`.
+ */
+function isSubflowInstance(node: unknown): boolean {
+  const n = node as { _flow?: { node?: unknown } } | undefined;
+  return n?._flow?.node === node && node !== undefined;
 }

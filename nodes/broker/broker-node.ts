@@ -32,6 +32,11 @@ export interface Consumer {
   readonly qos: QoS;
   /** Messages this consumer takes into its flow at once before acking; undefined when it acks on arrival. */
   readonly window?: number;
+  /**
+   * False from flows:stopping until flows:started (and before the first start): nodes may be
+   * stopped, so what is inside the flow is withheld and new messages are not sent into it.
+   */
+  setRunning(running: boolean): void;
   /** Must call `settle` once for each message. */
   deliver(topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle): void;
   onState(state: SessionState): void;
@@ -112,6 +117,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
 
   const onStarted = (): void => {
     settled = true;
+    for (const c of consumers) c.setRunning(true);
     apply();
     // Messages a stopped consumer left unfinished were withheld; reconnecting makes the broker resend them.
     session.redeliverWithheld();
@@ -122,8 +128,10 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
       route(topic, payload, packet, settle);
     }
   };
+  // Fires before any node closes, whatever the deploy type and the node order in flows.json.
   const onStopping = (): void => {
     settled = false;
+    for (const c of consumers) c.setRunning(false);
   };
 
   session.on('message', route);
@@ -135,6 +143,12 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   session.on('takeover', () => node.warn(`client ID "${config.clientId}" is in use by another client at ${displayUrl(config.url)}: the broker keeps disconnecting one of you; backing off`));
   session.on('subscribed', (subs) => node.log(`subscribed ${[...subs].map(([f, q]) => `${f} (QoS ${q})`).join(', ')}`));
   session.on('unsubscribed', (filters) => node.log(`unsubscribed ${filters.join(', ')}`));
+  session.on('redelivery', (attempt, delayMs) => {
+    // The first redelivery may be a redeploy's; a second in a row means a message keeps failing. Once per episode.
+    const text = `messages left unacknowledged (ackOnError false, or a redeploy) come back by reconnecting in ${(delayMs / 1000).toFixed(1)} s (redelivery ${attempt} in a row)`;
+    if (attempt === 2) node.warn(`${text}; a message that keeps failing comes back with growing delays up to ${config.backoff.max / 1000} s`);
+    else node.debug(text);
+  });
   session.on('subscribeFailed', (filter, code) => {
     node.error(`broker refused subscription ${filter} (code 0x${code.toString(16)})`);
     for (const c of consumers) if (c.filters.some((f) => covers(filter, parseFilter(f).filter) || f === filter)) c.onSubscribeFailed(filter, code);
@@ -143,6 +157,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   node.register = (c) => {
     consumers.add(c);
     router.set(c, c.filters);
+    c.setRunning(settled);
     c.onState(session.state);
   };
   node.unregister = (c) => {

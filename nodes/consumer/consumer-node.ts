@@ -64,11 +64,19 @@ export function registerConsumer(RED: NodeAPI): void {
           })
         : undefined;
 
+    // Flows are running between flows:started and flows:stopping; the broker node says when.
+    let running = false;
     const consumer: Consumer = {
       filters,
       qos,
       window: acks ? ack.maxInFlight : undefined,
+      setRunning: (r) => {
+        running = r;
+        if (!r) acks?.withholdAll();
+      },
       deliver: (topic, payload, packet, settle) => {
+        // While nodes stop and start, a message may reach a stopped node and vanish: let the broker resend it.
+        if (!running && packet.qos > 0) return settle('withhold');
         const converted = convertPayload(payload, datatype);
         const msg = toMessage(topic, converted.value, packet);
         if (!converted.ok) {
@@ -98,7 +106,7 @@ export function registerConsumer(RED: NodeAPI): void {
       clearTimeout(statusTimer);
       broker.unregister(consumer);
       if (acks) {
-        acks.close();
+        acks.withholdAll();
         releaseTracker(RED);
       }
       done();

@@ -25,10 +25,11 @@ export class GatedStream extends Duplex {
   private capture?: Capture;
   private corked = false;
   private readingHeld = false;
+  private pinger?: NodeJS.Timeout;
 
   constructor(
     private readonly inner: Duplex,
-    client: MqttClient,
+    private readonly client: MqttClient,
   ) {
     super({ allowHalfOpen: false });
     this.gate = new AckGate((bytes) => this.send(bytes));
@@ -45,16 +46,34 @@ export class GatedStream extends Duplex {
     inner.on('error', (err) => this.destroy(err));
     inner.on('close', () => {
       client.off('packetsend', onPacketSend);
+      clearInterval(this.pinger);
       this.destroy();
     });
   }
 
-  /** Stops reading from the socket (the broker's messages wait in TCP buffers), or starts again. */
+  /**
+   * Stops reading from the socket (the broker's messages wait in TCP buffers), or starts again.
+   * While reading is held no PINGRESP can be read, and MQTT.js's KeepaliveManager would close the
+   * connection after 1.5 keepalive periods; so PINGREQs go out on its schedule and its timeout is
+   * put off. The broker still sees us alive, and a dead peer shows as a failed write.
+   */
   holdReading(hold: boolean): void {
     if (hold === this.readingHeld) return;
     this.readingHeld = hold;
-    if (hold) this.inner.pause();
-    else this.inner.resume();
+    clearInterval(this.pinger);
+    this.pinger = undefined;
+    if (hold) {
+      this.inner.pause();
+      const every = (this.client.options.keepalive ?? 0) * 500;
+      if (every > 0) {
+        this.pinger = setInterval(() => {
+          this.client.sendPing();
+          this.client.reschedulePing(true);
+        }, every).unref();
+      }
+    } else {
+      this.inner.resume();
+    }
   }
 
   override _read(): void {

@@ -35,13 +35,18 @@ export interface SessionEvents {
   subscribeFailed: [filter: string, code: number];
   /** Another client keeps taking our client ID; raised once per episode. */
   takeover: [];
+  /** Withheld messages will be fetched again by reconnecting in `delayMs`; `attempt` counts the redeliveries in a row. */
+  redelivery: [attempt: number, delayMs: number];
 }
 
 const SUBACK_FAILURE = 0x80;
 /** Unsettled messages at which we stop reading from the socket, for brokers that ignore any in-flight limit. */
 const READ_HIGH_WATER = 1000;
-/** Withheld acks at which we reconnect to get those messages back (brokers stop sending when their window is full of them). */
-const WITHHELD_RECONNECT = 20;
+/**
+ * Redeliveries of withheld messages come at most this close together after an error, backing off
+ * like reconnects; a quiet spell of twice the longest backoff starts the count again.
+ */
+const REDELIVERY_QUIET_FACTOR = 2;
 const noop: Settle = () => undefined;
 
 /**
@@ -68,6 +73,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private stream?: GatedStream;
   private recycling = false;
   private inFlightLimit?: number;
+  private redeliveryTimer?: NodeJS.Timeout;
+  private redeliveries = 0;
+  private lastRedelivery = 0;
 
   /**
    * With `manualAcks` every QoS 1/2 message waits for its `settle` call; without it the session
@@ -108,19 +116,20 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.inFlightLimit = limit;
   }
 
-  /** Reconnects now if messages were withheld, so the broker sends them again. */
+  /** Reconnects now if messages were withheld (flows were redeployed), so the broker sends them again. */
   redeliverWithheld(): void {
     if ((this.stream?.gate.withheld ?? 0) > 0) this.recycle();
   }
 
   start(): void {
     if (this.client || this.closing) return;
-    const client = gatedClient(this.config.url, clientOptions(this.config, this.inFlightLimit), (stream) => {
+    const client = gatedClient(this.config.url, clientOptions(this.config), (stream) => {
       this.stream = stream;
     });
     this.client = client;
     // `packetreceive` comes before MQTT.js writes the ack, and for QoS 2 at PUBLISH rather than at PUBREL.
     client.on('packetreceive', (packet) => this.onPacket(packet));
+    client.on('packetsend', (packet) => this.onSend(packet));
     client.on('connect', (connack) => this.onConnect(connack));
     client.on('error', (err) => this.onError(err));
     client.on('disconnect', (packet) => this.onDisconnect(packet));
@@ -136,6 +145,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   async close({ forget = false } = {}): Promise<void> {
     this.closing = true;
     clearTimeout(this.timer);
+    clearTimeout(this.redeliveryTimer);
     const client = this.client;
     if (!client) return;
     if (forget && client.connected) {
@@ -180,11 +190,40 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     if (!this.options.manualAcks) settle('ack');
   }
 
+  /**
+   * Receive Maximum goes into the CONNECT packet here rather than through MQTT.js's option: MQTT.js
+   * would also enforce it on inbound QoS 2 and drop the connection when a broker overshoots by one
+   * (Mosquitto 2.0.11 does), so a QoS 2 backlog would never drain. `packetsend` comes with the packet
+   * object before it is encoded (MqttClient._writePacket).
+   */
+  private onSend(packet: Packet): void {
+    if (packet.cmd !== 'connect' || this.config.protocolVersion !== 5 || this.inFlightLimit === undefined) return;
+    packet.properties = { ...packet.properties, receiveMaximum: this.inFlightLimit };
+  }
+
   private flowControl(stream: GatedStream): void {
     const { pending, withheld } = stream.gate;
     if (pending >= READ_HIGH_WATER) stream.holdReading(true);
     else if (pending <= READ_HIGH_WATER / 2) stream.holdReading(false);
-    if (withheld >= Math.min(WITHHELD_RECONNECT, this.inFlightLimit ?? WITHHELD_RECONNECT)) this.recycle();
+    if (withheld > 0) this.scheduleRedelivery();
+  }
+
+  /**
+   * A withheld message comes back only on a new connection. Reconnecting at once after each error
+   * would loop (the broker resends it first, it fails again), so the reconnect backs off.
+   */
+  private scheduleRedelivery(): void {
+    if (this.redeliveryTimer || this.closing) return;
+    const now = Date.now();
+    if (now - this.lastRedelivery > REDELIVERY_QUIET_FACTOR * this.config.backoff.max) this.redeliveries = 0;
+    const attempt = ++this.redeliveries;
+    const delay = backoffDelay(attempt, this.config.backoff);
+    this.emit('redelivery', attempt, delay);
+    this.redeliveryTimer = setTimeout(() => {
+      this.redeliveryTimer = undefined;
+      this.lastRedelivery = Date.now();
+      this.recycle();
+    }, delay);
   }
 
   /** Drops the connection and reconnects at once: the broker resends every unacknowledged message. */
@@ -228,6 +267,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.connectedAt = undefined;
     this.held = undefined;
     this.stream = undefined;
+    // Any reconnect brings the withheld messages back; no separate one is needed.
+    clearTimeout(this.redeliveryTimer);
+    this.redeliveryTimer = undefined;
     if (this.closing) return;
     if (this.recycling) {
       this.recycling = false;
@@ -268,7 +310,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     }, backoffDelay(attempt, this.config.backoff));
   }
 
-  /** Brings the broker's subscriptions to `wanted`, one change at a time. */
+  /** Brings the broker's subscriptions to `wanted`, one change at a time: new filters first, then the old ones go. */
   private reconcile(): void {
     this.sync = this.sync.then(() => this.syncOnce()).catch(() => {
       // A connection lost mid-change is reconciled again on the next CONNACK.
@@ -282,12 +324,6 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     // Unknown (session present, no ledger): subscribing again is harmless, missing a filter is not.
     const plan = held ? diffSubscriptions(held, this.wanted) : { subscribe: new Map(this.wanted), unsubscribe: [] };
     const next = new Map(held);
-    if (plan.unsubscribe.length > 0) {
-      await client.unsubscribeAsync(plan.unsubscribe);
-      for (const f of plan.unsubscribe) next.delete(f);
-      this.commit(next);
-      this.emit('unsubscribed', plan.unsubscribe);
-    }
     if (plan.subscribe.size > 0) {
       const request = Object.fromEntries([...plan.subscribe].map(([filter, qos]) => [filter, { qos }]));
       // MQTT.js rejects the whole SUBSCRIBE when any grant is a failure (≥ 0x80); its SUBACK still says which.
@@ -308,6 +344,13 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       if (done.size > 0) this.emit('subscribed', done);
     } else if (!held) {
       this.commit(next);
+    }
+    // Only now the old filters go: a message published while a filter changes matches one of the two.
+    if (plan.unsubscribe.length > 0) {
+      await client.unsubscribeAsync(plan.unsubscribe);
+      for (const f of plan.unsubscribe) next.delete(f);
+      this.commit(next);
+      this.emit('unsubscribed', plan.unsubscribe);
     }
   }
 
