@@ -7,7 +7,12 @@ export interface Outcome {
   readonly stalled?: readonly string[];
 }
 
+/** What the hooks give us of a msg: Node-RED's msg object, whose `_msgid` a node may change or delete. */
+export type TrackedMsg = { _msgid?: string };
+
 interface Tracked {
+  /** The tracked `_msgid` and the ids of new msgs made from it (see `sending`). */
+  readonly ids: string[];
   /** Deliveries not yet completed, per destination node id. */
   readonly holders: Map<string, number>;
   count: number;
@@ -20,61 +25,108 @@ interface Tracked {
 /** How often timeouts are checked: one timer for all messages, as a timer each cost more than tracking them. */
 const SWEEP_MS = 250;
 
+/** A node handling a tracked message inside its synchronous input handler. */
+interface Handling {
+  readonly nodeId: string;
+  readonly t: Tracked;
+}
+
 /**
- * Fed by the runtime's `preDeliver` and `onComplete` hooks. A message is finished when every
- * delivery of it (clones keep `_msgid`, so fan-out counts once per wire) has completed. Only
- * completions of nodes it was delivered to count, so a Complete or Catch node's copy cannot finish
- * a message early.
+ * Fed by the runtime's messaging hooks. A message is finished when every delivery of it (clones
+ * keep `_msgid`, so fan-out counts once per wire) has completed. Only completions of nodes it was
+ * delivered to count, so a Complete or Catch node's copy cannot finish a message early.
+ *
+ * Two things nodes do are followed as well: a node may delete or change `_msgid` on the msg it was
+ * given before calling done() (the core split node deletes it), so a delivered msg object is
+ * remembered; and a node may build new msgs while it handles one (split parts, a function's
+ * `return {payload}`), so what a node sends from inside its input handler counts as the message it
+ * is handling.
  */
 export class CompletionTracker {
   private readonly tracked = new Map<string, Tracked>();
+  private readonly byObject = new WeakMap<object, Tracked>();
+  /** Input handlers running now, innermost last (a link node may call another node's receive directly). */
+  private readonly handling: Handling[] = [];
   private sweeper?: NodeJS.Timeout;
 
   /** Starts tracking `msgid`; `done` is called once, on completion or about `timeoutMs` later (0: never). */
   track(msgid: string, timeoutMs: number, done: (outcome: Outcome) => void): void {
-    this.tracked.set(msgid, { holders: new Map(), count: 0, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity, done });
+    this.tracked.set(msgid, { ids: [msgid], holders: new Map(), count: 0, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity, done });
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
-  delivered(msgid: string, nodeId: string): void {
-    const t = this.tracked.get(msgid);
+  /** `onSend`: msgs a node sends while handling a tracked message belong to that message. */
+  sending(source: string, msg: TrackedMsg): void {
+    const h = this.handling[this.handling.length - 1];
+    const id = msg._msgid;
+    if (!h || h.nodeId !== source || !id || this.tracked.has(id)) return;
+    h.t.ids.push(id);
+    this.tracked.set(id, h.t);
+  }
+
+  /** `preDeliver`. */
+  delivered(msg: TrackedMsg, nodeId: string): void {
+    const t = this.lookup(msg);
     if (!t) return;
+    this.byObject.set(msg, t);
     t.holders.set(nodeId, (t.holders.get(nodeId) ?? 0) + 1);
     t.count++;
   }
 
-  completed(msgid: string, nodeId: string, error?: unknown): void {
-    const t = this.tracked.get(msgid);
+  /** `onReceive`: the node's input handler is about to run. */
+  receiving(msg: TrackedMsg, nodeId: string): void {
+    const t = this.lookup(msg);
+    if (t) this.handling.push({ nodeId, t });
+  }
+
+  /** `postReceive`: the node's input handler has returned. */
+  received(nodeId: string): void {
+    // By node alone: the handler may have deleted or changed the msg's `_msgid`.
+    if (this.handling[this.handling.length - 1]?.nodeId === nodeId) this.handling.pop();
+  }
+
+  /** `onComplete`. */
+  completed(msg: TrackedMsg, nodeId: string, error?: unknown): void {
+    const t = this.lookup(msg);
     const held = t?.holders.get(nodeId);
     if (!t || !held) return;
     if (held === 1) t.holders.delete(nodeId);
     else t.holders.set(nodeId, held - 1);
     t.count--;
     if (error !== undefined && error !== null && t.error === undefined) t.error = error;
-    if (t.count === 0) this.finish(msgid, t, { error: t.error });
+    if (t.count === 0) this.finish(t, { error: t.error });
   }
 
   /** The sender's `node.send` has returned: with sync hooks every delivery is counted by now. */
   sent(msgid: string): void {
     const t = this.tracked.get(msgid);
-    if (t && t.count === 0) this.finish(msgid, t, { error: t.error });
+    if (t && t.count === 0) this.finish(t, { error: t.error });
   }
 
-  /** Stops tracking without calling `done` (the consumer is closing). */
+  /** Stops tracking without calling `done` (the flows are stopping). */
   forget(msgid: string): void {
-    this.tracked.delete(msgid);
+    const t = this.tracked.get(msgid);
+    if (t) this.drop(t);
   }
 
-  private finish(msgid: string, t: Tracked, outcome: Outcome): void {
-    if (this.tracked.get(msgid) !== t) return;
-    this.tracked.delete(msgid);
-    t.done(outcome);
+  private lookup(msg: TrackedMsg): Tracked | undefined {
+    return (msg._msgid !== undefined ? this.tracked.get(msg._msgid) : undefined) ?? this.byObject.get(msg);
+  }
+
+  private drop(t: Tracked): boolean {
+    if (this.tracked.get(t.ids[0]) !== t) return false;
+    for (const id of t.ids) this.tracked.delete(id);
+    return true;
+  }
+
+  private finish(t: Tracked, outcome: Outcome): void {
+    if (this.drop(t)) t.done(outcome);
   }
 
   private sweep(): void {
     const now = Date.now();
-    for (const [msgid, t] of this.tracked) {
-      if (t.deadline <= now) this.finish(msgid, t, { error: t.error, stalled: [...t.holders.keys()] });
+    for (const t of new Set(this.tracked.values())) {
+      if (t.deadline <= now) this.finish(t, { error: t.error, stalled: [...t.holders.keys()] });
     }
     if (this.tracked.size === 0) {
       clearInterval(this.sweeper);

@@ -1,6 +1,6 @@
 // Feeds a CompletionTracker from the runtime's messaging hooks, registered only while some node needs them.
 import type { NodeAPI } from 'node-red';
-import { CompletionTracker } from './completion';
+import { CompletionTracker, type TrackedMsg } from './completion';
 
 const LABEL = 'durable-mqtt-acks';
 
@@ -28,17 +28,18 @@ export function acquireTracker(RED: NodeAPI): CompletionTracker {
   if (reg.users++ === 0) {
     const { tracker } = reg;
     // One-argument handlers are synchronous for the runtime, so a sender's deliveries are counted before its own done().
-    RED.hooks.add(`preDeliver.${LABEL}`, (ev: { msg: { _msgid?: string }; destination: { id: string } }) => {
-      if (ev.msg._msgid) tracker.delivered(ev.msg._msgid, ev.destination.id);
+    RED.hooks.add(`onSend.${LABEL}`, (events: { msg: TrackedMsg; source: { id: string } }[]) => {
+      for (const ev of events) tracker.sending(ev.source.id, ev.msg);
     });
-    RED.hooks.add(`onComplete.${LABEL}`, (ev: { msg: { _msgid?: string }; node: { id: string }; error?: unknown }) => {
-      if (ev.msg._msgid) tracker.completed(ev.msg._msgid, ev.node.id, ev.error);
+    RED.hooks.add(`preDeliver.${LABEL}`, (ev: { msg: TrackedMsg; destination: { id: string } }) => tracker.delivered(ev.msg, ev.destination.id));
+    RED.hooks.add(`onReceive.${LABEL}`, (ev: { msg: TrackedMsg; destination: { id: string } }) => tracker.receiving(ev.msg, ev.destination.id));
+    RED.hooks.add(`postReceive.${LABEL}`, (ev: { msg: TrackedMsg; destination: { id: string; node?: unknown } }) => {
+      tracker.received(ev.destination.id);
+      // A subflow instance node forwards each msg into its subflow and never calls done(); its
+      // forwarding send() has counted the inner deliveries by the time postReceive fires.
+      if (isSubflowInstance(ev.destination.node)) tracker.completed(ev.msg, ev.destination.id);
     });
-    // A subflow instance node forwards each msg into its subflow and never calls done(); its
-    // forwarding send() has counted the inner deliveries by the time postReceive fires.
-    RED.hooks.add(`postReceive.${LABEL}`, (ev: { msg: { _msgid?: string }; destination: { id: string; node?: unknown } }) => {
-      if (ev.msg._msgid && isSubflowInstance(ev.destination.node)) tracker.completed(ev.msg._msgid, ev.destination.id);
-    });
+    RED.hooks.add(`onComplete.${LABEL}`, (ev: { msg: TrackedMsg; node: { id: string }; error?: unknown }) => tracker.completed(ev.msg, ev.node.id, ev.error));
   }
   return reg.tracker;
 }

@@ -11,12 +11,15 @@ const RED_JS = join(REPO_ROOT, 'node_modules', 'node-red', 'red.js');
 const FLOW_FILE = 'flows.json';
 const START_TIMEOUT_MS = 60_000;
 const EXIT_TIMEOUT_MS = 15_000;
-// Node-RED's own log line once every node of a (re)deployed flow has been started.
-const STARTED = /\[info\] Started flows/g;
+// Node-RED's own log line once every node of a (re)deployed flow has been started, for each deploy type.
+const STARTED = /\[info\] Started (modified )?(flows|nodes)/g;
 // What Node-RED prints when our package failed to load: no point waiting for "Started flows".
 const BROKEN = /Waiting for missing types|Missing node types|Failed to register|Circular config node/;
 
 export type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+/** The editor's three deploy types: everything, the flows (tabs) that changed, or only the nodes that changed. */
+export type DeployType = 'full' | 'flows' | 'nodes';
 
 export interface NodeRedOptions {
   /** Written to `<userDir>/flows.json` before the first start. */
@@ -35,8 +38,8 @@ export interface NodeRedProcess {
   output(): string;
   /** Resolves once `pattern` appears in the output after character `from` (default: anywhere). */
   untilLogged(pattern: RegExp, from?: number, ms?: number): Promise<void>;
-  /** Replaces every flow through the Admin API (full deploy) and waits until the flows started again. */
-  deploy(flow: FlowNode[]): Promise<void>;
+  /** Deploys `flow` through the Admin API (full by default, as the editor's Deploy button types) and waits until the flows started again. */
+  deploy(flow: FlowNode[], type?: DeployType): Promise<void>;
   /** Sends `signal` and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts Node-RED again on the same user directory, port and flow file; waits for "Started flows". */
@@ -107,11 +110,11 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
     userDir,
     output: () => text,
     untilLogged,
-    deploy: (flow) =>
+    deploy: (flow, type = 'full') =>
       untilStartedAfter(async () => {
         const res = await fetch(`${url}/flows`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' },
+          headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': type },
           body: JSON.stringify(flow),
         });
         const body = await res.text();

@@ -22,9 +22,9 @@ export interface SinkFlowOptions {
 const TAB = 'sink-tab';
 
 /** A core `file` node appending msg.payload and a newline: done() follows the write(2), so a line survives kill -9 of Node-RED. */
-function appender(id: string, filename: string, y: number): FlowNode {
+export function appender(id: string, filename: string, y: number, z = TAB): FlowNode {
   return {
-    id, type: 'file', z: TAB, name: `${id} file`, filename, filenameType: 'str', appendNewline: true, createDir: true,
+    id, type: 'file', z, name: `${id} file`, filename, filenameType: 'str', appendNewline: true, createDir: true,
     overwriteFile: 'false', encoding: 'none', x: 600, y, wires: [[]],
   };
 }
