@@ -13,6 +13,7 @@ import {
 } from './support/mosquitto.js';
 import { freePort } from './support/ports.js';
 import { publishMany } from './support/publisher.js';
+import { startRefusingPeer } from './support/refusing-peer.js';
 
 interface Received {
   topic: string;
@@ -535,5 +536,47 @@ describe('session', function () {
     await broker.publish('ok/1', 'granted', 1);
     await waitFor('message', () => r.messages.length === 1);
     assert.equal(r.messages[0].topic, 'ok/1');
+  });
+  describe('state rules', () => {
+    it('announces connected only after the SUBACK when no session is present', async () => {
+      const broker = await aedes();
+      const { s } = session(sessionConfig(broker.url, unique('order')), unique('ledger'), { 'o/#': 1 });
+      const order: string[] = [];
+      s.on('state', (st) => order.push(st.state));
+      s.on('subscribed', () => order.push('subscribed'));
+      s.start();
+      await waitFor('connected', () => s.state.state === 'connected');
+      assert.deepEqual(order, ['connecting', 'subscribed', 'connected']);
+    });
+
+    for (const protocolVersion of [4, 5] as const) {
+      it(`a peer that ends the connection on a $share SUBSCRIBE (MQTT ${protocolVersion === 5 ? '5, DISCONNECT 0x9E' : '3.1.1, bare close'}, as ejabberd): refused, then connected, never "client ID in use"`, async () => {
+        const peer = await startRefusingPeer((f) => f.startsWith('$share/'), 0x9e);
+        cleanups.push(() => peer.close());
+        const { s, r } = session(sessionConfig(peer.url, unique('share'), { protocolVersion }), unique('ledger'), { '$share/g/jobs/#': 1 });
+        s.start();
+        await waitFor('refused', () => r.subscribeFailed.length > 0);
+        await waitFor('connected', () => s.state.state === 'connected');
+        assert.deepEqual(r.subscribeFailed, [{ filter: '$share/g/jobs/#', code: protocolVersion === 5 ? 0x9e : 0x80 }]);
+        const reasons = r.states.flatMap((st) => (st.state === 'error' ? [st.reason] : []));
+        assert.ok(reasons.length > 0 && reasons.every((x) => x === (protocolVersion === 5 ? 'sharedNotSupported' : 'subscriptionRefused')), JSON.stringify(r.states));
+        assert.equal(r.takeovers, 0);
+        // Two closes decide (the second with the filter alone), then no more SUBSCRIBE of it.
+        assert.equal(peer.subscribes.length, 2);
+        const attempts = r.states.filter((st) => st.state === 'reconnecting').length;
+        assert.equal(attempts, 2, JSON.stringify(r.states));
+      });
+    }
+
+    it('finds the refused filter among several by asking for each alone, and keeps the others', async () => {
+      const peer = await startRefusingPeer((f) => f.startsWith('$share/'));
+      cleanups.push(() => peer.close());
+      const { s, r } = session(sessionConfig(peer.url, unique('bisect')), unique('ledger'), { 'a/#': 1, '$share/g/b': 1, 'c/+': 0 });
+      s.start();
+      await waitFor('connected', () => s.state.state === 'connected');
+      assert.deepEqual(r.subscribeFailed.map((f) => f.filter), ['$share/g/b']);
+      assert.deepEqual(new Set(r.subscribed.flatMap((m) => [...m.keys()])), new Set(['a/#', 'c/+']));
+      assert.equal(r.takeovers, 0);
+    });
   });
 });
