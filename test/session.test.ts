@@ -9,7 +9,7 @@ import { MqttSession, type SessionState } from '../nodes/session/session.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { makeCerts, type TestCerts } from './support/certs.js';
 import {
-  mosquittoAvailable, mosquittoSubscribeCount, startMosquitto, type MosquittoHandle,
+  requireMosquitto, mosquittoSubscribeCount, startMosquitto, type MosquittoHandle,
 } from './support/mosquitto.js';
 import { freePort } from './support/ports.js';
 import { publishMany } from './support/publisher.js';
@@ -52,9 +52,6 @@ function sessionConfig(url: string, clientId: string, extra: Partial<SessionConf
   return { ...parsed.config, ...extra };
 }
 
-function requireMosquitto(ctx: Mocha.Context): void {
-  if (!mosquittoAvailable()) ctx.skip();
-}
 
 /** Log lines of a Mosquitto handle matching `re` (global flag not needed). */
 const logCount = (broker: MosquittoHandle, re: RegExp): number => broker.log().split('\n').filter((l) => re.test(l)).length;
@@ -139,7 +136,7 @@ describe('session', function () {
 
   describe('persistent session resume (seed scenario)', () => {
     it('on Mosquitto (MQTT 3.1.1): receives all 1,000 messages queued while away, in order, without a new SUBSCRIBE', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto();
       await seedScenario(
         broker.url,
@@ -184,7 +181,7 @@ describe('session', function () {
     });
 
     it('Mosquitto restarted without persistence: reconnects by itself, sees no session, SUBSCRIBEs again and receives', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto();
       const { s, r } = session(sessionConfig(broker.url, unique('lost')), unique('ledger'), { 'r/#': 1 });
       s.start();
@@ -228,7 +225,7 @@ describe('session', function () {
   });
 
   it('MQTT 5 on Mosquitto: overlapping a/# and a/+ become one SUBSCRIBE of a/#, and a message arrives once', async function () {
-    requireMosquitto(this);
+    requireMosquitto();
     const broker = await mosquitto();
 
     // Control: a bare MQTT 5 client holding both filters gets two copies from Mosquitto.
@@ -264,7 +261,7 @@ describe('session', function () {
   });
 
   it('MQTT 5 on Mosquitto: publish properties arrive on the packet', async function () {
-    requireMosquitto(this);
+    requireMosquitto();
     const broker = await mosquitto();
     const { s, r } = session(sessionConfig(broker.url, unique('props'), { protocolVersion: 5 }), unique('ledger'), { 'p/#': 1 });
     s.start();
@@ -298,7 +295,7 @@ describe('session', function () {
 
   describe('refused connections', () => {
     it('wrong password on Mosquitto (MQTT 3.1.1): state error notAuthorized, and keeps retrying', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto({ users: { alice: 'secret' } });
       const { s, r } = session(sessionConfig(broker.url, unique('auth'), { username: 'alice', password: 'wrong' }), unique('ledger'), { 'a': 0 });
       s.start();
@@ -310,7 +307,7 @@ describe('session', function () {
     });
 
     it('wrong password on Mosquitto (MQTT 5): state error notAuthorized (CONNACK 0x87), and keeps retrying', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto({ users: { alice: 'secret' } });
       const config = sessionConfig(broker.url, unique('auth5'), { username: 'alice', password: 'wrong', protocolVersion: 5 });
       const { s, r } = session(config, unique('ledger'), { 'a': 0 });
@@ -384,7 +381,7 @@ describe('session', function () {
     });
 
     it('MQTT 5 on Mosquitto: one takeover is reported as the broker signals it (DISCONNECT 0x8E → clientIdInUse, a bare close → connectionLost)', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto();
       // What does this Mosquitto do to the old MQTT 5 connection? Ask it with two bare clients.
       const probeId = unique('probe');
@@ -430,7 +427,7 @@ describe('session', function () {
     });
 
     it('MQTT 5 on Mosquitto: a client that keeps taking our ID → one takeover event, state error clientIdInUse', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto();
       const clientId = unique('twin5');
       const { s, r } = session(sessionConfig(broker.url, clientId, { protocolVersion: 5 }), unique('ledger'), { 't/#': 1 });
