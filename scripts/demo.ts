@@ -199,7 +199,7 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
     broker.embedded
       ? 'keeps the session on disk (the embedded Aedes stores it under the demo\'s user directory), so they all arrive.'
       : `${broker.url} keeps the session if it persists sessions, so they all arrive.`,
-    'They arrive before this editor has reconnected, so the debug sidebar does not show them: the **count** node',
+    'They arrive before this editor has reconnected, so the debug sidebar does not show them: the **count per topic** node',
     'below the consumer counts every message per topic since `npm start`, e.g. `demo/hello: 5 · demo/counter: 12`.',
     '',
     '`npm start` rewrites this tab every time it starts: changes made here are reset. Other tabs are kept.',
@@ -244,7 +244,7 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
     },
     {
       // Its badge is retained by the runtime, so an editor opened after start-up sees what arrived before it.
-      id: 'durable-demo-tally', type: 'function', z: tab, name: 'count',
+      id: 'durable-demo-tally', type: 'function', z: tab, name: 'count per topic',
       func: [
         "const counts = context.get('counts') || {};",
         'counts[msg.topic] = (counts[msg.topic] || 0) + 1;',

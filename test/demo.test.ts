@@ -13,7 +13,7 @@ import { callsOf, helper, lastStatus, load, until } from './support/nodered';
 
 const EXIT_TIMEOUT_MS = 15_000;
 // The count node logs the first counter message and every other message with its running count.
-const COUNTER_LINE = /\[function:count\] demo\/counter: 1\b/;
+const COUNTER_LINE = /\[function:count per topic\] demo\/counter: 1\b/;
 
 describe('demo (npm start)', function () {
   this.timeout(2 * START_TIMEOUT_MS);
@@ -92,7 +92,7 @@ describe('Node-RED restarted as a process (Mosquitto)', function () {
     assert.match(first, /connected to .* as "durable-demo" \(session new\)/);
     const subscribes = mosquittoSubscribeCount(mosq());
     await publishMany(mosq().url, 'demo/away', 50, { qos: 1, payload: (i) => `away-${i}` });
-    const second = await runOnce((o) => /\[function:count\] demo\/away: 50\b/.test(o));
+    const second = await runOnce((o) => /\[function:count per topic\] demo\/away: 50\b/.test(o));
     assert.match(second, /connected to .* as "durable-demo" \(session present\)/);
     assert.doesNotMatch(second, /subscribed demo\/#/, 'the file ledger knew the broker still held demo/#');
     // The core mqtt out node's own connection subscribes nothing, so every SUBSCRIBE would be ours.
