@@ -191,4 +191,14 @@ describe('editor in Chromium (demo Node-RED)', function () {
     await flowNode(page, DEMO_CONSUMER).locator('.red-ui-flow-node-status-dot-green').waitFor({ state: 'attached' });
     await screenshot(page, 'offline-2-after-restart');
   });
+  it('applies a Shared group typed without pressing Share when the dialog is closed with Done', async () => {
+    await openNodeDialog(page, DEMO_CONSUMER);
+    await typeInto(page.locator('#node-input-share-group'), 'workers');
+    await screenshot(page, 'node-dialog-shared-group');
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-topic').waitFor({ state: 'detached' });
+    await openNodeDialog(page, DEMO_CONSUMER);
+    assert.equal(await page.locator('#node-input-topic').inputValue(), '$share/workers/demo/#');
+    await page.locator('#node-dialog-cancel').click();
+  });
 });
