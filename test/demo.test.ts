@@ -135,7 +135,10 @@ describe('examples', function () {
         ...nodes.map((n) => {
           assert.equal(n.z, undefined, `${n.id} has a z; examples should not`);
           const placed = 'x' in n ? { ...n, z: 'example-tab' } : n; // config nodes have no position
-          return n.type === 'durable-mqtt-broker' ? { ...placed, broker: url } : placed;
+          if (n.type !== 'durable-mqtt-broker') return placed;
+          // Shipped without a broker or client ID: the user enters the URL, the dialog generates the ID.
+          assert.deepEqual([n.broker, n.clientId], ['', ''], `${n.id} ships a broker URL or client ID`);
+          return { ...placed, broker: url, clientId: `example-${n.id}` };
         }),
       ];
       const consumers = nodes.filter((n) => n.type === 'durable-mqtt-in').map((n) => n.id);
