@@ -84,6 +84,8 @@ function showUrlHint(node: Broker): void {
   const hint = $('#node-config-broker-hint');
   if (!url) hint.text('');
   else hint.text(tlsChosen() ? node._(`${NS}.hint.urlTls`, { url }) : node._(`${NS}.hint.url`, { url }));
+  // A URL is saved in flows.json in plain text; the Security tab's fields go to the encrypted credentials file.
+  if (/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i.test(String(field('broker').val() ?? '').trim())) hint.append(document.createTextNode(` ${node._(`${NS}.hint.urlCredentials`)}`));
 }
 
 function prepare(this: Broker): void {

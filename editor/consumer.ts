@@ -32,17 +32,22 @@ const checkWhenComplete = (name: 'maxInFlight' | 'ackTimeout') =>
     return ackMode(this) === 'complete' ? consumerChecks[name](value) : undefined;
   });
 
+/** Rewrites every filter line into the group typed in the Shared group box; false when the name is invalid. */
+function applyShare(): boolean {
+  const group = $('#node-input-share-group');
+  const name = String(group.val() ?? '').trim();
+  const bad = name !== '' && !validGroup(name);
+  group.toggleClass('input-error', bad);
+  if (!bad) field('topic').val(shareFilters(String(field('topic').val() ?? ''), name)).trigger('change');
+  return !bad;
+}
+
 /** The shared-group helper: rewrites every filter line into the group typed beside it. */
 function prepareShare(node: Consumer): void {
   const group = $('#node-input-share-group');
   group.val(sharedGroup(String(field('topic').val() ?? '')));
   RED.popover.tooltip(group, node._(`${NS}.validation.share`));
-  $('#node-input-share-apply').on('click', () => {
-    const name = String(group.val() ?? '').trim();
-    const bad = name !== '' && !validGroup(name);
-    group.toggleClass('input-error', bad);
-    if (!bad) field('topic').val(shareFilters(String(field('topic').val() ?? ''), name)).trigger('change');
-  });
+  $('#node-input-share-apply').on('click', applyShare);
 }
 
 function prepare(this: Consumer): void {
@@ -88,6 +93,8 @@ const definition: NodeDefinition<ConsumerProps> = {
   },
   oneditprepare: prepare,
   oneditsave: function () {
+    // A group typed without pressing Share is what the user meant: apply it rather than drop it.
+    if (String($('#node-input-share-group').val() ?? '').trim() !== sharedGroup(String(field('topic').val() ?? ''))) applyShare();
     // Node-RED keeps `outputs` in the flow; the second port exists only with status output on.
     (this as { outputs: number }).outputs = field('statusOutput').is(':checked') ? 2 : 1;
   },

@@ -3,25 +3,27 @@
 // LOCAL DEMO ONLY: the editor has no adminAuth, so anyone who can reach it can run code on this
 // machine. It listens on 127.0.0.1 for that reason; do not expose it.
 //
-// Every start rewrites the demo flow (and its credentials file) in the user directory, so edits
-// made in the editor are reset: the demo always starts in a known, working state.
+// Every start rewrites the demo tab (and its nodes' credentials) in the user directory, so edits
+// made to it are reset: the demo always starts in a known, working state. Other tabs are kept.
 //
 // Environment:
 //   PORT              editor port; default 1880, or the next free one up to 1899, else any free port.
 //                     When set, exactly that port is used (the demo fails if it is taken).
 //   BROKER_URL        use this external broker (mqtt://user:pass@host:1883, mqtts://...) and start
-//                     no embedded one. Needed to see offline delivery across a restart of the demo,
-//                     since the embedded broker keeps sessions in memory only.
+//                     no embedded one. The embedded broker keeps its sessions on disk (see embedded()),
+//                     so offline delivery across a restart of the demo works without one.
 //   DEMO_BROKER_PORT  port of the embedded broker; default 1883, or the next free one up to 1899,
 //                     else any free port. When set, exactly that port is used. Tests set it (and
 //                     PORT) so they never collide with a developer's own demo.
 //   DEMO_USERDIR      Node-RED user directory; default <repo>/.demo/userdir (git-ignored).
-import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Aedes } from 'aedes';
+import aedesPersistenceLevel from 'aedes-persistence-level';
+import { ClassicLevel } from 'classic-level';
 import RED from 'node-red';
 
 const REPO_ROOT = resolve(__dirname, '..');
@@ -29,6 +31,9 @@ const PACKAGE_NAME = 'node-red-contrib-durable-mqtt';
 const OUR_TYPES = ['durable-mqtt-broker', 'durable-mqtt-in'];
 const HOST = '127.0.0.1';
 const FLOW_FILE = 'flows.json';
+/** The embedded broker's session store, inside the user directory. */
+const BROKER_DATA_DIR = 'aedes-sessions';
+const DEMO_TAB = 'durable-demo-tab';
 const PUBLISHER_BROKER_ID = 'durable-demo-publisher-broker';
 const DURABLE_BROKER_ID = 'durable-demo-broker';
 // Fixed on purpose so the demo can write the credentials file itself (see encryptCredentials). Not a secret.
@@ -128,8 +133,15 @@ function external(raw: string): Broker {
   return { url: url.toString().replace(/\/$/, ''), user, password, host: url.hostname, port, embedded: false, close: () => Promise.resolve() };
 }
 
-async function embedded(): Promise<Broker> {
-  const aedes = await Aedes.createBroker();
+/**
+ * Aedes with its sessions, subscriptions and queued QoS 1/2 messages in a LevelDB under the user
+ * directory, so "Ctrl-C, publish, npm start" delivers what was published meanwhile, as a broker with
+ * persistence does. aedes-persistence-level is the disk persistence that follows Aedes 1.x's
+ * persistence API; classic-level ships its LevelDB binding prebuilt in the npm package.
+ */
+async function embedded(dataDir: string): Promise<Broker> {
+  mkdirSync(dataDir, { recursive: true });
+  const aedes = await Aedes.createBroker({ persistence: aedesPersistenceLevel(new ClassicLevel(dataDir)) });
   const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
     sockets.add(socket);
@@ -167,7 +179,7 @@ function pubCommand(broker: Broker, topic: string, message: string): string {
 
 /** The demo tab: a counter published with core `mqtt out`, consumed by our `durable-mqtt-in`. */
 function demoFlow(broker: Broker): Record<string, unknown>[] {
-  const tab = 'durable-demo-tab';
+  const tab = DEMO_TAB;
   const pub = pubCommand(broker, 'demo/hello', 'sent while away');
   const info = [
     'Every second the inject node fires, the function node counts, and the core **mqtt out** node publishes',
@@ -182,14 +194,15 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
     `   \`${pub}\``,
     '3. Open the menu beside **Deploy** and choose **Start**: the message arrives as soon as the consumer reconnects.',
     '',
+    '### Across a restart of Node-RED',
+    'Press Ctrl-C in the terminal, publish a few messages as above, and run `npm start` again. The broker',
     broker.embedded
-      ? 'The embedded Aedes broker keeps sessions in memory only while `npm start` runs: stopping the demo (Ctrl-C) ' +
-        'forgets them. To see messages survive a restart of the demo (or of Node-RED), use a broker with persistence, ' +
-        'e.g. Mosquitto with `persistence true`, and start with `BROKER_URL=mqtt://host:1883 npm start`.'
-      : `This demo uses the external broker ${broker.url}. If it persists sessions, messages published while the ` +
-        'demo is stopped (Ctrl-C) also arrive when it starts again.',
+      ? 'keeps the session on disk (the embedded Aedes stores it under the demo\'s user directory), so they all arrive.'
+      : `${broker.url} keeps the session if it persists sessions, so they all arrive.`,
+    'They arrive before this editor has reconnected, so the debug sidebar does not show them: the **count per topic** node',
+    'below the consumer counts every message per topic since `npm start`, e.g. `demo/hello: 5 · demo/counter: 12`.',
     '',
-    '`npm start` rewrites this flow every time it starts: changes made here are reset.',
+    '`npm start` rewrites this tab every time it starts: changes made here are reset. Other tabs are kept.',
   ].join('\n');
   return [
     { id: tab, type: 'tab', label: 'Durable MQTT demo', disabled: false, info: '' },
@@ -221,12 +234,27 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
     {
       id: 'durable-demo-consume', type: 'durable-mqtt-in', z: tab, name: '', broker: DURABLE_BROKER_ID,
       topic: 'demo/#', qos: 1, datatype: 'auto', statusOutput: false, outputs: 1, x: 150, y: 220,
-      wires: [['durable-demo-debug']],
+      wires: [['durable-demo-debug', 'durable-demo-tally']],
     },
     {
+      // Sidebar only: a console copy of every message would scroll the banner with the URLs away.
       id: 'durable-demo-debug', type: 'debug', z: tab, name: 'received', active: true, tosidebar: true,
-      console: true, tostatus: false, complete: 'payload', targetType: 'msg', statusVal: '', statusType: 'auto',
+      console: false, tostatus: false, complete: 'payload', targetType: 'msg', statusVal: '', statusType: 'auto',
       x: 360, y: 220, wires: [],
+    },
+    {
+      // Its badge is retained by the runtime, so an editor opened after start-up sees what arrived before it.
+      id: 'durable-demo-tally', type: 'function', z: tab, name: 'count per topic',
+      func: [
+        "const counts = context.get('counts') || {};",
+        'counts[msg.topic] = (counts[msg.topic] || 0) + 1;',
+        "context.set('counts', counts);",
+        "node.status({ fill: 'blue', shape: 'dot', text: Object.entries(counts).map(([t, n]) => `${t}: ${n}`).join(' · ') });",
+        '// One terminal line per message, but only the first of the every-second counter.',
+        "if (msg.topic !== 'demo/counter' || counts[msg.topic] === 1) node.log(`${msg.topic}: ${counts[msg.topic]}`);",
+        'return null;',
+      ].join('\n'),
+      outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 350, y: 280, wires: [],
     },
     {
       // The publisher's connection: the core node, a separate client from the durable consumer.
@@ -253,22 +281,50 @@ function encryptCredentials(credentials: Record<string, unknown>): { $: string }
   return { $: iv.toString('hex') + cipher.update(JSON.stringify(credentials), 'utf8', 'base64') + cipher.final('base64') };
 }
 
+function decryptCredentials(file: { $?: unknown }): Record<string, unknown> {
+  if (typeof file.$ !== 'string') return {};
+  const key = createHash('sha256').update(CREDENTIAL_SECRET).digest();
+  const decipher = createDecipheriv('aes-256-ctr', key, Buffer.from(file.$.slice(0, 32), 'hex'));
+  return JSON.parse(decipher.update(file.$.slice(32), 'base64', 'utf8') + decipher.final('utf8')) as Record<string, unknown>;
+}
+
+/** A JSON file's content, or `fallback` when it is missing or unreadable. */
+function readJson<T>(file: string, fallback: T): T {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return fallback;
+  }
+}
+
 /**
- * Resets the demo on every start, so a broken edit never sticks: the flow file and its
- * credentials file are rewritten, and a "Stop flows" left over from the last run is cleared,
- * since the demo should start with its flows running.
+ * Resets the demo on every start, so a broken edit never sticks: the demo tab, its two broker
+ * configs and their credentials are rewritten, everything else in the flow file is kept, and a
+ * "Stop flows" left over from the last run is cleared, since the demo should start with its flows running.
  */
 function prepareUserDir(userDir: string, broker: Broker): void {
   mkdirSync(userDir, { recursive: true });
-  writeFileSync(join(userDir, FLOW_FILE), `${JSON.stringify(demoFlow(broker), null, 4)}\n`);
+  const flowFile = join(userDir, FLOW_FILE);
+  const demo = demoFlow(broker);
+  const ours = new Set([DEMO_TAB, ...demo.map((n) => n.id)]);
+  const existing = readJson<Record<string, unknown>[]>(flowFile, []);
+  const kept = Array.isArray(existing) ? existing.filter((n) => !ours.has(n.id as string) && n.z !== DEMO_TAB) : [];
+  writeFileSync(flowFile, `${JSON.stringify([...kept, ...demo], null, 4)}\n`);
   const credFile = join(userDir, FLOW_FILE.replace(/\.json$/, '_cred.json'));
+  let credentials: Record<string, unknown> = {};
+  try {
+    credentials = decryptCredentials(readJson<{ $?: unknown }>(credFile, {}));
+  } catch {
+    // Written under another secret: the demo cannot read it, so only its own entries remain.
+  }
+  for (const id of [PUBLISHER_BROKER_ID, DURABLE_BROKER_ID]) delete credentials[id];
   if (broker.user !== undefined || broker.password !== undefined) {
     // Credentials from BROKER_URL go where Node-RED keeps them, so the core node never logs them in its URL.
     const creds = { user: broker.user ?? '', password: broker.password ?? '' };
-    writeFileSync(credFile, JSON.stringify(encryptCredentials({ [PUBLISHER_BROKER_ID]: creds, [DURABLE_BROKER_ID]: creds })));
-  } else {
-    rmSync(credFile, { force: true });
+    Object.assign(credentials, { [PUBLISHER_BROKER_ID]: creds, [DURABLE_BROKER_ID]: creds });
   }
+  if (Object.keys(credentials).length > 0) writeFileSync(credFile, JSON.stringify(encryptCredentials(credentials)));
+  else rmSync(credFile, { force: true });
   const runtimeConfig = join(userDir, '.config.runtime.json');
   if (existsSync(runtimeConfig)) {
     try {
@@ -288,8 +344,8 @@ function banner(editor: string, broker: Broker, userDir: string): void {
     'node-red-contrib-durable-mqtt demo',
     '',
     `  Editor:  ${editor}`,
-    `  Broker:  ${broker.url}${broker.embedded ? ' (embedded Aedes; sessions live in memory until the demo stops)' : ' (external, from BROKER_URL)'}`,
-    `  Flow:    tab "Durable MQTT demo", rewritten at every start (edits made in the editor are reset)`,
+    `  Broker:  ${broker.url}${broker.embedded ? ' (embedded Aedes; sessions kept on disk in the data directory)' : ' (external, from BROKER_URL)'}`,
+    `  Flow:    tab "Durable MQTT demo", rewritten at every start (edits to it are reset; other tabs are kept)`,
     `  Data:    ${userDir}`,
     `  Try:     ${pubCommand(broker, 'demo/hello', 'hi')}`,
     '  Stop:    Ctrl-C (press twice to force)',
@@ -341,7 +397,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('Ctrl-C', 0));
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
 
-  const broker = process.env.BROKER_URL ? external(process.env.BROKER_URL) : await embedded();
+  const broker = process.env.BROKER_URL ? external(process.env.BROKER_URL) : await embedded(join(userDir, BROKER_DATA_DIR));
   running.broker = broker;
   if (broker.embedded) log(`embedded MQTT broker (Aedes) listening on ${broker.url}`);
   else log(`using the external broker ${broker.url}; no embedded broker started`);

@@ -5,7 +5,7 @@ import { connectAsync } from 'mqtt';
 import { startAedes, type AedesHandle } from './support/aedes';
 import { makeCerts } from './support/certs';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount } from './support/mosquitto';
-import { collect, consumerFlow, deploy, helper, lastStatus, load, logged, onInput, statuses, until } from './support/nodered';
+import { collect, consumerFlow, deploy, getNode, helper, lastStatus, load, logged, onInput, statuses, until } from './support/nodered';
 import { publishMany } from './support/publisher';
 import { freePort } from './support/ports';
 
@@ -194,6 +194,69 @@ describe('durable mqtt in (Aedes, MQTT 3.1.1)', function () {
     await until(() => seen.filter((s) => hasText(s, 'unreachable')).length >= 2, 'unreachable, twice');
     assert.ok(seen.some((s) => hasText(s, 'status.reconnecting')));
     assert.equal(last(seen.filter((s) => hasText(s, 'unreachable')))?.fill, 'red');
+  });
+
+  it('keeps a payload that is not UTF-8 as its original bytes when it reaches a Catch node (output JSON)', async () => {
+    const flow = [
+      ...consumerFlow(broker.url, [{ topic: 'bin', datatype: 'json' }], { clientId: freshId() }),
+      { id: 'catcher', z: 'f1', type: 'catch', scope: null, uncaught: false, wires: [['caught']] },
+      { id: 'caught', z: 'f1', type: 'helper' },
+    ];
+    await load(flow);
+    const caught = collect('caught');
+    await until(() => broker.subscribeCount() === 1, 'SUBSCRIBE');
+    const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x00, 0x80]);
+    await broker.publish('bin', bytes, 1);
+    await until(() => caught.length === 1, 'caught');
+    assert.ok(Buffer.isBuffer(caught[0].payload) && caught[0].payload.equals(bytes), String(caught[0].payload));
+  });
+
+  it('never shows green for a node whose only filter the broker refuses in SUBACK', async () => {
+    await broker.close();
+    broker = await startAedes({ authorizeSubscribe: (topic) => topic !== 'deny/#', denySubscribeWith: 'suback' });
+    await load(consumerFlow(broker.url, [{ topic: 'deny/#' }, { topic: 'ok/#' }], { clientId: freshId() }));
+    const denied = statuses('in1');
+    const ok = statuses('in2');
+    await until(() => hasText(last(denied), 'subscribeRefused') && hasText(last(ok), 'status.connected'), 'refused and connected');
+    assert.ok(!denied.some((s) => s.fill === 'green'), denied.map((s) => String(s.text)).join(' → '));
+    assert.equal(last(denied)?.fill, 'red');
+  });
+
+  it('turns its badge red ("disconnected") when the flows stop, as core mqtt nodes do', async () => {
+    await load(consumerFlow(broker.url, [{ topic: 'stop' }], { clientId: freshId() }));
+    const seen = statuses('in1');
+    await until(() => hasText(last(seen), 'status.connected'), 'connected');
+    // The helper restores its spies on unload, before the close handlers run: record on the node itself.
+    const node = getNode('in1');
+    const calls: NodeStatus[] = [];
+    const status = node.status.bind(node);
+    node.status = ((st: NodeStatus) => {
+      calls.push(st);
+      status(st);
+    }) as typeof node.status;
+    await helper.unload();
+    const final = last(calls);
+    assert.equal(final?.fill, 'red', JSON.stringify(final));
+    assert.equal(final?.shape, 'ring');
+    assert.ok(hasText(final, 'status.disconnected'), JSON.stringify(final));
+  });
+
+  it('sends a status only when it changes', async () => {
+    await load(consumerFlow(broker.url, [{ topic: 'calm' }], { clientId: freshId() }));
+    const seen = statuses('in1');
+    await until(() => hasText(last(seen), 'status.connected'), 'connected');
+    await publishMany(broker.url, 'calm', 200, { qos: 1 });
+    await until(() => seen.filter((s) => hasText(s, 'status.connected')).length >= 1 && hasText(last(seen), 'status.connected'), 'settled');
+    for (let i = 1; i < seen.length; i++) assert.notDeepEqual(seen[i], seen[i - 1], `status ${i} repeats the one before`);
+  });
+
+  it('warns once per episode: "unreachable" is logged once however often it retries', async () => {
+    const port = await freePort();
+    await load(consumerFlow(`mqtt://127.0.0.1:${port}`, [{ topic: 'x' }], { clientId: freshId(), ...fast }));
+    const seen = statuses('in1');
+    await until(() => seen.filter((s) => hasText(s, 'status.reconnecting')).length >= 4, 'four retries');
+    const warnings = logLines().filter((l) => l.includes('cannot stay connected'));
+    assert.equal(warnings.length, 1, warnings.join('\n'));
   });
 
   it('adds a status output that reports every change as {topic: "status", payload: {state, ...}}', async () => {

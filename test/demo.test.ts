@@ -12,8 +12,8 @@ import { publishMany } from './support/publisher';
 import { callsOf, helper, lastStatus, load, until } from './support/nodered';
 
 const EXIT_TIMEOUT_MS = 15_000;
-// The debug node (console: true) logs "[debug:received]" and then the payload on the next line.
-const COUNTER_LINE = /\[debug:received\]\s*\n\{ count: \d+, at: '[^']+' \}/;
+// The count node logs the first counter message and every other message with its running count.
+const COUNTER_LINE = /\[function:count per topic\] demo\/counter: 1\b/;
 
 describe('demo (npm start)', function () {
   this.timeout(2 * START_TIMEOUT_MS);
@@ -92,8 +92,7 @@ describe('Node-RED restarted as a process (Mosquitto)', function () {
     assert.match(first, /connected to .* as "durable-demo" \(session new\)/);
     const subscribes = mosquittoSubscribeCount(mosq());
     await publishMany(mosq().url, 'demo/away', 50, { qos: 1, payload: (i) => `away-${i}` });
-    const away = (o: string): Set<string> => new Set(o.match(/away-\d+/g) ?? []);
-    const second = await runOnce((o) => away(o).size === 50);
+    const second = await runOnce((o) => /\[function:count per topic\] demo\/away: 50\b/.test(o));
     assert.match(second, /connected to .* as "durable-demo" \(session present\)/);
     assert.doesNotMatch(second, /subscribed demo\/#/, 'the file ledger knew the broker still held demo/#');
     // The core mqtt out node's own connection subscribes nothing, so every SUBSCRIBE would be ours.
@@ -136,7 +135,10 @@ describe('examples', function () {
         ...nodes.map((n) => {
           assert.equal(n.z, undefined, `${n.id} has a z; examples should not`);
           const placed = 'x' in n ? { ...n, z: 'example-tab' } : n; // config nodes have no position
-          return n.type === 'durable-mqtt-broker' ? { ...placed, broker: url } : placed;
+          if (n.type !== 'durable-mqtt-broker') return placed;
+          // Shipped without a broker or client ID: the user enters the URL, the dialog generates the ID.
+          assert.deepEqual([n.broker, n.clientId], ['', ''], `${n.id} ships a broker URL or client ID`);
+          return { ...placed, broker: url, clientId: `example-${n.id}` };
         }),
       ];
       const consumers = nodes.filter((n) => n.type === 'durable-mqtt-in').map((n) => n.id);

@@ -97,11 +97,13 @@ describe(`package as installed from its tarball (Node-RED ${NODE_RED_VERSION}, N
     return res;
   }
 
-  it('holds the built runtime, the editor html, locales, icons, examples, README and licence', () => {
+  it('holds the built runtime, the editor html, locales, icons, examples, docs, README and licence', () => {
     const packed = new Set(entries.map((e) => e.replace(/^package\//, '')));
     const shipped = new Set([
       ...filesUnder(REPO_ROOT, 'dist'),
       ...filesUnder(REPO_ROOT, 'examples'),
+      // README links these.
+      ...filesUnder(REPO_ROOT, 'docs'),
       // The runtime looks for editor files beside the entry file (copied there by the build).
       ...readdirSync(join(REPO_ROOT, 'nodes')).filter((f) => f.endsWith('.html')).map((f) => `dist/${f}`),
       ...filesUnder(join(REPO_ROOT, 'nodes'), 'locales').map((f) => `dist/${f}`),

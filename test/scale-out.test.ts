@@ -26,7 +26,7 @@ describe('scale-out: a consumer group of three Node-RED processes (Mosquitto, MQ
     });
     reds.push(...(await Promise.all(sinks.map((sink, i) =>
       startNodeRed({ flow, userDir: join(dir, `userdir-${i + 1}`), env: { DURABLE_ID: `scale-${i + 1}`, DURABLE_SINK: sink } })))));
-    await Promise.all(reds.map((red, i) => red.untilLogged(new RegExp(`as "scale-${i + 1}" \\(session new\\)[\\s\\S]*subscribed \\$share/workers/scale/#`))));
+    await Promise.all(reds.map((red, i) => red.untilLogged(new RegExp(`subscribed \\$share/workers/scale/#[\\s\\S]*as "scale-${i + 1}" \\(session new\\)`))));
   });
   beforeEach(() => {
     for (const s of sinks) writeFileSync(s, ''); // same inode: the file nodes keep appending to it

@@ -9,10 +9,11 @@ import { MqttSession, type SessionState } from '../nodes/session/session.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { makeCerts, type TestCerts } from './support/certs.js';
 import {
-  mosquittoAvailable, mosquittoSubscribeCount, startMosquitto, type MosquittoHandle,
+  requireMosquitto, mosquittoSubscribeCount, startMosquitto, type MosquittoHandle,
 } from './support/mosquitto.js';
 import { freePort } from './support/ports.js';
 import { publishMany } from './support/publisher.js';
+import { startRefusingPeer } from './support/refusing-peer.js';
 
 interface Received {
   topic: string;
@@ -51,9 +52,6 @@ function sessionConfig(url: string, clientId: string, extra: Partial<SessionConf
   return { ...parsed.config, ...extra };
 }
 
-function requireMosquitto(ctx: Mocha.Context): void {
-  if (!mosquittoAvailable()) ctx.skip();
-}
 
 /** Log lines of a Mosquitto handle matching `re` (global flag not needed). */
 const logCount = (broker: MosquittoHandle, re: RegExp): number => broker.log().split('\n').filter((l) => re.test(l)).length;
@@ -138,7 +136,7 @@ describe('session', function () {
 
   describe('persistent session resume (seed scenario)', () => {
     it('on Mosquitto (MQTT 3.1.1): receives all 1,000 messages queued while away, in order, without a new SUBSCRIBE', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto();
       await seedScenario(
         broker.url,
@@ -183,7 +181,7 @@ describe('session', function () {
     });
 
     it('Mosquitto restarted without persistence: reconnects by itself, sees no session, SUBSCRIBEs again and receives', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto();
       const { s, r } = session(sessionConfig(broker.url, unique('lost')), unique('ledger'), { 'r/#': 1 });
       s.start();
@@ -227,7 +225,7 @@ describe('session', function () {
   });
 
   it('MQTT 5 on Mosquitto: overlapping a/# and a/+ become one SUBSCRIBE of a/#, and a message arrives once', async function () {
-    requireMosquitto(this);
+    requireMosquitto();
     const broker = await mosquitto();
 
     // Control: a bare MQTT 5 client holding both filters gets two copies from Mosquitto.
@@ -263,7 +261,7 @@ describe('session', function () {
   });
 
   it('MQTT 5 on Mosquitto: publish properties arrive on the packet', async function () {
-    requireMosquitto(this);
+    requireMosquitto();
     const broker = await mosquitto();
     const { s, r } = session(sessionConfig(broker.url, unique('props'), { protocolVersion: 5 }), unique('ledger'), { 'p/#': 1 });
     s.start();
@@ -297,7 +295,7 @@ describe('session', function () {
 
   describe('refused connections', () => {
     it('wrong password on Mosquitto (MQTT 3.1.1): state error notAuthorized, and keeps retrying', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto({ users: { alice: 'secret' } });
       const { s, r } = session(sessionConfig(broker.url, unique('auth'), { username: 'alice', password: 'wrong' }), unique('ledger'), { 'a': 0 });
       s.start();
@@ -309,7 +307,7 @@ describe('session', function () {
     });
 
     it('wrong password on Mosquitto (MQTT 5): state error notAuthorized (CONNACK 0x87), and keeps retrying', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto({ users: { alice: 'secret' } });
       const config = sessionConfig(broker.url, unique('auth5'), { username: 'alice', password: 'wrong', protocolVersion: 5 });
       const { s, r } = session(config, unique('ledger'), { 'a': 0 });
@@ -383,7 +381,7 @@ describe('session', function () {
     });
 
     it('MQTT 5 on Mosquitto: one takeover is reported as the broker signals it (DISCONNECT 0x8E → clientIdInUse, a bare close → connectionLost)', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto();
       // What does this Mosquitto do to the old MQTT 5 connection? Ask it with two bare clients.
       const probeId = unique('probe');
@@ -429,7 +427,7 @@ describe('session', function () {
     });
 
     it('MQTT 5 on Mosquitto: a client that keeps taking our ID → one takeover event, state error clientIdInUse', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await mosquitto();
       const clientId = unique('twin5');
       const { s, r } = session(sessionConfig(broker.url, clientId, { protocolVersion: 5 }), unique('ledger'), { 't/#': 1 });
@@ -535,5 +533,47 @@ describe('session', function () {
     await broker.publish('ok/1', 'granted', 1);
     await waitFor('message', () => r.messages.length === 1);
     assert.equal(r.messages[0].topic, 'ok/1');
+  });
+  describe('state rules', () => {
+    it('announces connected only after the SUBACK when no session is present', async () => {
+      const broker = await aedes();
+      const { s } = session(sessionConfig(broker.url, unique('order')), unique('ledger'), { 'o/#': 1 });
+      const order: string[] = [];
+      s.on('state', (st) => order.push(st.state));
+      s.on('subscribed', () => order.push('subscribed'));
+      s.start();
+      await waitFor('connected', () => s.state.state === 'connected');
+      assert.deepEqual(order, ['connecting', 'subscribed', 'connected']);
+    });
+
+    for (const protocolVersion of [4, 5] as const) {
+      it(`a peer that ends the connection on a $share SUBSCRIBE (MQTT ${protocolVersion === 5 ? '5, DISCONNECT 0x9E' : '3.1.1, bare close'}, as ejabberd): refused, then connected, never "client ID in use"`, async () => {
+        const peer = await startRefusingPeer((f) => f.startsWith('$share/'), 0x9e);
+        cleanups.push(() => peer.close());
+        const { s, r } = session(sessionConfig(peer.url, unique('share'), { protocolVersion }), unique('ledger'), { '$share/g/jobs/#': 1 });
+        s.start();
+        await waitFor('refused', () => r.subscribeFailed.length > 0);
+        await waitFor('connected', () => s.state.state === 'connected');
+        assert.deepEqual(r.subscribeFailed, [{ filter: '$share/g/jobs/#', code: protocolVersion === 5 ? 0x9e : 0x80 }]);
+        const reasons = r.states.flatMap((st) => (st.state === 'error' ? [st.reason] : []));
+        assert.ok(reasons.length > 0 && reasons.every((x) => x === (protocolVersion === 5 ? 'sharedNotSupported' : 'subscriptionRefused')), JSON.stringify(r.states));
+        assert.equal(r.takeovers, 0);
+        // Two closes decide (the second with the filter alone), then no more SUBSCRIBE of it.
+        assert.equal(peer.subscribes.length, 2);
+        const attempts = r.states.filter((st) => st.state === 'reconnecting').length;
+        assert.equal(attempts, 2, JSON.stringify(r.states));
+      });
+    }
+
+    it('finds the refused filter among several by asking for each alone, and keeps the others', async () => {
+      const peer = await startRefusingPeer((f) => f.startsWith('$share/'));
+      cleanups.push(() => peer.close());
+      const { s, r } = session(sessionConfig(peer.url, unique('bisect')), unique('ledger'), { 'a/#': 1, '$share/g/b': 1, 'c/+': 0 });
+      s.start();
+      await waitFor('connected', () => s.state.state === 'connected');
+      assert.deepEqual(r.subscribeFailed.map((f) => f.filter), ['$share/g/b']);
+      assert.deepEqual(new Set(r.subscribed.flatMap((m) => [...m.keys()])), new Set(['a/#', 'c/+']));
+      assert.equal(r.takeovers, 0);
+    });
   });
 });

@@ -7,7 +7,7 @@ import { startAedes, type AedesHandle } from './support/aedes.js';
 import { makeCerts, type TestCerts } from './support/certs.js';
 import { publishMany } from './support/publisher.js';
 import {
-  mosquittoAvailable, startMosquitto, mosquittoSubscribeCount, mosquittoUnsubscribeCount, type MosquittoHandle,
+  requireMosquitto, startMosquitto, mosquittoSubscribeCount, mosquittoUnsubscribeCount, type MosquittoHandle,
 } from './support/mosquitto.js';
 
 interface Connected {
@@ -39,14 +39,6 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Pro
 }
 
 const range = (n: number): string[] => Array.from({ length: n }, (_, i) => String(i));
-
-/** Skips the current suite when Mosquitto is missing, saying why. */
-function requireMosquitto(ctx: Mocha.Context): void {
-  if (!mosquittoAvailable()) {
-    console.log('      skipped: mosquitto is not installed (/usr/sbin/mosquitto or PATH)');
-    ctx.skip();
-  }
-}
 
 describe('test support', function () {
   const clients: mqtt.MqttClient[] = [];
@@ -150,7 +142,7 @@ describe('test support', function () {
     });
 
     it('Mosquitto over TLS accepts mqtts with the CA', async function () {
-      requireMosquitto(this);
+      requireMosquitto();
       const broker = await startMosquitto({ tls: { cafile: certs.caFile, certfile: certs.certFile, keyfile: certs.keyFile } });
       try {
         const ok = await connectCollecting(broker.url, { ca: certs.ca, rejectUnauthorized: true });
@@ -165,7 +157,7 @@ describe('test support', function () {
   describe('mosquitto', function () {
     let broker: MosquittoHandle | undefined;
     before(function () {
-      requireMosquitto(this);
+      requireMosquitto();
     });
     afterEach(async () => {
       await broker?.stop();

@@ -92,7 +92,8 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   const router = new TopicRouter<Consumer>();
   let settled = false;
   let parked: Parked[] = [];
-  let lastLogged = '';
+  // What this episode of trouble has logged already; an episode ends at the next "connected".
+  const logged = new Set<string>();
 
   const route = (topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle): void => {
     const targets = router.match(topic);
@@ -136,8 +137,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
 
   session.on('message', route);
   session.on('state', (s) => {
-    logState(node, s, where, lastLogged);
-    lastLogged = s.state === 'error' ? s.reason : s.state;
+    logState(node, s, where, logged);
     for (const c of consumers) c.onState(s);
   });
   session.on('takeover', () => node.warn(`client ID "${config.clientId}" is in use by another client at ${displayUrl(config.url)}: the broker keeps disconnecting one of you; backing off`));
@@ -204,17 +204,19 @@ function ledgerFor(RED: NodeAPI, config: SessionConfig): SubscriptionLedger {
   return new FileLedger(join(userDir, 'durable-mqtt'), key);
 }
 
-/** Connects and disconnects at info level, failures once per reason at warn; never the password. */
-function logState(node: Node, s: SessionState, where: string, last: string): void {
+/** Connects and disconnects at info level, each failure once per episode at warn; never the password. */
+function logState(node: Node, s: SessionState, where: string, logged: Set<string>): void {
+  const first = (key: string): boolean => !logged.has(key) && logged.add(key).size > 0;
   switch (s.state) {
     case 'connected':
+      logged.clear();
       node.log(`connected to ${where} (session ${s.sessionPresent ? 'present' : 'new'})`);
       break;
     case 'disconnected':
-      if (last !== 'disconnected') node.log(`disconnected from ${where}${s.reason ? `: ${s.reason}` : ''}`);
+      if (first('disconnected')) node.log(`disconnected from ${where}${s.reason ? `: ${s.reason}` : ''}`);
       break;
     case 'error':
-      if (last !== s.reason) node.warn(`cannot stay connected to ${where}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
+      if (first(s.reason)) node.warn(`cannot stay connected to ${where}: ${s.reason}${s.detail ? ` (${s.detail})` : ''}`);
       break;
     default:
       break;

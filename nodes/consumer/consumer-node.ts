@@ -1,5 +1,5 @@
 // The `durable-mqtt-in` node: turns session events into msgs, status badges and errors a Catch node sees.
-import type { Node, NodeAPI, NodeMessage } from 'node-red';
+import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { AckAfterComplete } from '../acks/ack-after-complete';
 import { acquireTracker, releaseTracker } from '../acks/flow-hooks';
 import type { BrokerNode, Consumer } from '../broker/broker-node';
@@ -15,8 +15,9 @@ const STATUS_INTERVAL_MS = 250;
 
 export function registerConsumer(RED: NodeAPI): void {
   const newId = messageIds();
-  // A bare key is translated by each editor in its own language; text with values in it cannot be, so the runtime fills it in.
-  const t: Translate = (key, subs) => (subs ? RED._(key, subs) : key);
+  // Text in the runtime's language, so a Status node sees what the badge says rather than a message key
+  // (core sends keys, which only editors translate). Editors show such text as it is.
+  const t: Translate = (key, subs) => RED._(key, subs);
 
   function DurableMqttIn(this: Node, props: ConsumerProps): void {
     RED.nodes.createNode(this, props);
@@ -34,16 +35,28 @@ export function registerConsumer(RED: NodeAPI): void {
     let state: SessionState = { state: 'idle' };
     let stalledNode: string | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
+    /** Filters of this node the broker refused; the badge stays red for them while connected. */
+    const refused = new Set<string>();
+    let shown = '';
+    // A status goes to every editor and Status node: send it only when it changes.
+    const status = (s: NodeStatus): void => {
+      const key = JSON.stringify(s);
+      if (key === shown) return;
+      shown = key;
+      this.status(s);
+    };
     const showStatus = (): void => {
       statusTimer = undefined;
       const inFlight = acks?.inFlight ?? 0;
-      if (state.state !== 'connected') this.status(statusFor(state, t));
-      else if (stalledNode) this.status({ fill: 'yellow', shape: 'dot', text: t('durable-mqtt.status.ackTimeout', { node: stalledNode }) });
-      else if (inFlight > 0) this.status({ fill: 'green', shape: 'dot', text: t('durable-mqtt.status.inflight', { count: inFlight }) });
-      else this.status(statusFor(state, t));
+      if (state.state !== 'connected') status(statusFor(state, t));
+      else if (refused.size > 0) status(configErrorStatus(t, 'subscribeRefused'));
+      else if (stalledNode) status({ fill: 'yellow', shape: 'dot', text: t('durable-mqtt.status.ackTimeout', { node: stalledNode }) });
+      else if (inFlight > 0) status({ fill: 'green', shape: 'dot', text: t('durable-mqtt.status.inflight', { count: inFlight }) });
+      else status(statusFor(state, t));
     };
 
     const warned = new Set<string>();
+    const reported = new Set<string>();
     const acks =
       ackMode === 'complete' && qos > 0
         ? new AckAfterComplete(acquireTracker(RED), ack, {
@@ -92,18 +105,26 @@ export function registerConsumer(RED: NodeAPI): void {
         }
       },
       onState: (s) => {
+        // A new connection asks the broker again; a filter it still refuses is reported again before "connected".
+        if (s.state !== 'connected') refused.clear();
         state = s;
         showStatus();
         if (statusOutput && s.state !== 'idle') this.send([null, { topic: 'status', payload: statusPayload(s) }]);
       },
       onSubscribeFailed: (filter, code) => {
-        this.status(configErrorStatus(t, 'subscribeRefused'));
+        refused.add(filter);
+        showStatus();
+        // The session reports it again after every reconnect; one error per filter is enough for a Catch node and the log.
+        if (reported.has(filter)) return;
+        reported.add(filter);
         this.error(`the broker refused the subscription ${filter} (code 0x${code.toString(16)})`);
       },
     };
     broker.register(consumer);
     this.on('close', (_removed: boolean, done: () => void) => {
       clearTimeout(statusTimer);
+      // As core's mqtt nodes do on close (10-mqtt.js, deregister): after Stop or a redeploy the badge is not left green.
+      this.status(statusFor({ state: 'disconnected' }, t));
       broker.unregister(consumer);
       if (acks) {
         acks.withholdAll();

@@ -2,7 +2,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { Datatype } from './settings';
 
-export type Converted = { ok: true; value: unknown } | { ok: false; value: string; error: string };
+/** A failed conversion keeps the payload: its text, or the original bytes when it is not UTF-8 (decoding would replace them). */
+export type Converted = { ok: true; value: unknown } | { ok: false; value: string | Buffer; error: string };
 
 // isUtf8 arrived in Node 18.14; older 18.x falls back to a strict decoder.
 const strict = new TextDecoder('utf-8', { fatal: true });
@@ -28,6 +29,7 @@ export function convertPayload(payload: Buffer, datatype: Datatype): Converted {
     case 'base64':
       return { ok: true, value: payload.toString('base64') };
     case 'json': {
+      if (!utf8(payload)) return { ok: false, value: payload, error: 'payload is not valid JSON: it is not UTF-8 text' };
       const text = payload.toString('utf8');
       try {
         return { ok: true, value: JSON.parse(text) as unknown };

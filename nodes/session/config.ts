@@ -48,11 +48,12 @@ export function normaliseBrokerUrl(input: string, useTls = false): { url: string
   try {
     url = new URL(withScheme);
   } catch {
-    return { error: `invalid broker URL "${text}"` };
+    // The text may carry a password (mqtt://user:secret@…): never echo it.
+    return { error: `invalid broker URL "${redact(text)}"` };
   }
   const scheme = SCHEMES[url.protocol];
   if (!scheme) return { error: `unsupported scheme "${url.protocol}" in broker URL (use mqtt, mqtts, ws or wss)` };
-  if (!url.hostname) return { error: `broker URL "${text}" has no host` };
+  if (!url.hostname) return { error: `broker URL "${redact(text)}" has no host` };
   // URL cannot change a special scheme (http→ws) into a non-special one, so rebuild from parts.
   const secure = useTls ? { 'mqtt:': 'mqtts:', 'ws:': 'wss:' }[scheme] ?? scheme : scheme;
   const auth = url.username ? `${url.username}${url.password ? `:${url.password}` : ''}@` : '';
@@ -68,8 +69,13 @@ export function displayUrl(url: string): string {
     u.password = '';
     return u.toString().replace(/\/$/, '');
   } catch {
-    return url.replace(/\/\/[^@/]*@/, '//');
+    return redact(url).replace(/\/\/[^@/]*@/, '//');
   }
+}
+
+/** The text without the user name and password of its authority (`scheme://user:pass@` or a bare `user:pass@host`). */
+function redact(text: string): string {
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, '$1');
 }
 
 export interface RawConfig {

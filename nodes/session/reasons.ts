@@ -13,7 +13,18 @@ export type Reason =
   | 'protocolError'
   | 'connectionLost'
   | 'refused'
-  | 'invalidConfig';
+  | 'invalidConfig'
+  | 'subscriptionRefused'
+  | 'topicFilterInvalid'
+  | 'receiveMaximumExceeded'
+  | 'packetTooLarge'
+  | 'quotaExceeded'
+  | 'administrativeAction'
+  | 'useAnotherServer'
+  | 'serverMoved'
+  | 'sharedNotSupported'
+  | 'connectionRateExceeded'
+  | 'wildcardNotSupported';
 
 /** MQTT 3.1.1 CONNACK return codes (§3.2.2.3). */
 const V4_CONNACK: Record<number, Reason> = { 1: 'protocolError', 2: 'clientIdRejected', 3: 'serverUnavailable', 4: 'badCredentials', 5: 'notAuthorized' };
@@ -32,7 +43,24 @@ const V5_CODES: Record<number, Reason> = {
   0x8c: 'badCredentials',
   0x8e: 'clientIdInUse',
   0x8b: 'serverUnavailable',
+  0x8f: 'topicFilterInvalid',
+  0x93: 'receiveMaximumExceeded',
+  0x95: 'packetTooLarge',
+  0x97: 'quotaExceeded',
+  0x98: 'administrativeAction',
+  0x9c: 'useAnotherServer',
+  0x9d: 'serverMoved',
+  0x9e: 'sharedNotSupported',
+  0x9f: 'connectionRateExceeded',
+  0xa2: 'wildcardNotSupported',
 };
+
+/**
+ * DISCONNECT codes that, arriving while a SUBSCRIBE awaits its SUBACK, refuse that SUBSCRIBE
+ * (unspecified, malformed, protocol error, implementation specific, not authorized, topic filter
+ * invalid, quota, shared / subscription identifiers / wildcards not supported).
+ */
+const SUBSCRIBE_REFUSALS = new Set([0x80, 0x81, 0x82, 0x83, 0x87, 0x8f, 0x97, 0x9e, 0xa1, 0xa2]);
 
 const NETWORK: Record<string, Reason> = {
   ECONNREFUSED: 'unreachable',
@@ -63,4 +91,9 @@ export function reasonFor(err: Error & { code?: unknown }, protocolVersion: 4 | 
 export function reasonForDisconnect(reasonCode: number | undefined): Reason | undefined {
   if (!reasonCode) return undefined;
   return V5_CODES[reasonCode] ?? 'connectionLost';
+}
+
+/** Whether a connection that ended with this DISCONNECT code (undefined: a bare close) during a SUBSCRIBE refused it. */
+export function isSubscribeRefusal(disconnectCode: number | undefined): boolean {
+  return disconnectCode === undefined || SUBSCRIBE_REFUSALS.has(disconnectCode);
 }

@@ -7,7 +7,7 @@ import { clientOptions, type SessionConfig } from './config';
 import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
 import type { GatedStream } from './gated-stream';
 import type { SubscriptionLedger } from './ledger';
-import { reasonFor, reasonForDisconnect, type Reason } from './reasons';
+import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './reasons';
 import { gatedClient } from './transport';
 
 export type SessionState =
@@ -40,6 +40,10 @@ export interface SessionEvents {
 }
 
 const SUBACK_FAILURE = 0x80;
+/** The code a filter is reported with when the broker refused it by closing the connection without a reason code. */
+const CLOSED_ON_SUBSCRIBE = 0x80;
+/** Closes during a SUBSCRIBE that carried this filter alone before it counts as refused (one could be a coincidence). */
+const REFUSAL_CLOSES = 2;
 /** Unsettled messages at which we stop reading from the socket, for brokers that ignore any in-flight limit. */
 const READ_HIGH_WATER = 1000;
 /**
@@ -76,6 +80,15 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private redeliveryTimer?: NodeJS.Timeout;
   private redeliveries = 0;
   private lastRedelivery = 0;
+  /** The filters of the SUBSCRIBE awaiting its SUBACK, and whether an UNSUBSCRIBE awaits its UNSUBACK. */
+  private subscribing?: readonly string[];
+  private unsubscribing = false;
+  /** The DISCONNECT reason code of the current connection's end, if the broker sent one. */
+  private disconnectCode?: number;
+  /** Filters the broker closed the connection on, with how many times; sent one per SUBSCRIBE until decided. */
+  private strikes = new Map<string, number>();
+  /** Filters the broker refused by closing the connection, with the code; not asked for again until the next setSubscriptions. */
+  private refused = new Map<string, number>();
 
   /**
    * With `manualAcks` every QoS 1/2 message waits for its `settle` call; without it the session
@@ -100,6 +113,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   /** The filters the broker should hold, as the union of every consumer's filters with their QoS. */
   setSubscriptions(wanted: ReadonlyMap<string, QoS>): void {
     this.wanted = coverFilters(wanted);
+    // A deploy may follow a change at the broker (ACL, configuration): ask again for what it refused.
+    this.refused.clear();
     if (this.client?.connected) this.reconcile();
   }
 
@@ -244,8 +259,12 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       this.held = new Map();
       this.ledger.clear();
     }
-    this.setState({ state: 'connected', sessionPresent: connack.sessionPresent });
-    this.reconcile();
+    this.disconnectCode = undefined;
+    // "connected" means subscribed: it is announced once the SUBACKs of this connection are in.
+    const sessionPresent = connack.sessionPresent;
+    this.reconcile(() => {
+      if (this.client?.connected && !this.closing) this.setState({ state: 'connected', sessionPresent });
+    });
   }
 
   private onError(err: Error & { code?: unknown }): void {
@@ -258,6 +277,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private onDisconnect(packet: IDisconnectPacket): void {
     const reason = reasonForDisconnect(packet.reasonCode);
     if (!reason || this.closing) return;
+    this.disconnectCode = packet.reasonCode;
     if (reason === 'clientIdInUse') this.shortCloses = this.config.takeoverCount;
     this.pendingError = { reason, detail: `broker sent DISCONNECT 0x${(packet.reasonCode ?? 0).toString(16)}` };
   }
@@ -265,6 +285,13 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private onClose(): void {
     const since = this.connectedAt;
     this.connectedAt = undefined;
+    // What was outstanding when the connection ended tells a refusal from a takeover.
+    const subscribing = this.subscribing;
+    const unsubscribing = this.unsubscribing;
+    const code = this.disconnectCode;
+    this.subscribing = undefined;
+    this.unsubscribing = false;
+    this.disconnectCode = undefined;
     this.held = undefined;
     this.stream = undefined;
     // Any reconnect brings the withheld messages back; no separate one is needed.
@@ -277,12 +304,15 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       this.client?.reconnect();
       return;
     }
-    if (since !== undefined) {
+    const refusal = !this.closing && subscribing !== undefined && isSubscribeRefusal(code);
+    if (refusal) this.onRefusedByClose(subscribing, code);
+    if (since !== undefined && !refusal) {
       if (Date.now() - since >= this.config.takeoverWindow) {
         this.attempt = 0;
         this.shortCloses = 0;
         this.takeoverRaised = false;
-      } else {
+      } else if (!unsubscribing && (code === undefined || code === 0x8e)) {
+        // A kick: Mosquitto 2.0 closes the old client's socket while nothing of ours is outstanding.
         this.shortCloses++;
       }
     }
@@ -299,6 +329,28 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.scheduleReconnect();
   }
 
+  /**
+   * The broker ended the connection while our SUBSCRIBE awaited its SUBACK (ejabberd does so for
+   * `$share/…`; MQTT 5 brokers may send DISCONNECT 0x8F/0x9E/0xA2). A filter asked for alone and
+   * closed on again is refused; the others are asked for one per SUBSCRIBE next time, to find it.
+   */
+  private onRefusedByClose(filters: readonly string[], code: number | undefined): void {
+    for (const f of filters) {
+      const n = filters.length === 1 ? (this.strikes.get(f) ?? 0) + 1 : Math.max(1, this.strikes.get(f) ?? 0);
+      if (n >= REFUSAL_CLOSES) {
+        this.strikes.delete(f);
+        this.refused.set(f, code ?? CLOSED_ON_SUBSCRIBE);
+      } else {
+        this.strikes.set(f, n);
+      }
+    }
+    const reason = code ? reasonForDisconnect(code) : undefined;
+    this.pendingError = {
+      reason: reason && reason !== 'connectionLost' ? reason : 'subscriptionRefused',
+      detail: `the broker closed the connection after SUBSCRIBE ${filters.join(', ')}${code ? ` (DISCONNECT 0x${code.toString(16)})` : ''}`,
+    };
+  }
+
   private scheduleReconnect(): void {
     this.attempt++;
     const attempt = this.attempt;
@@ -311,10 +363,13 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   }
 
   /** Brings the broker's subscriptions to `wanted`, one change at a time: new filters first, then the old ones go. */
-  private reconcile(): void {
-    this.sync = this.sync.then(() => this.syncOnce()).catch(() => {
-      // A connection lost mid-change is reconciled again on the next CONNACK.
-    });
+  private reconcile(then?: () => void): void {
+    this.sync = this.sync
+      .then(() => this.syncOnce())
+      .then(then)
+      .catch(() => {
+        // A connection lost mid-change is reconciled again on the next CONNACK.
+      });
   }
 
   private async syncOnce(): Promise<void> {
@@ -324,20 +379,22 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     // Unknown (session present, no ledger): subscribing again is harmless, missing a filter is not.
     const plan = held ? diffSubscriptions(held, this.wanted) : { subscribe: new Map(this.wanted), unsubscribe: [] };
     const next = new Map(held);
+    for (const [f, code] of this.refused) {
+      plan.subscribe.delete(f);
+      this.emit('subscribeFailed', f, code);
+    }
     if (plan.subscribe.size > 0) {
-      const request = Object.fromEntries([...plan.subscribe].map(([filter, qos]) => [filter, { qos }]));
-      // MQTT.js rejects the whole SUBSCRIBE when any grant is a failure (≥ 0x80); its SUBACK still says which.
-      const granted = await client.subscribeAsync(request).catch((err: Partial<ErrorWithSubackPacket> & Error) => {
-        const codes = err.packet?.granted;
-        const topics = Object.keys(request);
-        if (!codes || codes.length !== topics.length) throw err;
-        return topics.map((topic, i) => ({ topic, qos: codes[i] as number }));
-      });
+      // Filters the broker closed on go one per SUBSCRIBE, after the rest, so a refusal names its filter.
+      const clear = [...plan.subscribe].filter(([f]) => !this.strikes.has(f));
+      const batches = [clear, ...[...plan.subscribe].filter(([f]) => this.strikes.has(f)).map((e) => [e])].filter((b) => b.length > 0);
+      const granted: { topic: string; qos: number }[] = [];
+      for (const batch of batches) granted.push(...(await this.subscribeBatch(client, batch)));
       const done: SubscriptionSet = new Map();
       for (const g of granted) {
         const qos = plan.subscribe.get(g.topic);
         if (g.qos >= SUBACK_FAILURE) this.emit('subscribeFailed', g.topic, g.qos);
         else if (qos !== undefined) done.set(g.topic, qos);
+        this.strikes.delete(g.topic);
       }
       for (const [f, q] of done) next.set(f, q);
       this.commit(next);
@@ -347,11 +404,27 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     }
     // Only now the old filters go: a message published while a filter changes matches one of the two.
     if (plan.unsubscribe.length > 0) {
+      this.unsubscribing = true;
       await client.unsubscribeAsync(plan.unsubscribe);
+      this.unsubscribing = false;
       for (const f of plan.unsubscribe) next.delete(f);
       this.commit(next);
       this.emit('unsubscribed', plan.unsubscribe);
     }
+  }
+
+  private async subscribeBatch(client: MqttClient, batch: [string, QoS][]): Promise<{ topic: string; qos: number }[]> {
+    const request = Object.fromEntries(batch.map(([filter, qos]) => [filter, { qos }]));
+    this.subscribing = Object.keys(request);
+    // MQTT.js rejects the whole SUBSCRIBE when any grant is a failure (≥ 0x80); its SUBACK still says which.
+    const granted = await client.subscribeAsync(request).catch((err: Partial<ErrorWithSubackPacket> & Error) => {
+      const codes = err.packet?.granted;
+      const topics = Object.keys(request);
+      if (!codes || codes.length !== topics.length) throw err;
+      return topics.map((topic, i) => ({ topic, qos: codes[i] as number }));
+    });
+    this.subscribing = undefined;
+    return granted;
   }
 
   private commit(held: SubscriptionSet): void {

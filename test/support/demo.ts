@@ -24,7 +24,8 @@ export function spawnDemo(env: NodeJS.ProcessEnv, onOutput: (chunk: string) => v
 
 /** A demo started on free ports in a fresh user directory, with its embedded broker. Members are plain functions, safe to destructure. */
 export interface DemoRun {
-  child: ChildProcess;
+  /** The running demo process; a new one after `restart`. */
+  readonly child: ChildProcess;
   /** Editor URL, with a trailing slash. */
   editor: string;
   /** URL of the embedded Aedes broker the demo started. */
@@ -36,6 +37,8 @@ export interface DemoRun {
   waitFor: (what: string, check: () => boolean | Promise<boolean>) => Promise<void>;
   /** Waits until the editor answers HTTP 200. */
   editorReady: () => Promise<void>;
+  /** Ctrl-C (SIGINT), then `npm start` again on the same ports and user directory, as a user would. */
+  restart: () => Promise<void>;
   /** Kills the demo if it still runs and removes its user directory. */
   dispose: () => Promise<void>;
 }
@@ -48,9 +51,10 @@ export async function startDemo(): Promise<DemoRun> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), DEMO_BROKER_PORT: String(brokerPort), DEMO_USERDIR: userDir };
   delete env.BROKER_URL; // a developer's own external broker must not leak into a test
   let output = '';
-  const child = spawnDemo(env, (chunk) => {
+  const onOutput = (chunk: string): void => {
     output += chunk;
-  });
+  };
+  let child = spawnDemo(env, onOutput);
 
   const waitFor = async (what: string, check: () => boolean | Promise<boolean>): Promise<void> => {
     const end = Date.now() + START_TIMEOUT_MS;
@@ -65,7 +69,9 @@ export async function startDemo(): Promise<DemoRun> {
   };
 
   return {
-    child,
+    get child() {
+      return child;
+    },
     editor,
     brokerUrl: `mqtt://127.0.0.1:${brokerPort}`,
     userDir,
@@ -81,6 +87,12 @@ export async function startDemo(): Promise<DemoRun> {
           return false; // not listening yet
         }
       }),
+    restart: async () => {
+      child.kill('SIGINT');
+      const code = await exitOf(child, START_TIMEOUT_MS);
+      assert.equal(code, 0, `the demo did not stop cleanly on Ctrl-C:\n${output}`);
+      child = spawnDemo(env, onOutput);
+    },
     dispose: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');

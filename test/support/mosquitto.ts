@@ -53,10 +53,25 @@ function findBinary(name: string, candidates: string[]): string | undefined {
   return undefined;
 }
 
-const mosquittoBin = (): string | undefined => findBinary('mosquitto', ['/usr/sbin']);
+/**
+ * Debian installs the broker in /usr/sbin, which is not on a normal user's PATH. TEST_MOSQUITTO_DIRS
+ * replaces these extra places (empty: PATH only), so a spec can stand for a machine without Mosquitto.
+ */
+const extraDirs = (): string[] => (process.env.TEST_MOSQUITTO_DIRS ?? '/usr/sbin:/usr/local/sbin').split(delimiter).filter(Boolean);
+
+const mosquittoBin = (): string | undefined => findBinary('mosquitto', extraDirs());
 
 export function mosquittoAvailable(): boolean {
   return mosquittoBin() !== undefined;
+}
+
+/** The exact command that installs what the broker specs need; the preflight and every failure name it. */
+export const MOSQUITTO_INSTALL = 'sudo apt-get install -y mosquitto mosquitto-clients';
+export const MOSQUITTO_MISSING = `mosquitto is not installed (looked on PATH and in ${extraDirs().join(', ') || 'no other place'}): run \`${MOSQUITTO_INSTALL}\`, then \`npm test\` again`;
+
+/** Fails, never skips: a broker spec that does not run must not let the suite pass. */
+export function requireMosquitto(): void {
+  if (!mosquittoAvailable()) throw new Error(MOSQUITTO_MISSING);
 }
 
 interface Counters {
@@ -149,7 +164,7 @@ function waitUntilReady(port: number, child: ChildProcess, isRunning: () => bool
 
 export async function startMosquitto(opts: MosquittoOptions = {}): Promise<MosquittoHandle> {
   const bin = mosquittoBin();
-  if (!bin) throw new Error('mosquitto is not installed (looked in /usr/sbin and PATH)');
+  if (!bin) throw new Error(MOSQUITTO_MISSING);
 
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'mqtt-test-'));
@@ -266,15 +281,12 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
 
 /**
  * Starts one Mosquitto for the enclosing describe (stopped after it) and returns a getter for
- * it; the whole describe is skipped, with the reason printed, where Mosquitto is not installed.
+ * it; where Mosquitto is not installed the describe fails with the command that installs it.
  */
 export function mosquittoForSuite(opts: MosquittoOptions = {}): () => MosquittoHandle {
   let handle: MosquittoHandle | undefined;
   before(async function () {
-    if (!mosquittoAvailable()) {
-      console.log('    skipped: mosquitto is not installed (.ci/run installs it)');
-      this.skip();
-    }
+    requireMosquitto();
     handle = await startMosquitto(opts);
   });
   after(async () => {

@@ -1,0 +1,36 @@
+// Specs for nodes/session/reasons.ts: every MQTT reason code the broker can send has a reason, and every reason a text.
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isSubscribeRefusal, reasonFor, reasonForDisconnect } from '../nodes/session/reasons';
+
+const catalog = (lang: string): Record<string, string> =>
+  (JSON.parse(readFileSync(join(__dirname, '..', 'nodes', 'locales', lang, 'durable-mqtt.json'), 'utf8')) as { 'durable-mqtt': { reason: Record<string, string> } })['durable-mqtt'].reason;
+
+describe('reasons', () => {
+  const codes = Array.from({ length: 0xa2 - 0x80 + 1 }, (_, i) => 0x80 + i);
+
+  for (const lang of ['en-US', 'zh-CN']) {
+    it(`gives every MQTT 5 CONNACK/DISCONNECT code 0x80–0xA2 and every 3.1.1 CONNACK code a text in ${lang}`, () => {
+      const texts = catalog(lang);
+      const reasons = new Set([
+        ...codes.map((c) => reasonForDisconnect(c)),
+        ...codes.map((c) => reasonFor(Object.assign(new Error('x'), { code: c }), 5)),
+        ...[1, 2, 3, 4, 5].map((c) => reasonFor(Object.assign(new Error('x'), { code: c }), 4)),
+        'subscriptionRefused',
+      ]);
+      for (const r of reasons) assert.ok(r && texts[r], `no ${lang} text for reason ${r}`);
+    });
+  }
+
+  it('names 0x93, 0x95, 0x97, 0x9C, 0x9D and 0x9E for what they are', () => {
+    assert.deepEqual([0x93, 0x95, 0x97, 0x9c, 0x9d, 0x9e].map((c) => reasonForDisconnect(c)), [
+      'receiveMaximumExceeded', 'packetTooLarge', 'quotaExceeded', 'useAnotherServer', 'serverMoved', 'sharedNotSupported',
+    ]);
+  });
+
+  it('counts a bare close and DISCONNECT 0x8F/0x9E/0xA2 during a SUBSCRIBE as its refusal, not a takeover (0x8E) or a shutdown (0x8B)', () => {
+    for (const c of [undefined, 0x8f, 0x9e, 0xa2, 0x87]) assert.equal(isSubscribeRefusal(c), true, String(c));
+    for (const c of [0x8e, 0x8b, 0x98, 0x9c]) assert.equal(isSubscribeRefusal(c), false, String(c));
+  });
+});
