@@ -43,6 +43,10 @@ function nodeWith(props: object): object {
   return { ...props, _: (key: string, subs?: object) => (subs ? `${key} ${JSON.stringify(subs)}` : key) };
 }
 
+/** What the editor script registered besides node types: event listeners and actions. */
+const editorListeners: [string, (node: object) => void][] = [];
+const editorActions: string[] = [];
+
 /** Config nodes in the stand-in workspace, as RED.nodes.eachConfig walks them. */
 const workspaceConfigs: object[] = [];
 
@@ -50,7 +54,12 @@ const workspaceConfigs: object[] = [];
 function registeredDefinitions(script: string): Map<string, Definition> {
   const defs = new Map<string, Definition>();
   const eachConfig = (cb: (conf: object) => boolean) => workspaceConfigs.every(cb);
-  const RED = { nodes: { registerType: (type: string, def: Definition) => defs.set(type, def), eachConfig } };
+  const RED = {
+    nodes: { registerType: (type: string, def: Definition) => defs.set(type, def), eachConfig },
+    events: { on: (event: string, fn: (node: object) => void) => editorListeners.push([event, fn]) },
+    actions: { add: (name: string) => editorActions.push(name) },
+    _: (key: string) => key,
+  };
   // No dialog is open, so validators read the node's stored properties.
   const $ = () => ({ length: 0 });
   runInNewContext(script, { RED, $, URL, TextEncoder, crypto });

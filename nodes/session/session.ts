@@ -5,6 +5,7 @@ import type { Verdict } from './ack-gate';
 import { backoffDelay } from './backoff';
 import { clientOptions, type SessionConfig } from './config';
 import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
+import { coverFlags, DEFAULT_FLAGS_KEY, flagsKey, type SubscribeFlags } from './flags';
 import type { GatedStream } from './gated-stream';
 import type { SubscriptionLedger } from './ledger';
 import { reasonFor, reasonForDisconnect, type Reason } from './reasons';
@@ -68,6 +69,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private stream?: GatedStream;
   private recycling = false;
   private inFlightLimit?: number;
+  /** MQTT 5 subscription options per broker subscription, and those last sent by this session. */
+  private flags = new Map<string, SubscribeFlags>();
+  private flagsSent = new Map<string, string>();
 
   /**
    * With `manualAcks` every QoS 1/2 message waits for its `settle` call; without it the session
@@ -90,8 +94,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   }
 
   /** The filters the broker should hold, as the union of every consumer's filters with their QoS. */
-  setSubscriptions(wanted: ReadonlyMap<string, QoS>): void {
+  setSubscriptions(wanted: ReadonlyMap<string, QoS>, flags?: Iterable<readonly [filter: string, flags: SubscribeFlags]>): void {
     this.wanted = coverFilters(wanted);
+    // MQTT 3.1.1 has no subscription options: those bits of its SUBSCRIBE must be 0.
+    this.flags = flags && this.config.protocolVersion === 5 ? coverFlags(this.wanted, flags) : new Map<string, SubscribeFlags>();
     if (this.client?.connected) this.reconcile();
   }
 
@@ -147,6 +153,11 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       } catch {
         // The broker keeps the filters; the ledger keeps knowing them.
       }
+    }
+    const last = this.config.messages?.close;
+    if (last && client.connected) {
+      // As core: the close message goes out before a clean disconnect, if the broker takes it in time.
+      await withTimeout(client.publishAsync(last.topic, last.payload, last.options), 2000).catch(() => undefined);
     }
     await withTimeout(
       new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve())),
@@ -207,6 +218,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     }
     this.setState({ state: 'connected', sessionPresent: connack.sessionPresent });
     this.reconcile();
+    const birth = this.config.messages?.birth;
+    // A failed birth publish shows as the connection's own error; there is nothing else to do about it.
+    if (birth) this.client?.publish(birth.topic, birth.payload, birth.options, () => undefined);
   }
 
   private onError(err: Error & { code?: unknown }): void {
@@ -281,15 +295,20 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     const held = this.held;
     // Unknown (session present, no ledger): subscribing again is harmless, missing a filter is not.
     const plan = held ? diffSubscriptions(held, this.wanted) : { subscribe: new Map(this.wanted), unsubscribe: [] };
+    // The ledger keeps no options: a filter whose options this session has not sent yet is subscribed again (once per start).
+    for (const [f, q] of this.wanted) if (flagsKey(this.flags.get(f)) !== (this.flagsSent.get(f) ?? DEFAULT_FLAGS_KEY)) plan.subscribe.set(f, q);
     const next = new Map(held);
     if (plan.unsubscribe.length > 0) {
       await client.unsubscribeAsync(plan.unsubscribe);
-      for (const f of plan.unsubscribe) next.delete(f);
+      for (const f of plan.unsubscribe) {
+        next.delete(f);
+        this.flagsSent.delete(f);
+      }
       this.commit(next);
       this.emit('unsubscribed', plan.unsubscribe);
     }
     if (plan.subscribe.size > 0) {
-      const request = Object.fromEntries([...plan.subscribe].map(([filter, qos]) => [filter, { qos }]));
+      const request = Object.fromEntries([...plan.subscribe].map(([filter, qos]) => [filter, { qos, ...this.flags.get(filter) }]));
       // MQTT.js rejects the whole SUBSCRIBE when any grant is a failure (≥ 0x80); its SUBACK still says which.
       const granted = await client.subscribeAsync(request).catch((err: Partial<ErrorWithSubackPacket> & Error) => {
         const codes = err.packet?.granted;
@@ -301,7 +320,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       for (const g of granted) {
         const qos = plan.subscribe.get(g.topic);
         if (g.qos >= SUBACK_FAILURE) this.emit('subscribeFailed', g.topic, g.qos);
-        else if (qos !== undefined) done.set(g.topic, qos);
+        else if (qos !== undefined) {
+          done.set(g.topic, qos);
+          this.flagsSent.set(g.topic, flagsKey(this.flags.get(g.topic)));
+        }
       }
       for (const [f, q] of done) next.set(f, q);
       this.commit(next);
