@@ -219,8 +219,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.setState({ state: 'connected', sessionPresent: connack.sessionPresent });
     this.reconcile();
     const birth = this.config.messages?.birth;
-    // A failed birth publish shows as the connection's own error; there is nothing else to do about it.
-    if (birth) this.client?.publish(birth.topic, birth.payload, birth.options, () => undefined);
+    // After the subscriptions are in place, as core sends it; a failed publish shows as the connection's own error.
+    if (birth) void this.sync.then(() => this.client?.connected && this.client.publish(birth.topic, birth.payload, birth.options, () => undefined));
   }
 
   private onError(err: Error & { code?: unknown }): void {
