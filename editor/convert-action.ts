@@ -23,11 +23,13 @@ function workspace(): FlowNode[] {
 }
 
 function convert(): void {
-  const selected = new Set((RED.view.selection().nodes as { id: string }[]).map((n) => n.id));
+  // With nothing selected the editor's selection has no `nodes` at all.
+  const selected = new Set(((RED.view.selection().nodes as { id: string }[] | undefined) ?? []).map((n) => n.id));
   const result = convertCoreNodes(workspace(), selected, () => RED.nodes.id());
   const t = (key: string, subs?: Record<string, string>): string => RED._(`${NS}.convert.${key}`, subs);
   if (result.add.length === 0) {
-    RED.notify(t('nothing'), 'warning');
+    const skipped = result.notes.filter((n) => n.key === 'skippedDynamic').map((n) => t(n.key, n.subs));
+    RED.notify([t('nothing'), ...skipped].join('<br>'), 'warning');
     return;
   }
   for (const id of result.remove) RED.nodes.remove(id);
@@ -35,8 +37,21 @@ function convert(): void {
     const node = RED.nodes.node(id) as unknown as Record<string, unknown> | null;
     if (node) Object.assign(node, props, { changed: true });
   }
-  // Same ids, so the wires to and from other nodes and the stored credentials still apply.
+  // Same ids, so the stored credentials still apply. The editor imports only wires between imported
+  // nodes, so the ones to nodes already on the workspace are put back by hand.
+  const wires = result.add.map((n) => [n.id, n.wires] as const);
   RED.nodes.import(result.add, false);
+  for (const [id, ports] of wires) {
+    const source = RED.nodes.node(id);
+    if (!source || !Array.isArray(ports)) continue;
+    ports.forEach((targets: unknown, sourcePort) => {
+      for (const t of Array.isArray(targets) ? (targets as unknown[]) : []) {
+        const target = typeof t === 'string' ? RED.nodes.node(t) : null;
+        const linked = target && RED.nodes.filterLinks({ source, target, sourcePort }).length > 0;
+        if (target && !linked) RED.nodes.addLink({ source, sourcePort, target });
+      }
+    });
+  }
   RED.nodes.dirty(true);
   RED.view.redraw(true);
   RED.notify(result.notes.map((n) => t(n.key, n.subs)).join('<br>'), 'success');

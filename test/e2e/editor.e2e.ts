@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EditorRED } from 'node-red';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { REPO_ROOT, startDemo, type DemoRun } from '../support/demo';
 import { publishMany } from '../support/publisher';
@@ -162,5 +163,33 @@ describe('editor in Chromium (demo Node-RED)', function () {
     } finally {
       await zhContext.close();
     }
+  });
+
+  it('converts core mqtt in and mqtt-broker nodes in place from the Edit menu action, keeping ids and wires', async () => {
+    const CORE_TYPES: Record<string, string> = { 'durable-mqtt-in': 'mqtt in', 'durable-mqtt-broker': 'mqtt-broker' };
+    const fixture = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'core-flow.json'), 'utf8')) as { id: string; type: string; z?: string }[];
+    // Into the open tab, with core's own types, as a user's imported core flow would be.
+    const tab = await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.workspaces.active());
+    const core = fixture.filter((n) => n.type !== 'tab').map((n) => ({ ...n, type: CORE_TYPES[n.type] ?? n.type, ...(n.z ? { z: tab } : {}) }));
+    const after = await page.evaluate((nodes) => {
+      const RED = (window as unknown as { RED: EditorRED }).RED;
+      RED.nodes.import(nodes, false);
+      RED.view.select('');
+      RED.actions.invoke('durable-mqtt:convert-core-nodes');
+      const consumer = RED.nodes.node('c4b2a9e1d3f56780') as unknown as Record<string, unknown> | null;
+      const broker = RED.nodes.node('e9d8c7b6a5f41230') as unknown as Record<string, unknown> | null;
+      const links = RED.nodes.filterLinks({ source: consumer as never }).map((l: object) => (l as { target: { id: string } }).target.id);
+      return {
+        consumer: consumer && { type: consumer.type, broker: consumer.broker, datatype: consumer.datatype, version: consumer.version, valid: consumer.valid },
+        broker: broker && { type: broker.type, broker: broker.broker, clientId: broker.clientId, clientid: broker.clientid, version: broker.version },
+        links,
+        menu: document.getElementById('menu-item-durable-mqtt-convert') !== null,
+      };
+    }, core);
+    assert.deepEqual(after.consumer, { type: 'durable-mqtt-in', broker: 'e9d8c7b6a5f41230', datatype: 'auto', version: 1, valid: true });
+    assert.deepEqual(after.broker, { type: 'durable-mqtt-broker', broker: '127.0.0.1:1883', clientId: 'nodered-sensors-01', clientid: undefined, version: 1 });
+    assert.deepEqual(after.links, ['5f6e7d8c9b0a1234'], 'the wire to the file node stayed');
+    assert.equal(after.menu, true, 'the Edit menu offers the action');
+    await screenshot(page, 'converted-core-nodes');
   });
 });
