@@ -106,7 +106,8 @@ const KINDS = ['birth', 'close', 'will'] as const;
 
 /**
  * The birth, close and will sections, one layout for all three. Node-RED fills the inputs it finds
- * before oneditprepare, so these get their values here; it reads them back by id on save.
+ * before oneditprepare, so these get their values here; it reads them back by id on save. The
+ * dialog opens valid or not by the stored values, which the workspace validators already checked.
  */
 function messageSections(node: Broker): void {
   const box = $('#node-config-messages');
@@ -128,6 +129,8 @@ function messageSections(node: Broker): void {
     box.append(row(node._(`${NS}.label.payload`), input(`${kind}Payload`)));
     for (const part of ['Topic', 'Qos', 'Retain', 'Payload'] as const) field(`${kind}${part}`).val(String(node[`${kind}${part}`] ?? ''));
   }
+  // Node-RED binds its validation to the inputs before oneditprepare; a change on a bound one validates the whole dialog.
+  box.find('input, select').on('change keyup paste', () => field('name').trigger('change'));
 }
 
 function prepare(this: Broker): void {

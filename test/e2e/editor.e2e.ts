@@ -165,6 +165,29 @@ describe('editor in Chromium (demo Node-RED)', function () {
     }
   });
 
+  it('sets birth, close and will messages on the Messages tab of the broker dialog, checking their topics', async () => {
+    await openNodeDialog(page, deployed());
+    const brokerId = await page.locator('#node-input-broker').inputValue();
+    await openConfigDialog(page, 'broker', 'edit');
+    await page.locator('#node-config-durable-mqtt-broker-tabs').getByText('Messages').click();
+    const birth = page.locator('#node-config-input-birthTopic');
+    await typeInto(birth, 'e2e/state/#');
+    await page.locator('#node-config-input-birthTopic.input-error').waitFor({ state: 'attached' });
+    await typeInto(birth, 'e2e/state');
+    await page.locator('#node-config-input-birthTopic:not(.input-error)').waitFor({ state: 'attached' });
+    await page.locator('#node-config-input-birthQos').selectOption('1');
+    await typeInto(page.locator('#node-config-input-willPayload'), 'gone');
+    await screenshot(page, 'broker-config-messages');
+    await page.locator('#node-config-dialog-ok').click();
+    await birth.waitFor({ state: 'detached' });
+    await page.locator('#node-dialog-ok').click();
+    const saved = await page.evaluate((id) => {
+      const n = (window as unknown as { RED: EditorRED }).RED.nodes.node(id) as unknown as Record<string, unknown>;
+      return { birthTopic: n.birthTopic, birthQos: n.birthQos, willPayload: n.willPayload, closeTopic: n.closeTopic };
+    }, brokerId);
+    assert.deepEqual(saved, { birthTopic: 'e2e/state', birthQos: '1', willPayload: 'gone', closeTopic: '' });
+  });
+
   it('converts core mqtt in and mqtt-broker nodes in place from the Edit menu action, keeping ids and wires', async () => {
     const CORE_TYPES: Record<string, string> = { 'durable-mqtt-in': 'mqtt in', 'durable-mqtt-broker': 'mqtt-broker' };
     const fixture = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'core-flow.json'), 'utf8')) as { id: string; type: string; z?: string }[];
