@@ -1,6 +1,9 @@
 // Edit dialog of the `durable-mqtt-broker` config node: laid out like the core mqtt-broker's, plus what a persistent session needs.
 import type { EditorNodeInstance, EditorNodeProperties } from 'node-red';
 import { editorDef, formValue, showDefaults, validator, type NodeDefinition } from './define';
+import { brokerMigrations } from '../nodes/broker/migrations';
+import { currentVersion } from '../nodes/common/migrations';
+import { upgradeInPlace } from './migrate';
 import { brokerProblem, connectUrl, newClientId, type BrokerField } from './validate';
 
 interface BrokerProps extends EditorNodeProperties {
@@ -14,14 +17,26 @@ interface BrokerProps extends EditorNodeProperties {
   tls: string;
   backoffMin: number;
   backoffMax: number;
+  socksProxy: string;
+  userProps: string;
+  version: number;
+  // Core's names, kept so an imported core node keeps them until the migration reads them.
+  clientid?: string;
+  cleansession?: boolean | string;
+  port?: string | number;
+  usetls?: boolean | string;
 }
+
+type MessageKind = 'birth' | 'close' | 'will';
+/** Birth, close and will messages under the core mqtt-broker's property names. */
+type MessageProps = { [K in `${MessageKind}${'Topic' | 'Payload' | 'Qos' | 'Retain'}`]: string } & { [K in `${MessageKind}Msg`]: object };
 
 interface BrokerCreds {
   user: string;
   password: string;
 }
 
-type Broker = EditorNodeInstance<BrokerProps>;
+type Broker = EditorNodeInstance<BrokerProps & MessageProps>;
 
 const NS = 'durable-mqtt-broker';
 const field = (name: string): JQuery => $(`#node-config-input-${name}`);
@@ -32,7 +47,7 @@ function cleanSession(node: Broker): boolean {
   return v === true || v === 'true';
 }
 
-const check = (name: BrokerField) => validator<BrokerProps>(NS, function (value) {
+const check = (name: BrokerField) => validator<BrokerProps & MessageProps>(NS, function (value) {
   return brokerProblem(name, value, cleanSession(this));
 });
 
@@ -51,7 +66,7 @@ function sharedClientId(node: Broker, clientId: string): boolean {
   return shared;
 }
 
-const checkClientId = validator<BrokerProps>(NS, function (value) {
+const checkClientId = validator<BrokerProps & MessageProps>(NS, function (value) {
   const problem = brokerProblem('clientId', value, cleanSession(this));
   if (problem || value.trim() === '') return problem;
   return sharedClientId(this, value.trim()) ? { key: 'clientIdShared' } : undefined;
@@ -76,6 +91,7 @@ function createTabs(node: Broker): void {
   });
   tabs.addTab({ id: 'durable-mqtt-broker-tab-connection', label: node._(`${NS}.tabs.connection`) }, 0);
   tabs.addTab({ id: 'durable-mqtt-broker-tab-security', label: node._(`${NS}.tabs.security`) }, 1);
+  tabs.addTab({ id: 'durable-mqtt-broker-tab-messages', label: node._(`${NS}.tabs.messages`) }, 2);
 }
 
 /** Shows where the URL leads (scheme, host, port, path) while the user types it. */
@@ -88,8 +104,41 @@ function showUrlHint(node: Broker): void {
   if (/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i.test(String(field('broker').val() ?? '').trim())) hint.append(document.createTextNode(` ${node._(`${NS}.hint.urlCredentials`)}`));
 }
 
+const KINDS = ['birth', 'close', 'will'] as const;
+
+/**
+ * The birth, close and will sections, one layout for all three. Node-RED fills the inputs it finds
+ * before oneditprepare, so these get their values here; it reads them back by id on save. The
+ * dialog opens valid or not by the stored values, which the workspace validators already checked.
+ */
+function messageSections(node: Broker): void {
+  const box = $('#node-config-messages');
+  const input = (id: string, width = '70%'): JQuery => $('<input type="text">').attr('id', `node-config-input-${id}`).css('width', width);
+  const select = (id: string, values: [string, string][]): JQuery =>
+    $('<select>').attr('id', `node-config-input-${id}`).append(values.map(([v, label]) => $('<option>').val(v).text(label)));
+  const row = (label: string, ...content: JQuery[]): JQuery => $('<div class="form-row">').append($('<label>').text(label), ...content);
+  for (const kind of KINDS) {
+    box.append($('<div class="form-row">').append($('<b>').text(node._(`${NS}.messages.${kind}`))));
+    box.append(row(node._(`${NS}.label.topic`), input(`${kind}Topic`).attr('placeholder', node._(`${NS}.placeholder.noMessage`))));
+    box.append(
+      row(
+        node._(`${NS}.label.qos`),
+        select(`${kind}Qos`, [['0', '0'], ['1', '1'], ['2', '2']]).css('width', '60px'),
+        $('<label style="width: auto; margin-left: 20px">').text(node._(`${NS}.label.retain`)),
+        select(`${kind}Retain`, [['false', node._(`${NS}.label.false`)], ['true', node._(`${NS}.label.true`)]]).css('width', '80px'),
+      ),
+    );
+    box.append(row(node._(`${NS}.label.payload`), input(`${kind}Payload`)));
+    for (const part of ['Topic', 'Qos', 'Retain', 'Payload'] as const) field(`${kind}${part}`).val(String(node[`${kind}${part}`] ?? ''));
+  }
+  // Node-RED binds its validation to the inputs before oneditprepare; a change on a bound one validates the whole dialog.
+  box.find('input, select').on('change keyup paste', () => field('name').trigger('change'));
+}
+
 function prepare(this: Broker): void {
+  upgradeInPlace(this);
   createTabs(this);
+  messageSections(this);
   showDefaults(this, definition, 'node-config-input');
   // A persistent session is found by its client ID, so a new node gets one now and keeps it.
   if (!this.clientId && !this.cleanSession) field('clientId').val(newClientId());
@@ -120,7 +169,21 @@ function save(): void {
   if (!useTls().is(':checked')) field('tls').val('_ADD_');
 }
 
-const definition: NodeDefinition<BrokerProps, BrokerCreds> = {
+/** The three message sections, with core's defaults (strings, as core's dialog saves them). */
+type Defaults = NodeDefinition<BrokerProps & MessageProps, BrokerCreds>['defaults'];
+function messageDefaults(): Pick<Defaults, keyof MessageProps> {
+  const out: Record<string, unknown> = {};
+  for (const kind of ['birth', 'close', 'will'] as const) {
+    out[`${kind}Topic`] = { value: '', validate: check(`${kind}Topic`) };
+    out[`${kind}Qos`] = { value: '0' };
+    out[`${kind}Retain`] = { value: 'false' };
+    out[`${kind}Payload`] = { value: '' };
+    out[`${kind}Msg`] = { value: {} };
+  }
+  return out as Pick<Defaults, keyof MessageProps>;
+}
+
+const definition: NodeDefinition<BrokerProps & MessageProps, BrokerCreds> = {
   category: 'config',
   defaults: {
     name: { value: '' },
@@ -133,6 +196,14 @@ const definition: NodeDefinition<BrokerProps, BrokerCreds> = {
     tls: { value: '', type: 'tls-config', required: false },
     backoffMin: { value: 1, validate: check('backoffMin') },
     backoffMax: { value: 60, validate: check('backoffMax') },
+    socksProxy: { value: '', validate: check('socksProxy') },
+    userProps: { value: '', validate: check('userProps') },
+    ...messageDefaults(),
+    version: { value: currentVersion(brokerMigrations) },
+    clientid: {},
+    cleansession: {},
+    port: {},
+    usetls: {},
   },
   credentials: { user: { type: 'text' }, password: { type: 'password' } },
   label: function () {

@@ -1,6 +1,9 @@
 // Edit dialog of the `durable-mqtt-in` node: the core mqtt in's fields in the same places, plus acknowledgement and shared groups.
 import type { EditorNodeInstance, EditorNodeProperties } from 'node-red';
 import { editorDef, formValue, showDefaults, validator, type NodeDefinition } from './define';
+import { currentVersion } from '../nodes/common/migrations';
+import { consumerMigrations } from '../nodes/consumer/migrations';
+import { upgradeInPlace } from './migrate';
 import { consumerChecks, shareFilters, sharedGroup, topicProblem, validGroup } from './validate';
 
 interface ConsumerProps extends EditorNodeProperties {
@@ -15,6 +18,10 @@ interface ConsumerProps extends EditorNodeProperties {
   ackOnError: boolean;
   statusOutput: boolean;
   outputs: number;
+  nl: boolean;
+  rap: boolean;
+  rh: number;
+  version: number;
 }
 
 type Consumer = EditorNodeInstance<ConsumerProps>;
@@ -50,8 +57,17 @@ function prepareShare(node: Consumer): void {
   $('#node-input-share-apply').on('click', applyShare);
 }
 
+/** The MQTT 5 subscription options exist only when the chosen broker config speaks MQTT 5. */
+function toggleV5Rows(): void {
+  const broker = RED.nodes.node(String(field('broker').val() ?? '')) as { protocolVersion?: unknown } | null;
+  $('.durable-mqtt-v5').toggle(Number(broker?.protocolVersion) === 5);
+}
+
 function prepare(this: Consumer): void {
+  upgradeInPlace(this);
   showDefaults(this, definition, 'node-input');
+  field('broker').on('change', toggleV5Rows);
+  toggleV5Rows();
   field('ackMode')
     .on('change', () => {
       const complete = field('ackMode').val() === 'complete';
@@ -77,6 +93,10 @@ const definition: NodeDefinition<ConsumerProps> = {
     ackOnError: { value: true },
     statusOutput: { value: false },
     outputs: { value: 1 },
+    nl: { value: false },
+    rap: { value: false },
+    rh: { value: 0, validate: check('rh') },
+    version: { value: currentVersion(consumerMigrations) },
   },
   inputs: 0,
   outputs: 1,

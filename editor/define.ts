@@ -1,5 +1,6 @@
 // Typed node definitions for the editor, with Node-RED 3.x validators that return a message string.
 import type { EditorNodeInstance, EditorNodeDef, EditorNodeProperties, EditorRED } from 'node-red';
+import { isEnvReference } from '../nodes/common/migrations';
 import type { Problem } from './validate';
 
 declare global {
@@ -11,7 +12,8 @@ declare global {
 export type Validate<P extends EditorNodeProperties> = (this: EditorNodeInstance<P>, value: string, opt?: { label?: string }) => true | string;
 
 interface PropertyDef<P extends EditorNodeProperties, V> {
-  value: V | '';
+  /** Absent for a core property kept only so an imported core node keeps it until migrated. */
+  value?: V | '';
   required?: boolean;
   type?: string;
   validate?: Validate<P>;
@@ -37,6 +39,8 @@ export function editorDef<P extends EditorNodeProperties, C = undefined>(def: No
  */
 export function validator<P extends EditorNodeProperties>(ns: string, check: (this: EditorNodeInstance<P>, value: string) => Problem | undefined): Validate<P> {
   return function (this: EditorNodeInstance<P>, value: unknown, _opt?: { label?: string }): true | string {
+    // Node-RED substitutes `${NAME}` at deploy time; the runtime checks what it becomes.
+    if (isEnvReference(value)) return true;
     // The dialog passes strings; the workspace passes stored values, which may be numbers or missing.
     const problem = check.call(this, value === undefined || value === null ? '' : String(value as string | number | boolean));
     return problem ? this._(`${ns}.validation.${problem.key}`, problem.subs) : true;
@@ -46,7 +50,7 @@ export function validator<P extends EditorNodeProperties>(ns: string, check: (th
 /** Shows the default of every plain property the node lacks (a hand-written flow, or one saved before the property existed). */
 export function showDefaults<P extends EditorNodeProperties, C>(node: EditorNodeInstance<P>, def: NodeDefinition<P, C>, prefix: string): void {
   for (const [prop, d] of Object.entries(def.defaults) as [string, PropertyDef<P, unknown>][]) {
-    if ((node as Record<string, unknown>)[prop] !== undefined || d.value === '' || d.type) continue;
+    if ((node as Record<string, unknown>)[prop] !== undefined || d.value === '' || d.value === undefined || d.type) continue;
     const input = $(`#${prefix}-${prop}`);
     if (typeof d.value === 'boolean') input.prop('checked', d.value);
     else input.val(d.value as string | number);

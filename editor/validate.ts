@@ -1,6 +1,8 @@
 // Field checks for the edit dialogs, built on the runtime's own parsers so editor and runtime agree.
 import { displayUrl, normaliseBrokerUrl, parseConfig, type RawConfig } from '../nodes/session/config';
 import { filterError, splitFilters } from '../nodes/session/topic';
+import { currentVersion } from '../nodes/common/migrations';
+import { consumerMigrations } from '../nodes/consumer/migrations';
 import { parseConsumer, type ConsumerProps } from '../nodes/consumer/settings';
 
 /** What is wrong with a field: a key under the node type's `validation` catalog, and its substitutions. */
@@ -9,7 +11,7 @@ export interface Problem {
   readonly subs?: Record<string, string>;
 }
 
-export type BrokerField = 'broker' | 'clientId' | 'protocolVersion' | 'sessionExpiry' | 'keepalive' | 'backoffMin' | 'backoffMax';
+export type BrokerField = 'broker' | 'clientId' | 'protocolVersion' | 'sessionExpiry' | 'keepalive' | 'backoffMin' | 'backoffMax' | 'birthTopic' | 'closeTopic' | 'willTopic' | 'socksProxy' | 'userProps';
 
 /**
  * Checks one broker property exactly as the runtime's parseConfig would: every other property gets
@@ -49,11 +51,12 @@ export function topicProblem(text: string): Problem | undefined {
   return undefined;
 }
 
-type ConsumerField = 'qos' | 'datatype' | 'ackMode' | 'maxInFlight' | 'ackTimeout';
+type ConsumerField = 'qos' | 'datatype' | 'ackMode' | 'maxInFlight' | 'ackTimeout' | 'rh';
 
 /** Checks one durable-mqtt-in property with the runtime's parseConsumer; the others get values it accepts. */
 function consumerProblem(field: ConsumerField, value: string): Problem | undefined {
-  const probe: ConsumerProps = { id: 'probe', type: 'durable-mqtt-in', name: '', z: '', topic: 'probe', [field]: value };
+  // At the current version, so the value is checked as the dialog saves it, not as an old flow meant it.
+  const probe: ConsumerProps = { id: 'probe', type: 'durable-mqtt-in', name: '', z: '', topic: 'probe', version: currentVersion(consumerMigrations), [field]: value };
   return parseConsumer(probe).ok ? undefined : { key: field };
 }
 
@@ -64,6 +67,7 @@ export const consumerChecks = {
   ackMode: (v: string): Problem | undefined => consumerProblem('ackMode', v),
   maxInFlight: (v: string): Problem | undefined => consumerProblem('maxInFlight', v),
   ackTimeout: (v: string): Problem | undefined => consumerProblem('ackTimeout', v),
+  rh: (v: string): Problem | undefined => consumerProblem('rh', v),
 } as const;
 
 /** True when `group` can name a shared subscription: non-empty, no `/`, `+` or `#`. */

@@ -43,6 +43,10 @@ function nodeWith(props: object): object {
   return { ...props, _: (key: string, subs?: object) => (subs ? `${key} ${JSON.stringify(subs)}` : key) };
 }
 
+/** What the editor script registered besides node types: event listeners and actions. */
+const editorListeners: [string, (node: object) => void][] = [];
+const editorActions: string[] = [];
+
 /** Config nodes in the stand-in workspace, as RED.nodes.eachConfig walks them. */
 const workspaceConfigs: object[] = [];
 
@@ -50,7 +54,12 @@ const workspaceConfigs: object[] = [];
 function registeredDefinitions(script: string): Map<string, Definition> {
   const defs = new Map<string, Definition>();
   const eachConfig = (cb: (conf: object) => boolean) => workspaceConfigs.every(cb);
-  const RED = { nodes: { registerType: (type: string, def: Definition) => defs.set(type, def), eachConfig } };
+  const RED = {
+    nodes: { registerType: (type: string, def: Definition) => defs.set(type, def), eachConfig },
+    events: { on: (event: string, fn: (node: object) => void) => editorListeners.push([event, fn]) },
+    actions: { add: (name: string) => editorActions.push(name) },
+    _: (key: string) => key,
+  };
   // No dialog is open, so validators read the node's stored properties.
   const $ = () => ({ length: 0 });
   runInNewContext(script, { RED, $, URL, TextEncoder, crypto });
@@ -335,6 +344,54 @@ describe('editor', function () {
           if (lang === 'zh-CN') assert.match(block, CJK);
         }
       }
+    });
+  });
+
+  describe('core flows and environment variables', () => {
+    it('accepts an environment variable reference in every validated field, number fields included', () => {
+      for (const [type, def] of defs) {
+        for (const [prop, d] of Object.entries(def.defaults)) {
+          if (d.validate) assert.equal(validate(type, prop, '${SOME_VAR}', { cleanSession: false, ackMode: 'complete' }), true, `${type}.${prop}`);
+        }
+      }
+      assert.notEqual(validate('durable-mqtt-broker', 'keepalive', 'x${VAR}'), true, 'only a whole reference is substituted');
+    });
+
+    it("accepts core's datatype names and flags a bad retain handling, as the runtime does", () => {
+      for (const value of ['auto-detect', 'text-or-buffer']) assert.equal(validate('durable-mqtt-in', 'datatype', value), true, value);
+      assert.equal(validate('durable-mqtt-in', 'rh', '2'), true);
+      assert.match(String(validate('durable-mqtt-in', 'rh', '3')), /^durable-mqtt-in\.validation\.rh$/);
+      assertKeyInEveryLocale('durable-mqtt-in.validation.rh', 'the rh validator');
+    });
+
+    it('flags a wildcard birth, close or will topic, and bad user properties or proxy', () => {
+      for (const prop of ['birthTopic', 'closeTopic', 'willTopic']) {
+        assert.equal(validate('durable-mqtt-broker', prop, 'status/up'), true, prop);
+        const result = String(validate('durable-mqtt-broker', prop, 'status/#'));
+        assert.equal(result, `durable-mqtt-broker.validation.${prop}`);
+        assertKeyInEveryLocale(result, prop);
+      }
+      for (const [prop, bad] of [['userProps', '[1]'], ['socksProxy', 'http://p:3128']]) {
+        assert.equal(validate('durable-mqtt-broker', prop, bad), `durable-mqtt-broker.validation.${prop}`);
+        assertKeyInEveryLocale(`durable-mqtt-broker.validation.${prop}`, prop);
+      }
+    });
+
+    it('upgrades every node as it is added, and offers the convert action, with its messages in every language', () => {
+      assert.deepEqual(editorListeners.map(([event]) => event), ['nodes:add']);
+      assert.deepEqual(editorActions, ['durable-mqtt:convert-core-nodes']);
+      for (const key of ['menu', 'nothing', 'converted', 'skippedDynamic', 'copiedBroker']) assertKeyInEveryLocale(`durable-mqtt.convert.${key}`, 'editor/convert-action.ts');
+      const node: Record<string, unknown> = { id: 'b', type: 'durable-mqtt-broker', broker: 'h', clientid: 'core-id', cleansession: false };
+      editorListeners[0][1](node);
+      assert.equal(node.clientId, 'core-id');
+      assert.equal(node.version, 1);
+    });
+
+    it('lists the core names a migration reads, so an imported core node keeps them', () => {
+      const broker = defs.get('durable-mqtt-broker')!.defaults;
+      for (const prop of ['clientid', 'cleansession', 'port', 'usetls', 'birthTopic', 'willMsg']) assert.ok(prop in broker, prop);
+      for (const prop of ['nl', 'rap', 'rh']) assert.ok(prop in defs.get('durable-mqtt-in')!.defaults, prop);
+      assert.equal(broker.clientid.value, undefined, 'no default, so a new node saves none');
     });
   });
 

@@ -2,12 +2,15 @@
 import type { IPublishPacket } from 'mqtt';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { join } from 'node:path';
+import { migrate } from '../common/migrations';
 import { displayUrl, parseConfig, type SessionConfig, type TlsOptions } from '../session/config';
 import type { QoS } from '../session/cover';
+import type { SubscribeFlags } from '../session/flags';
 import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
 import { TopicRouter } from '../session/router';
 import { MqttSession, type SessionState, type Settle } from '../session/session';
 import { covers, parseFilter } from '../session/topic';
+import { brokerMigrations } from './migrations';
 
 export interface BrokerProps extends NodeDef {
   broker?: string;
@@ -30,6 +33,8 @@ export interface BrokerCredentials {
 export interface Consumer {
   readonly filters: readonly string[];
   readonly qos: QoS;
+  /** MQTT 5 subscription options for every filter of this consumer. */
+  readonly flags?: SubscribeFlags;
   /** Messages this consumer takes into its flow at once before acking; undefined when it acks on arrival. */
   readonly window?: number;
   /**
@@ -58,9 +63,11 @@ type Parked = [topic: string, payload: Buffer, packet: IPublishPacket, settle: S
 const MAX_RECEIVE_MAXIMUM = 65535;
 
 export function registerBroker(RED: NodeAPI): void {
-  function DurableMqttBroker(this: Node<BrokerCredentials>, props: BrokerProps): void {
-    RED.nodes.createNode(this, props);
+  function DurableMqttBroker(this: Node<BrokerCredentials>, saved: BrokerProps): void {
+    RED.nodes.createNode(this, saved);
     const node = this as BrokerNode;
+    // Older saves, and core mqtt-broker nodes with their type switched, are read in today's terms first.
+    const props = migrate(saved, brokerMigrations);
     const tlsNode = props.tls ? (RED.nodes.getNode(props.tls) as TlsConfigNode | null) : null;
     let tls: TlsOptions | undefined;
     if (tlsNode) tlsNode.addTLSOptions((tls = {}));
@@ -110,7 +117,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   const apply = (): void => {
     const wanted = new Map<string, QoS>();
     for (const c of consumers) for (const f of c.filters) wanted.set(f, Math.max(wanted.get(f) ?? 0, c.qos) as QoS);
-    session.setSubscriptions(wanted);
+    session.setSubscriptions(wanted, [...consumers].flatMap((c) => c.filters.map((f) => [f, c.flags ?? {}] as const)));
     session.receiveMaximum = receiveMaximum(consumers);
     // With no consumers left, connect only to remove subscriptions the broker still holds.
     if (!session.started && (consumers.size > 0 || (ledger.load()?.size ?? 0) > 0)) session.start();

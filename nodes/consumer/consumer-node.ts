@@ -29,7 +29,7 @@ export function registerConsumer(RED: NodeAPI): void {
     };
     if (!broker) return fail('noBroker', 'no broker configuration selected, or it was not found');
     if (!parsed.ok) return fail(parsed.key, parsed.error);
-    const { filters, qos, datatype, statusOutput, ackMode, ack } = parsed.settings;
+    const { filters, qos, datatype, statusOutput, ackMode, ack, flags } = parsed.settings;
     const send = (msg: NodeMessage): void => this.send(statusOutput ? [msg, null] : msg);
 
     let state: SessionState = { state: 'idle' };
@@ -82,6 +82,7 @@ export function registerConsumer(RED: NodeAPI): void {
     const consumer: Consumer = {
       filters,
       qos,
+      flags,
       window: acks ? ack.maxInFlight : undefined,
       setRunning: (r) => {
         running = r;

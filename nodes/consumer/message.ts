@@ -3,11 +3,13 @@ import type { IPublishPacket } from 'mqtt';
 import type { NodeMessage } from 'node-red';
 
 /** MQTT 5 properties copied onto msg under the same names as the core node uses. */
-const V5_PROPERTIES = ['userProperties', 'contentType', 'responseTopic', 'correlationData', 'messageExpiryInterval', 'payloadFormatIndicator'] as const;
+// The core node's list (10-mqtt.js subscriptionHandler); a PUBLISH carries no reasonString, but core copies one if a broker sends it.
+const V5_PROPERTIES = ['userProperties', 'contentType', 'responseTopic', 'correlationData', 'messageExpiryInterval', 'payloadFormatIndicator', 'reasonString'] as const;
 
 export function toMessage(topic: string, payload: unknown, packet: IPublishPacket): NodeMessage {
   const msg: NodeMessage = { topic, payload, qos: packet.qos, retain: packet.retain };
-  const props = packet.properties;
+  // mqtt-packet's PUBLISH type lists no reasonString; the decoder keeps whatever property the broker sent.
+  const props: Partial<Record<(typeof V5_PROPERTIES)[number], unknown>> | undefined = packet.properties;
   if (props) {
     for (const key of V5_PROPERTIES) {
       if (props[key] !== undefined) msg[key] = props[key];

@@ -37,6 +37,9 @@ export function convertPayload(payload: Buffer, datatype: Datatype): Converted {
         return { ok: false, value: text, error: `payload is not valid JSON: ${(e as Error).message}` };
       }
     }
+    case 'text-or-buffer':
+      // What core's older `auto` gives: text when it is UTF-8, else the Buffer; never parsed.
+      return { ok: true, value: utf8(payload) ? payload.toString('utf8') : payload };
     case 'auto': {
       if (!utf8(payload)) return { ok: true, value: payload };
       const text = payload.toString('utf8');

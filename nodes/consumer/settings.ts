@@ -1,13 +1,18 @@
 // The properties of a durable-mqtt-in node, checked and defaulted; no Node-RED runtime needed, so the editor runs the same checks.
 import type { NodeDef } from 'node-red';
 import type { AckOptions } from '../acks/ack-after-complete';
+import { migrate, unset } from '../common/migrations';
 import { asBool, numberIn } from '../session/config';
 import type { QoS } from '../session/cover';
+import type { SubscribeFlags } from '../session/flags';
 import { filterError, splitFilters } from '../session/topic';
+import { consumerMigrations } from './migrations';
 
-/** Output formats for msg.payload. */
-export const DATATYPES = ['auto', 'utf8', 'buffer', 'json', 'base64'] as const;
+/** Output formats for msg.payload. `auto` is what core calls `auto-detect`; `text-or-buffer` is what core's older `auto` does. */
+export const DATATYPES = ['auto', 'text-or-buffer', 'utf8', 'buffer', 'json', 'base64'] as const;
 export type Datatype = (typeof DATATYPES)[number];
+/** Core's name for our `auto`, accepted as written. */
+const AUTO_DETECT = 'auto-detect';
 
 export interface ConsumerProps extends NodeDef {
   broker?: string;
@@ -19,18 +24,25 @@ export interface ConsumerProps extends NodeDef {
   maxInFlight?: number | string;
   ackTimeout?: number | string;
   ackOnError?: boolean | string;
+  /** MQTT 5 subscription options, as core's mqtt in saves them. */
+  nl?: boolean | string;
+  rap?: boolean | string;
+  rh?: number | string;
+  /** Which version of these properties the node was saved with (nodes/consumer/migrations.ts). */
+  version?: number;
 }
 
 export type AckMode = 'complete' | 'receive';
 
-export type ConsumerSettings = { filters: string[]; qos: QoS; datatype: Datatype; statusOutput: boolean; ackMode: AckMode; ack: AckOptions };
+export type ConsumerSettings = { filters: string[]; qos: QoS; datatype: Datatype; statusOutput: boolean; ackMode: AckMode; ack: AckOptions; flags: SubscribeFlags };
 
 export const ACK_DEFAULTS = { ackMode: 'complete', maxInFlight: 10, ackTimeout: 30, ackOnError: true } as const;
 
 type Parsed = { ok: true; settings: ConsumerSettings } | { ok: false; key: string; error: string };
 
-/** Checks a flow's properties, applying defaults; an error names the property and the problem. */
-export function parseConsumer(props: ConsumerProps): Parsed {
+/** Checks a flow's properties, after upgrading them to the current version and applying defaults; an error names the property and the problem. */
+export function parseConsumer(saved: ConsumerProps): Parsed {
+  const props = migrate(saved, consumerMigrations);
   const filters = splitFilters(props.topic ?? '');
   if (filters.length === 0) return { ok: false, key: 'noTopic', error: 'no topic filter given' };
   for (const f of filters) {
@@ -39,8 +51,8 @@ export function parseConsumer(props: ConsumerProps): Parsed {
   }
   const qos = props.qos === undefined || props.qos === '' ? 1 : Number(props.qos);
   if (qos !== 0 && qos !== 1 && qos !== 2) return { ok: false, key: 'invalidQos', error: `qos must be 0, 1 or 2, not "${String(props.qos)}"` };
-  const datatype = (props.datatype || 'auto') as Datatype;
-  if (!DATATYPES.includes(datatype)) return { ok: false, key: 'invalidDatatype', error: `datatype must be one of ${DATATYPES.join(', ')}` };
+  const datatype = (!props.datatype || props.datatype === AUTO_DETECT ? 'auto' : props.datatype) as Datatype;
+  if (!DATATYPES.includes(datatype)) return { ok: false, key: 'invalidDatatype', error: `datatype must be one of ${[...DATATYPES, AUTO_DETECT].join(', ')}` };
   const ackMode = props.ackMode || ACK_DEFAULTS.ackMode;
   if (ackMode !== 'complete' && ackMode !== 'receive') return { ok: false, key: 'invalidAckMode', error: `ackMode must be "complete" or "receive", not "${ackMode}"` };
   // The window and the timeout only apply after the flow; on arrival they are ignored, as the editor hides them.
@@ -50,8 +62,11 @@ export function parseConsumer(props: ConsumerProps): Parsed {
   const ackTimeout = complete ? numberIn(props.ackTimeout, ACK_DEFAULTS.ackTimeout, 0, 86400, 'ackTimeout', false) : ACK_DEFAULTS.ackTimeout;
   if (typeof ackTimeout === 'string') return { ok: false, key: 'invalidAckTimeout', error: ackTimeout };
   const ackOnError = props.ackOnError === undefined || props.ackOnError === '' ? ACK_DEFAULTS.ackOnError : asBool(props.ackOnError);
+  const rh = unset(props.rh) ? 0 : Number(props.rh);
+  if (rh !== 0 && rh !== 1 && rh !== 2) return { ok: false, key: 'invalidRh', error: `rh (retain handling) must be 0, 1 or 2, not "${String(props.rh)}"` };
+  const flags: SubscribeFlags = { nl: asBool(props.nl), rap: asBool(props.rap), rh };
   return {
     ok: true,
-    settings: { filters, qos, datatype, statusOutput: asBool(props.statusOutput), ackMode, ack: { maxInFlight, timeoutMs: ackTimeout * 1000, ackOnError } },
+    settings: { filters, qos, datatype, statusOutput: asBool(props.statusOutput), ackMode, ack: { maxInFlight, timeoutMs: ackTimeout * 1000, ackOnError }, flags },
   };
 }

@@ -1,6 +1,8 @@
 // Validates a session's settings and turns them into MQTT.js client options.
 import type { IClientOptions } from 'mqtt';
 import type { BackoffOptions } from './backoff';
+import { parseMessages, type ConfiguredMessages, type RawMessages } from './messages';
+import { asText } from './values';
 
 /** TLS settings as the core `tls-config` node fills them in; MQTT.js hands them to `tls.connect`. */
 export type TlsOptions = Pick<IClientOptions, 'key' | 'cert' | 'ca' | 'rejectUnauthorized' | 'ALPNProtocols' | 'servername'> & { passphrase?: string };
@@ -24,6 +26,12 @@ export interface SessionConfig {
   readonly takeoverWindow: number;
   /** Kicks in a row that mean another client uses our ID. */
   readonly takeoverCount: number;
+  /** Birth (after each CONNACK), close (before a clean disconnect) and will (the broker's, on a lost connection). */
+  readonly messages?: ConfiguredMessages;
+  /** MQTT 5 CONNECT user properties. */
+  readonly userProperties?: Record<string, string>;
+  /** A SOCKS proxy (`socks5://host:port`, …) for mqtt:// and mqtts://, as MQTT.js's `socksProxy`. */
+  readonly socksProxy?: string;
 }
 
 export type ConfigResult = { ok: true; config: SessionConfig } | { ok: false; error: string };
@@ -78,8 +86,15 @@ function redact(text: string): string {
   return text.replace(/^([a-z][a-z0-9+.-]*:\/\/)?[^/?#]*@/i, '$1');
 }
 
-export interface RawConfig {
+export interface RawConfig extends RawMessages {
   broker?: unknown;
+  /** Core's separate port, used when `broker` is a bare host without one. */
+  port?: unknown;
+  /** Core's "Use TLS" tick: `mqtts://` even without TLS settings. */
+  usetls?: unknown;
+  /** MQTT 5 CONNECT user properties, a JSON object as core's `userProps`. */
+  userProps?: unknown;
+  socksProxy?: unknown;
   clientId?: unknown;
   cleanSession?: unknown;
   protocolVersion?: unknown;
@@ -95,6 +110,8 @@ export interface RawConfig {
 /** A number property with its default when empty, or an error text naming it. */
 export function numberIn(value: unknown, fallback: number, lo: number, hi: number, name: string, whole = true): number | string {
   if (value === undefined || value === null || value === '') return fallback;
+  // Node-RED leaves `${NAME}` in place when NAME is not set.
+  if (typeof value === 'string' && /^\$\{\S+\}$/.test(value.trim())) return `${name} is ${value}, an environment variable that is not set`;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isFinite(n) || (whole && !Number.isInteger(n)) || n < lo || n > hi) return `${name} must be a ${whole ? 'whole ' : ''}number from ${lo} to ${hi}`;
   return n;
@@ -102,9 +119,38 @@ export function numberIn(value: unknown, fallback: number, lo: number, hi: numbe
 
 export const asBool = (v: unknown): boolean => v === true || v === 'true';
 
+/** A bare host (core's `broker`) joined with core's separate `port`; a URL or a host with a port is left alone, as core ignores `port` then. */
+export function withPort(broker: string, port: unknown): string {
+  const text = broker.trim();
+  const portText = asText(port).trim();
+  if (portText === '' || text.includes('://')) return text;
+  // Core takes a bare IPv6 address without brackets.
+  const host = text === '' ? 'localhost' : /^[0-9a-f]*:[0-9a-f:.%a-z]*$/i.test(text) ? `[${text}]` : text;
+  return /:\d+$/.test(host) ? host : `${host}:${portText}`;
+}
+
+/** MQTT 5 user properties from a JSON object of strings (core's `userProps`); other values are stringified as core does. */
+export function userPropertiesOf(value: unknown, name: string): Record<string, string> | undefined | string {
+  if (value === undefined || value === null || value === '') return undefined;
+  let obj: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      obj = JSON.parse(value);
+    } catch {
+      return `${name} must be a JSON object`;
+    }
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return `${name} must be a JSON object`;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(obj)) if (v !== undefined && v !== null) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+const SOCKS = /^socks(4a?|5h?):\/\/[^/]+/i;
+
 /** Applies defaults to a flow's properties and checks them; a missing property gets its default. */
 export function parseConfig(raw: RawConfig): ConfigResult {
-  const parsed = normaliseBrokerUrl(typeof raw.broker === 'string' ? raw.broker : '', raw.tls !== undefined);
+  const parsed = normaliseBrokerUrl(withPort(typeof raw.broker === 'string' ? raw.broker : '', raw.port), raw.tls !== undefined || asBool(raw.usetls));
   if ('error' in parsed) return { ok: false, error: parsed.error };
   const cleanSession = asBool(raw.cleanSession);
   const clientId = typeof raw.clientId === 'string' ? raw.clientId.trim() : '';
@@ -116,6 +162,16 @@ export function parseConfig(raw: RawConfig): ConfigResult {
   const backoffMin = numberIn(raw.backoffMin, DEFAULTS.backoff.min / 1000, 0, 3600, 'backoffMin', false);
   const backoffMax = numberIn(raw.backoffMax, DEFAULTS.backoff.max / 1000, 0, 86400, 'backoffMax', false);
   for (const v of [sessionExpiry, keepalive, backoffMin, backoffMax]) if (typeof v === 'string') return { ok: false, error: v };
+  const messages = parseMessages(raw, protocolVersion === 5);
+  if ('error' in messages) return { ok: false, error: messages.error };
+  const userProperties = userPropertiesOf(raw.userProps, 'userProps');
+  if (typeof userProperties === 'string') return { ok: false, error: userProperties };
+  // MQTT.js's connect() reads MQTTJS_SOCKS_PROXY; we build the client ourselves (transport.ts), so read it here (not in the editor, which has no process).
+  const socksText = typeof raw.socksProxy === 'string' && raw.socksProxy.trim() !== '' ? raw.socksProxy.trim() : undefined;
+  const viaWs = parsed.url.startsWith('ws');
+  if (socksText && !SOCKS.test(socksText)) return { ok: false, error: `socksProxy must be a socks4://, socks4a://, socks5:// or socks5h:// URL` };
+  if (socksText && viaWs) return { ok: false, error: 'a SOCKS proxy works with mqtt:// and mqtts:// only (MQTT.js has none for WebSockets)' };
+  const socksProxy = socksText ?? (viaWs || typeof process === 'undefined' ? undefined : process.env.MQTTJS_SOCKS_PROXY || undefined);
   return {
     ok: true,
     config: {
@@ -132,6 +188,9 @@ export function parseConfig(raw: RawConfig): ConfigResult {
       backoff: { min: Math.max(100, (backoffMin as number) * 1000), max: Math.max(100, (backoffMax as number) * 1000, (backoffMin as number) * 1000) },
       takeoverWindow: DEFAULTS.takeoverWindow,
       takeoverCount: DEFAULTS.takeoverCount,
+      messages: messages.messages,
+      userProperties,
+      socksProxy,
     },
   };
 }
@@ -151,7 +210,12 @@ export function clientOptions(c: SessionConfig, receiveMaximum?: number): IClien
     connectTimeout: 30_000,
     // MQTT.js logs every packet through `debug`; even switched off, that costs per message. Kept for DEBUG=mqttjs*.
     ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => undefined }),
-    properties: c.protocolVersion === 5 ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry, ...(receiveMaximum ? { receiveMaximum } : {}) } : undefined,
+    properties:
+      c.protocolVersion === 5
+        ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry, ...(receiveMaximum ? { receiveMaximum } : {}), ...(c.userProperties ? { userProperties: c.userProperties } : {}) }
+        : undefined,
+    ...(c.messages?.will ? { will: c.messages.will } : {}),
+    ...(c.socksProxy ? { socksProxy: c.socksProxy } : {}),
     ...c.tls,
   };
 }

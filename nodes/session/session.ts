@@ -5,6 +5,7 @@ import type { Verdict } from './ack-gate';
 import { backoffDelay } from './backoff';
 import { clientOptions, type SessionConfig } from './config';
 import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
+import { coverFlags, DEFAULT_FLAGS_KEY, flagsKey, type SubscribeFlags } from './flags';
 import type { GatedStream } from './gated-stream';
 import type { SubscriptionLedger } from './ledger';
 import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './reasons';
@@ -89,6 +90,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private strikes = new Map<string, number>();
   /** Filters the broker refused by closing the connection, with the code; not asked for again until the next setSubscriptions. */
   private refused = new Map<string, number>();
+  /** MQTT 5 subscription options per broker subscription, and those last sent by this session. */
+  private flags = new Map<string, SubscribeFlags>();
+  private flagsSent = new Map<string, string>();
 
   /**
    * With `manualAcks` every QoS 1/2 message waits for its `settle` call; without it the session
@@ -111,10 +115,12 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   }
 
   /** The filters the broker should hold, as the union of every consumer's filters with their QoS. */
-  setSubscriptions(wanted: ReadonlyMap<string, QoS>): void {
+  setSubscriptions(wanted: ReadonlyMap<string, QoS>, flags?: Iterable<readonly [filter: string, flags: SubscribeFlags]>): void {
     this.wanted = coverFilters(wanted);
     // A deploy may follow a change at the broker (ACL, configuration): ask again for what it refused.
     this.refused.clear();
+    // MQTT 3.1.1 has no subscription options: those bits of its SUBSCRIBE must be 0.
+    this.flags = flags && this.config.protocolVersion === 5 ? coverFlags(this.wanted, flags) : new Map<string, SubscribeFlags>();
     if (this.client?.connected) this.reconcile();
   }
 
@@ -172,6 +178,11 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       } catch {
         // The broker keeps the filters; the ledger keeps knowing them.
       }
+    }
+    const last = this.config.messages?.close;
+    if (last && client.connected) {
+      // As core: the close message goes out before a clean disconnect, if the broker takes it in time.
+      await withTimeout(client.publishAsync(last.topic, last.payload, last.options), 2000).catch(() => undefined);
     }
     await withTimeout(
       new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve())),
@@ -265,6 +276,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.reconcile(() => {
       if (this.client?.connected && !this.closing) this.setState({ state: 'connected', sessionPresent });
     });
+    const birth = this.config.messages?.birth;
+    // After the subscriptions are in place, as core sends it; a failed publish shows as the connection's own error.
+    if (birth) void this.sync.then(() => this.client?.connected && this.client.publish(birth.topic, birth.payload, birth.options, () => undefined));
   }
 
   private onError(err: Error & { code?: unknown }): void {
@@ -378,6 +392,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     const held = this.held;
     // Unknown (session present, no ledger): subscribing again is harmless, missing a filter is not.
     const plan = held ? diffSubscriptions(held, this.wanted) : { subscribe: new Map(this.wanted), unsubscribe: [] };
+    // The ledger keeps no options: a filter whose options this session has not sent yet is subscribed again (once per start).
+    for (const [f, q] of this.wanted) if (flagsKey(this.flags.get(f)) !== (this.flagsSent.get(f) ?? DEFAULT_FLAGS_KEY)) plan.subscribe.set(f, q);
     const next = new Map(held);
     for (const [f, code] of this.refused) {
       plan.subscribe.delete(f);
@@ -393,7 +409,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       for (const g of granted) {
         const qos = plan.subscribe.get(g.topic);
         if (g.qos >= SUBACK_FAILURE) this.emit('subscribeFailed', g.topic, g.qos);
-        else if (qos !== undefined) done.set(g.topic, qos);
+        else if (qos !== undefined) {
+          done.set(g.topic, qos);
+          this.flagsSent.set(g.topic, flagsKey(this.flags.get(g.topic)));
+        }
         this.strikes.delete(g.topic);
       }
       for (const [f, q] of done) next.set(f, q);
@@ -407,14 +426,17 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       this.unsubscribing = true;
       await client.unsubscribeAsync(plan.unsubscribe);
       this.unsubscribing = false;
-      for (const f of plan.unsubscribe) next.delete(f);
+      for (const f of plan.unsubscribe) {
+        next.delete(f);
+        this.flagsSent.delete(f);
+      }
       this.commit(next);
       this.emit('unsubscribed', plan.unsubscribe);
     }
   }
 
   private async subscribeBatch(client: MqttClient, batch: [string, QoS][]): Promise<{ topic: string; qos: number }[]> {
-    const request = Object.fromEntries(batch.map(([filter, qos]) => [filter, { qos }]));
+    const request = Object.fromEntries(batch.map(([filter, qos]) => [filter, { qos, ...this.flags.get(filter) }]));
     this.subscribing = Object.keys(request);
     // MQTT.js rejects the whole SUBSCRIBE when any grant is a failure (≥ 0x80); its SUBACK still says which.
     const granted = await client.subscribeAsync(request).catch((err: Partial<ErrorWithSubackPacket> & Error) => {

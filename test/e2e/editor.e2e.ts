@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EditorRED } from 'node-red';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { REPO_ROOT, startDemo, type DemoRun } from '../support/demo';
 import { publishMany } from '../support/publisher';
@@ -200,5 +201,56 @@ describe('editor in Chromium (demo Node-RED)', function () {
     await openNodeDialog(page, DEMO_CONSUMER);
     assert.equal(await page.locator('#node-input-topic').inputValue(), '$share/workers/demo/#');
     await page.locator('#node-dialog-cancel').click();
+  });
+
+  it('sets birth, close and will messages on the Messages tab of the broker dialog, checking their topics', async () => {
+    await openNodeDialog(page, deployed());
+    const brokerId = await page.locator('#node-input-broker').inputValue();
+    await openConfigDialog(page, 'broker', 'edit');
+    await page.locator('#node-config-durable-mqtt-broker-tabs').getByText('Messages').click();
+    const birth = page.locator('#node-config-input-birthTopic');
+    await typeInto(birth, 'e2e/state/#');
+    await page.locator('#node-config-input-birthTopic.input-error').waitFor({ state: 'attached' });
+    await typeInto(birth, 'e2e/state');
+    await page.locator('#node-config-input-birthTopic:not(.input-error)').waitFor({ state: 'attached' });
+    await page.locator('#node-config-input-birthQos').selectOption('1');
+    await typeInto(page.locator('#node-config-input-willPayload'), 'gone');
+    await screenshot(page, 'broker-config-messages');
+    await page.locator('#node-config-dialog-ok').click();
+    await birth.waitFor({ state: 'detached' });
+    await page.locator('#node-dialog-ok').click();
+    const saved = await page.evaluate((id) => {
+      const n = (window as unknown as { RED: EditorRED }).RED.nodes.node(id) as unknown as Record<string, unknown>;
+      return { birthTopic: n.birthTopic, birthQos: n.birthQos, willPayload: n.willPayload, closeTopic: n.closeTopic };
+    }, brokerId);
+    assert.deepEqual(saved, { birthTopic: 'e2e/state', birthQos: '1', willPayload: 'gone', closeTopic: '' });
+  });
+
+  it('converts core mqtt in and mqtt-broker nodes in place from the Edit menu action, keeping ids and wires', async () => {
+    const CORE_TYPES: Record<string, string> = { 'durable-mqtt-in': 'mqtt in', 'durable-mqtt-broker': 'mqtt-broker' };
+    const fixture = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'core-flow.json'), 'utf8')) as { id: string; type: string; z?: string }[];
+    // Into the open tab, with core's own types, as a user's imported core flow would be.
+    const tab = await page.evaluate(() => (window as unknown as { RED: EditorRED }).RED.workspaces.active());
+    const core = fixture.filter((n) => n.type !== 'tab').map((n) => ({ ...n, type: CORE_TYPES[n.type] ?? n.type, ...(n.z ? { z: tab } : {}) }));
+    const after = await page.evaluate((nodes) => {
+      const RED = (window as unknown as { RED: EditorRED }).RED;
+      RED.nodes.import(nodes, false);
+      RED.view.select('');
+      RED.actions.invoke('durable-mqtt:convert-core-nodes');
+      const consumer = RED.nodes.node('c4b2a9e1d3f56780') as unknown as Record<string, unknown> | null;
+      const broker = RED.nodes.node('e9d8c7b6a5f41230') as unknown as Record<string, unknown> | null;
+      const links = RED.nodes.filterLinks({ source: consumer as never }).map((l: object) => (l as { target: { id: string } }).target.id);
+      return {
+        consumer: consumer && { type: consumer.type, broker: consumer.broker, datatype: consumer.datatype, version: consumer.version, valid: consumer.valid },
+        broker: broker && { type: broker.type, broker: broker.broker, clientId: broker.clientId, clientid: broker.clientid, version: broker.version },
+        links,
+        menu: document.getElementById('menu-item-durable-mqtt-convert') !== null,
+      };
+    }, core);
+    assert.deepEqual(after.consumer, { type: 'durable-mqtt-in', broker: 'e9d8c7b6a5f41230', datatype: 'auto', version: 1, valid: true });
+    assert.deepEqual(after.broker, { type: 'durable-mqtt-broker', broker: '127.0.0.1:1883', clientId: 'nodered-sensors-01', clientid: undefined, version: 1 });
+    assert.deepEqual(after.links, ['5f6e7d8c9b0a1234'], 'the wire to the file node stayed');
+    assert.equal(after.menu, true, 'the Edit menu offers the action');
+    await screenshot(page, 'converted-core-nodes');
   });
 });

@@ -12,7 +12,7 @@ export { helper };
 type FlowNode = Record<string, unknown> & { id: string; type: string };
 
 /** Standard test flow: a broker config node, one consumer per topic spec, each wired to a helper node. */
-export function consumerFlow(brokerUrl: string, consumers: { id?: string; name?: string; topic: string; datatype?: string; qos?: number; statusOutput?: boolean }[], broker: Record<string, unknown> = {}): FlowNode[] {
+export function consumerFlow(brokerUrl: string, consumers: ({ id?: string; name?: string; topic: string; datatype?: string; qos?: number; statusOutput?: boolean } & Record<string, unknown>)[], broker: Record<string, unknown> = {}): FlowNode[] {
   const flow: FlowNode[] = [
     { id: 'f1', type: 'tab' },
     { id: 'b1', type: 'durable-mqtt-broker', broker: brokerUrl, clientId: 'test-client', ...broker },

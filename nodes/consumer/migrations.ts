@@ -1,0 +1,19 @@
+// Versions of the durable-mqtt-in's saved properties; version 1 also reads the core mqtt in's.
+import type { Migration, Props } from '../common/migrations';
+
+/** A core mqtt in (Node-RED ≥ 2) always saves these MQTT 5 and dynamic-subscription properties; 0.1 of ours saved none. */
+export const isCoreConsumer = (p: Props): boolean => ['nl', 'rap', 'rh', 'inputs'].some((k) => k in p);
+
+/**
+ * Version 1: unversioned properties are ours from 0.1 or a core mqtt in's with its type switched.
+ * Core's `auto-detect` is our `auto`; core's `auto` (its default before Node-RED 3) never parses
+ * JSON, which our `text-or-buffer` does likewise. Every other name and value is the same in both.
+ */
+function fromCore(input: Props): Props {
+  const p = { ...input };
+  if (p.datatype === 'auto-detect') p.datatype = 'auto';
+  else if (p.datatype === 'auto' && isCoreConsumer(p)) p.datatype = 'text-or-buffer';
+  return p;
+}
+
+export const consumerMigrations: readonly Migration[] = [{ version: 1, up: fromCore }];
