@@ -94,13 +94,9 @@ export class Outbox {
     return new Outbox(db, limits, loaded);
   }
 
-  /** Messages in the outbox: waiting, being written, or sent and not yet acknowledged. */
+  /** Messages on disk: waiting, or sent and not yet acknowledged (appends still being written not counted). */
   get depth(): number {
-    return this.reservedCount;
-  }
-
-  get bytes(): number {
-    return this.reservedBytes;
+    return this.entries.size;
   }
 
   /**
