@@ -9,6 +9,7 @@ const REPO_ROOT = resolve(__dirname, '..');
 const TAB = 'bench-tab';
 const BROKER = 'bench-broker';
 const TOPIC = 'bench/publish';
+const CHILD_TIMEOUT_MS = 180_000;
 
 export type Publisher = 'core' | 'ours';
 export interface PublishSpec {
@@ -27,7 +28,7 @@ export interface PublishResult {
 type FlowNode = Record<string, unknown> & { id: string; type: string };
 
 /** One out node fed by the child, and a complete node counting its done() calls. */
-function publishFlow(who: Publisher, url: string, clientId: string): FlowNode[] {
+export function publishFlow(who: Publisher, url: string, clientId: string): FlowNode[] {
   const { hostname, port } = new URL(url);
   const nodes: FlowNode[] =
     who === 'core'
@@ -57,8 +58,11 @@ function runOnce(who: Publisher, url: string, spec: PublishSpec, round: number):
     s.setEncoding('utf8');
     s.on('data', (c: string) => (output += c));
   }
+  // A publisher whose done() calls never all come (a lost message) must fail the bench, not hang it.
+  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
   return new Promise<number>((resolvePromise, reject) => {
     child.on('exit', (code) => {
+      clearTimeout(timer);
       rmSync(userDir, { recursive: true, force: true });
       const line = /RESULT (.*)/.exec(output)?.[1];
       if (code !== 0 || !line) return reject(new Error(`${who} publisher failed (exit ${code}):\n${output.slice(-4000)}`));
