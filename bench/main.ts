@@ -8,6 +8,7 @@ import { runDrain, type DrainResult, type DrainSpec } from './drain';
 import { runLive, type LiveResult } from './live';
 import { parseOptions, type Options, type ScenarioId } from './options';
 import { summarizeProfile, type ProfileSummary } from './profile';
+import { publishTable, runPublish, type PublishResult } from './publish';
 import { drainTable, liveTable, profileTable, ratio } from './report';
 
 const REPO_ROOT = resolve(__dirname, '..');
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
   console.log(`bench: ${meta.machine.nproc} × ${meta.machine.cpu}, load ${meta.machine.loadavgAtStart.join(' ')}; Node ${meta.versions.node}, ` +
     `Node-RED ${meta.versions.nodeRed}, MQTT.js ${meta.versions.mqtt}, Mosquitto ${meta.versions.mosquitto}; ${o.rounds} rounds${o.quick ? ' (quick)' : ''}`);
 
-  const results: Record<string, DrainResult | LiveResult | Record<string, ProfileSummary>> = {};
+  const results: Record<string, DrainResult | LiveResult | PublishResult | Record<string, ProfileSummary>> = {};
   const tables: string[] = [];
   const specs = drainSpecs(o);
   try {
@@ -90,6 +91,10 @@ async function main(): Promise<void> {
         const r = await runLive({ id: 'live', rates: o.liveRates, seconds: o.liveSeconds, size: 64, contestants: [BARE, CORE, OURS_RECEIVE, OURS_COMPLETE] }, broker.url, o.rounds);
         results[id] = r;
         tables.push(liveTable(r));
+      } else if (id === 'publish') {
+        const r = await runPublish({ n: o.n, size: 64, rounds: o.rounds }, broker.url);
+        results[id] = r;
+        tables.push(publishTable(r));
       } else if (id === 'profile') {
         results[id] = await runProfile(o, broker.url);
       }

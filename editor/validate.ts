@@ -4,6 +4,7 @@ import { filterError, splitFilters } from '../nodes/session/topic';
 import { currentVersion } from '../nodes/common/migrations';
 import { consumerMigrations } from '../nodes/consumer/migrations';
 import { parseConsumer, type ConsumerProps } from '../nodes/consumer/settings';
+import { parsePublisher, type PublisherProps } from '../nodes/publisher/settings';
 
 /** What is wrong with a field: a key under the node type's `validation` catalog, and its substitutions. */
 export interface Problem {
@@ -101,3 +102,20 @@ export function newClientId(bytes: Uint8Array = crypto.getRandomValues(new Uint8
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
   return `durable${hex}`;
 }
+
+type PublisherField = 'topic' | 'qos' | 'outboxMaxMessages' | 'outboxMaxMB' | 'outboxWhenFull';
+
+/** Checks one durable-mqtt-out property with the runtime's parsePublisher; the others get values it accepts. */
+function publisherProblem(field: PublisherField, value: string): Problem | undefined {
+  const probe: PublisherProps = { id: 'probe', type: 'durable-mqtt-out', name: '', z: '', [field]: value };
+  return parsePublisher(probe).ok ? undefined : { key: field };
+}
+
+/** Fields of durable-mqtt-out, checked like the runtime does; an empty topic or QoS leaves it to the msg. */
+export const publisherChecks = {
+  topic: (v: string): Problem | undefined => publisherProblem('topic', v),
+  qos: (v: string): Problem | undefined => publisherProblem('qos', v),
+  outboxMaxMessages: (v: string): Problem | undefined => publisherProblem('outboxMaxMessages', v),
+  outboxMaxMB: (v: string): Problem | undefined => publisherProblem('outboxMaxMB', v),
+  outboxWhenFull: (v: string): Problem | undefined => publisherProblem('outboxWhenFull', v),
+} as const;

@@ -1,9 +1,11 @@
-// Node-RED entry point: registers the broker config node and the consumer node.
+// Node-RED entry point: registers the broker config node, the consumer node and the publisher node.
 import type { NodeAPI } from 'node-red';
 import { registerBroker } from './broker/broker-node';
 import { registerConsumer } from './consumer/consumer-node';
+import { registerPublisher } from './publisher/publisher-node';
 
 export = function durableMqtt(RED: NodeAPI): void {
   registerBroker(RED);
   registerConsumer(RED);
+  registerPublisher(RED);
 };

@@ -12,7 +12,7 @@ import { connectUrl, newClientId, shareFilters, sharedGroup, validGroup } from '
 const ROOT = resolve(__dirname, '..');
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
 const LANGS = ['en-US', 'zh-CN'];
-const TYPES = ['durable-mqtt-broker', 'durable-mqtt-in'];
+const TYPES = ['durable-mqtt-broker', 'durable-mqtt-in', 'durable-mqtt-out'];
 const CJK = /[\u4e00-\u9fff]/;
 
 type Catalog = { [key: string]: string | Catalog };

@@ -11,7 +11,7 @@ import { NODE_RED_CLI, NODE_RED_VERSION } from './support/runtime';
 
 const REPO_ROOT = resolve(__dirname, '..');
 const PKG = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
-const OUR_TYPES = ['durable-mqtt-broker', 'durable-mqtt-in'];
+const OUR_TYPES = ['durable-mqtt-broker', 'durable-mqtt-in', 'durable-mqtt-out'];
 const START_TIMEOUT_MS = 60_000;
 // Node-RED prefixes what a module's loading went wrong with the module's name (or says a type is missing).
 const ABOUT_US = new RegExp(`\\[(warn|error)\\].*(${PKG.name}|durable-mqtt)|Missing node types|Waiting for missing types|Failed to register`);
@@ -135,7 +135,7 @@ describe(`package as installed from its tarball (Node-RED ${NODE_RED_VERSION}, N
     assert.ok([NODE_RED_VERSION, `${NODE_RED_VERSION}-git`].includes(settings.version), settings.version);
   });
 
-  it('registers durable-mqtt-broker and durable-mqtt-in, enabled, from the copy npm installed in the user directory', async () => {
+  it('registers durable-mqtt-broker, durable-mqtt-in and durable-mqtt-out, enabled, from the copy npm installed in the user directory', async () => {
     const sets = (await (await get('/nodes')).json()) as { module: string; version: string; types: string[]; enabled: boolean; err?: unknown }[];
     const ours = sets.filter((s) => s.module === PKG.name);
     assert.equal(ours.length, 1, `one node set from ${PKG.name}; modules: ${[...new Set(sets.map((s) => s.module))].join(', ')}`);

@@ -8,7 +8,7 @@ import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
 import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
 import { TopicRouter } from '../session/router';
-import { MqttSession, type SessionState, type Settle } from '../session/session';
+import { MqttSession, type PublishOptions, type SessionState, type Settle } from '../session/session';
 import { covers, parseFilter } from '../session/topic';
 import { brokerMigrations } from './migrations';
 
@@ -48,9 +48,19 @@ export interface Consumer {
   onSubscribeFailed(filter: string, code: number): void;
 }
 
+/** What a publisher node registers with its broker node: it only follows the connection's state. */
+export interface Publisher {
+  onState(state: SessionState): void;
+}
+
 export interface BrokerNode extends Node<BrokerCredentials> {
   register(consumer: Consumer): void;
   unregister(consumer: Consumer): void;
+  /** A registered publisher keeps the connection up even when no consumer uses it. */
+  addPublisher(publisher: Publisher): void;
+  removePublisher(publisher: Publisher): void;
+  /** See MqttSession.publish: resolves on PUBACK (QoS 1), PUBCOMP (QoS 2) or once written (QoS 0). */
+  publish(topic: string, payload: Buffer, options: PublishOptions): Promise<void>;
 }
 
 /** The part of the core `tls-config` node we use. */
@@ -76,6 +86,9 @@ export function registerBroker(RED: NodeAPI): void {
       node.error(`invalid broker configuration: ${parsed.error}`);
       node.register = (c) => c.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
       node.unregister = () => undefined;
+      node.addPublisher = (p) => p.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
+      node.removePublisher = () => undefined;
+      node.publish = () => Promise.reject(new Error(`invalid broker configuration: ${parsed.error}`));
       return;
     }
     if (props.tls && !tlsNode) node.warn(`TLS configuration node ${props.tls} not found; connecting without it`);
@@ -96,6 +109,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   const ledger = ledgerFor(RED, config);
   const session = new MqttSession(config, ledger, { manualAcks: true });
   const consumers = new Set<Consumer>();
+  const publishers = new Set<Publisher>();
   const router = new TopicRouter<Consumer>();
   let settled = false;
   let parked: Parked[] = [];
@@ -119,8 +133,8 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     for (const c of consumers) for (const f of c.filters) wanted.set(f, Math.max(wanted.get(f) ?? 0, c.qos) as QoS);
     session.setSubscriptions(wanted, [...consumers].flatMap((c) => c.filters.map((f) => [f, c.flags ?? {}] as const)));
     session.receiveMaximum = receiveMaximum(consumers);
-    // With no consumers left, connect only to remove subscriptions the broker still holds.
-    if (!session.started && (consumers.size > 0 || (ledger.load()?.size ?? 0) > 0)) session.start();
+    // With no consumers left, connect only to remove subscriptions the broker still holds, or for publishers.
+    if (!session.started && (consumers.size > 0 || publishers.size > 0 || (ledger.load()?.size ?? 0) > 0)) session.start();
   };
 
   const onStarted = (): void => {
@@ -146,6 +160,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   session.on('state', (s) => {
     logState(node, s, where, logged);
     for (const c of consumers) c.onState(s);
+    for (const p of publishers) p.onState(s);
   });
   session.on('takeover', () => node.warn(`client ID "${config.clientId}" is in use by another client at ${displayUrl(config.url)}: the broker keeps disconnecting one of you; backing off`));
   session.on('subscribed', (subs) => node.log(`subscribed ${[...subs].map(([f, q]) => `${f} (QoS ${q})`).join(', ')}`));
@@ -171,6 +186,15 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     consumers.delete(c);
     router.delete(c);
   };
+
+  node.addPublisher = (p) => {
+    publishers.add(p);
+    p.onState(session.state);
+  };
+  node.removePublisher = (p) => {
+    publishers.delete(p);
+  };
+  node.publish = (topic, payload, options) => session.publish(topic, payload, options);
 
   RED.events.on('flows:started', onStarted);
   RED.events.on('flows:stopping', onStopping);

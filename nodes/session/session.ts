@@ -1,6 +1,6 @@
 // One persistent MQTT session: connects, subscribes only what the broker lacks, reconnects with backoff, emits typed events.
 import { EventEmitter } from 'node:events';
-import type { ErrorWithSubackPacket, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient, Packet } from 'mqtt';
+import type { ErrorWithSubackPacket, IClientPublishOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient, Packet } from 'mqtt';
 import type { Verdict } from './ack-gate';
 import { backoffDelay } from './backoff';
 import { clientOptions, type SessionConfig } from './config';
@@ -39,6 +39,9 @@ export interface SessionEvents {
   /** Withheld messages will be fetched again by reconnecting in `delayMs`; `attempt` counts the redeliveries in a row. */
   redelivery: [attempt: number, delayMs: number];
 }
+
+/** What `publish` passes on to MQTT.js: MQTT 5 properties are sent only on an MQTT 5 connection. */
+export type PublishOptions = Pick<IClientPublishOptions, 'qos' | 'retain' | 'properties'>;
 
 const SUBACK_FAILURE = 0x80;
 /** The code a filter is reported with when the broker refused it by closing the connection without a reason code. */
@@ -135,6 +138,20 @@ export class MqttSession extends EventEmitter<SessionEvents> {
    */
   set receiveMaximum(limit: number | undefined) {
     this.inFlightLimit = limit;
+  }
+
+  /**
+   * Publishes one message on this session's connection. Resolves when the broker has it: PUBACK for
+   * QoS 1, PUBCOMP for QoS 2, and for QoS 0 once MQTT.js has written it. A QoS 1/2 publish that is
+   * in flight when the connection drops is resent by MQTT.js on the next connection, so the promise
+   * spans reconnects; it rejects when the broker refuses the message (MQTT 5 reason code ≥ 0x80,
+   * the error's `code`) or the session is not started or is closing.
+   */
+  publish(topic: string, payload: Buffer, options: PublishOptions): Promise<void> {
+    const client = this.client;
+    if (!client || this.closing) return Promise.reject(new Error('the session is not started'));
+    // The GatedStream holds only the PUBACK/PUBREC we send for inbound messages; our PUBLISH and PUBREL pass through.
+    return client.publishAsync(topic, payload, options).then(() => undefined);
   }
 
   /** Reconnects now if messages were withheld (flows were redeployed), so the broker sends them again. */

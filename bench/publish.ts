@@ -1,0 +1,96 @@
+// The publish scenario: msgs per second into an out node with a connected broker, core `mqtt out` against ours (QoS 1, persisting), until done().
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spread } from './stats';
+
+const REPO_ROOT = resolve(__dirname, '..');
+const TAB = 'bench-tab';
+const BROKER = 'bench-broker';
+const TOPIC = 'bench/publish';
+const CHILD_TIMEOUT_MS = 180_000;
+
+export type Publisher = 'core' | 'ours';
+export interface PublishSpec {
+  n: number;
+  size: number;
+  rounds: number;
+}
+export interface PublishResult {
+  spec: PublishSpec;
+  rates: Record<Publisher, number[]>;
+  median: Record<Publisher, number>;
+  /** ours / core, of the medians. */
+  ratio: number;
+}
+
+type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+/** One out node fed by the child, and a complete node counting its done() calls. */
+export function publishFlow(who: Publisher, url: string, clientId: string): FlowNode[] {
+  const { hostname, port } = new URL(url);
+  const nodes: FlowNode[] =
+    who === 'core'
+      ? [
+          { id: BROKER, type: 'mqtt-broker', name: 'bench', broker: hostname, port, clientid: clientId, autoConnect: true, usetls: false, protocolVersion: '4', keepalive: '60', cleansession: false, birthTopic: '', closeTopic: '', willTopic: '' },
+          { id: 'bench-out', type: 'mqtt out', z: TAB, topic: TOPIC, qos: '1', retain: 'false', broker: BROKER, wires: [] },
+        ]
+      : [
+          { id: BROKER, type: 'durable-mqtt-broker', name: 'bench', broker: url, clientId, cleanSession: false, protocolVersion: 4, keepalive: 60 },
+          { id: 'bench-out', type: 'durable-mqtt-out', z: TAB, topic: TOPIC, qos: '1', retain: '', broker: BROKER, wires: [] },
+        ];
+  return [
+    { id: TAB, type: 'tab', label: 'bench' },
+    ...nodes,
+    { id: 'bench-complete', type: 'complete', z: TAB, scope: ['bench-out'], uncaught: false, wires: [['bench-count']] },
+    { id: 'bench-count', type: 'function', z: TAB, func: "global.get('benchDone')();\nreturn null;", outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], wires: [] },
+  ];
+}
+
+function runOnce(who: Publisher, url: string, spec: PublishSpec, round: number): Promise<number> {
+  const userDir = mkdtempSync(join(tmpdir(), 'durable-bench-pub-'));
+  writeFileSync(join(userDir, 'flows.json'), JSON.stringify(publishFlow(who, url, `bench-pub-${who}-${process.pid}-${round}`)));
+  const args = { userDir, n: spec.n, warm: Math.min(2000, spec.n), size: spec.size };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/publish-child.ts', JSON.stringify(args)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  for (const s of [child.stdout, child.stderr]) {
+    s.setEncoding('utf8');
+    s.on('data', (c: string) => (output += c));
+  }
+  // A publisher whose done() calls never all come (a lost message) must fail the bench, not hang it.
+  const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+  return new Promise<number>((resolvePromise, reject) => {
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      rmSync(userDir, { recursive: true, force: true });
+      const line = /RESULT (.*)/.exec(output)?.[1];
+      if (code !== 0 || !line) return reject(new Error(`${who} publisher failed (exit ${code}):\n${output.slice(-4000)}`));
+      resolvePromise((JSON.parse(line) as { rate: number }).rate);
+    });
+  });
+}
+
+/** Rounds alternate core and ours, so drift on a shared machine hits both alike. */
+export async function runPublish(spec: PublishSpec, url: string): Promise<PublishResult> {
+  const rates: Record<Publisher, number[]> = { core: [], ours: [] };
+  for (let round = 0; round < spec.rounds; round++) {
+    for (const who of ['core', 'ours'] as const) {
+      const rate = await runOnce(who, url, spec, round);
+      rates[who].push(rate);
+      console.log(`  round ${round + 1}: ${who} ${Math.round(rate)} msg/s`);
+    }
+  }
+  const m = { core: spread(rates.core)?.median ?? NaN, ours: spread(rates.ours)?.median ?? NaN };
+  return { spec, rates, median: m, ratio: m.ours / m.core };
+}
+
+export function publishTable(r: PublishResult): string {
+  const range = (xs: number[]): string => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`;
+  return [
+    `publish: ${r.spec.n} × ${r.spec.size} B, QoS 1, msg/s until done() (median of ${r.spec.rounds})`,
+    '| core mqtt out | ours (outbox, fsync) | ours / core |',
+    '|---|---|---|',
+    `| ${Math.round(r.median.core)} (${range(r.rates.core)}) | ${Math.round(r.median.ours)} (${range(r.rates.ours)}) | ${r.ratio.toFixed(2)}× (target ≥ 0.8×) |`,
+  ].join('\n');
+}

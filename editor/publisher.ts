@@ -1,0 +1,49 @@
+// Edit dialog of the `durable-mqtt-out` node: the core mqtt out's fields, plus the outbox limits and what happens when it is full.
+import type { EditorNodeProperties } from 'node-red';
+import { editorDef, showDefaults, validator, type NodeDefinition } from './define';
+import { publisherChecks } from './validate';
+
+interface PublisherProps extends EditorNodeProperties {
+  name: string;
+  broker: string;
+  topic: string;
+  qos: string;
+  retain: string;
+  outboxMaxMessages: number;
+  outboxMaxMB: number;
+  outboxWhenFull: string;
+}
+
+const NS = 'durable-mqtt-out';
+const check = (name: keyof typeof publisherChecks) => validator<PublisherProps>(NS, (value) => publisherChecks[name](value));
+
+const definition: NodeDefinition<PublisherProps> = {
+  category: 'network',
+  color: '#cfa9cf',
+  defaults: {
+    name: { value: '' },
+    broker: { type: 'durable-mqtt-broker', required: true, value: '' },
+    topic: { value: '', validate: check('topic') },
+    qos: { value: '1', validate: check('qos') },
+    retain: { value: '' },
+    outboxMaxMessages: { value: 10000, validate: check('outboxMaxMessages') },
+    outboxMaxMB: { value: 100, validate: check('outboxMaxMB') },
+    outboxWhenFull: { value: 'refuse', validate: check('outboxWhenFull') },
+  },
+  inputs: 1,
+  outputs: 0,
+  icon: 'durable-mqtt.svg',
+  align: 'right',
+  paletteLabel: 'durable mqtt out',
+  label: function () {
+    return this.name || this.topic || 'durable mqtt out';
+  },
+  labelStyle: function () {
+    return this.name ? 'node_label_italic' : '';
+  },
+  oneditprepare: function () {
+    showDefaults(this, definition, 'node-input');
+  },
+};
+
+RED.nodes.registerType('durable-mqtt-out', editorDef(definition));

@@ -1,0 +1,244 @@
+// The durable queue of QoS 1/2 publications: a LevelDB (classic-level) whose appends are fsynced and whose entries leave only after the broker's ack.
+import { ClassicLevel } from 'classic-level';
+import { mkdirSync } from 'node:fs';
+import type { QoS } from '../session/cover';
+import { Fifo } from '../session/fifo';
+import type { OutboxLimits } from './limits';
+
+/** The MQTT 5 properties the out node takes from msg. */
+export interface PublishProperties {
+  userProperties?: Record<string, string | string[]>;
+  contentType?: string;
+  responseTopic?: string;
+  correlationData?: Buffer;
+  messageExpiryInterval?: number;
+}
+
+export interface Publication {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly properties?: PublishProperties;
+}
+
+export interface Queued {
+  /** Position in the outbox: the order messages arrived in, kept across restarts. */
+  readonly seq: number;
+  readonly publication: Publication;
+  /** Bytes on disk, as counted against `maxBytes`. */
+  readonly bytes: number;
+}
+
+export class OutboxFullError extends Error {
+  override name = 'OutboxFullError';
+}
+
+interface Op {
+  readonly type: 'put' | 'del';
+  readonly key: string;
+  readonly value?: Buffer;
+}
+
+interface Waiter {
+  readonly entry: Queued;
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/** Keys are the sequence number in fixed-width hex, so LevelDB's byte order is arrival order. */
+const KEY_WIDTH = 13;
+const keyOf = (seq: number): string => seq.toString(16).padStart(KEY_WIDTH, '0');
+const HEADER_LENGTH_BYTES = 4;
+
+/**
+ * Everything in the outbox is also held in memory (bounded by `maxBytes`), so sending never waits for
+ * a read. What makes the promise true is the write order: an append resolves only after LevelDB has
+ * fsynced its log (`sync: true`), and appends that arrive while a write is under way share the next
+ * fsync (group commit). Removals are not synced: one lost in a crash only means the message is sent
+ * again after the restart, and duplicates are allowed at QoS 1/2.
+ */
+export class Outbox {
+  private readonly entries = new Map<number, Queued>();
+  /** Durable entries not handed out by `take`, oldest first. */
+  private waiting = new Fifo<Queued>();
+  private nextSeq: number;
+  /** Count and bytes reserved, including appends still being written. */
+  private reservedCount = 0;
+  private reservedBytes = 0;
+  private ops: Op[] = [];
+  private waiters: Waiter[] = [];
+  private writing?: Promise<void>;
+  private closed = false;
+
+  private constructor(
+    private readonly db: ClassicLevel<string, Buffer>,
+    readonly limits: OutboxLimits,
+    loaded: Queued[],
+  ) {
+    for (const e of loaded) this.admit(e);
+    this.reservedCount = loaded.length;
+    this.reservedBytes = loaded.reduce((n, e) => n + e.bytes, 0);
+    this.nextSeq = loaded.length > 0 ? loaded[loaded.length - 1].seq + 1 : 0;
+  }
+
+  /** Opens (or creates) the outbox in `dir` and loads what an earlier run left, in order. */
+  static async open(dir: string, limits: OutboxLimits): Promise<Outbox> {
+    mkdirSync(dir, { recursive: true });
+    const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    await db.open();
+    const loaded: Queued[] = [];
+    for await (const [key, value] of db.iterator()) {
+      loaded.push({ seq: parseInt(key, 16), publication: decode(value), bytes: value.length });
+    }
+    return new Outbox(db, limits, loaded);
+  }
+
+  /** Messages on disk: waiting, or sent and not yet acknowledged (appends still being written not counted). */
+  get depth(): number {
+    return this.entries.size;
+  }
+
+  /**
+   * Resolves once `publication` is on disk. When the outbox is full, `refuse` rejects with an
+   * OutboxFullError; `dropOldest` removes the oldest waiting entries to make room and returns them.
+   */
+  append(publication: Publication): Promise<{ entry: Queued; evicted: Queued[] }> {
+    if (this.closed) return Promise.reject(new Error('the outbox is closed'));
+    const value = encode(publication);
+    const evicted: Queued[] = [];
+    const { maxMessages, maxBytes, whenFull } = this.limits;
+    const fits = (): boolean => this.reservedCount + 1 <= maxMessages && this.reservedBytes + value.length <= maxBytes;
+    if (!fits() && whenFull === 'dropOldest' && value.length <= maxBytes) {
+      while (!fits() && this.waiting.size > 0) {
+        const old = this.waiting.shift() as Queued;
+        this.remove(old);
+        evicted.push(old);
+      }
+    }
+    if (!fits()) {
+      return Promise.reject(
+        new OutboxFullError(
+          `outbox full (${this.reservedCount} of ${maxMessages} messages, ${this.reservedBytes + value.length} of ${maxBytes} bytes with this one): message refused`,
+        ),
+      );
+    }
+    const entry: Queued = { seq: this.nextSeq++, publication, bytes: value.length };
+    this.reservedCount++;
+    this.reservedBytes += value.length;
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ entry, resolve, reject });
+      this.enqueue({ type: 'put', key: keyOf(entry.seq), value });
+    }).then(() => ({ entry, evicted }));
+  }
+
+  /** Hands out the oldest waiting entry, which stays in the outbox until `remove` or `untake`. */
+  take(): Queued | undefined {
+    return this.waiting.shift();
+  }
+
+  /** Returns a taken entry to its place in the order (its publish ended without the broker's answer). */
+  untake(entry: Queued): void {
+    if (!this.entries.has(entry.seq)) return;
+    const rest = this.waiting.clear();
+    this.waiting = new Fifo<Queued>();
+    let placed = false;
+    for (const e of rest) {
+      if (!placed && e.seq > entry.seq) {
+        this.waiting.push(entry);
+        placed = true;
+      }
+      this.waiting.push(e);
+    }
+    if (!placed) this.waiting.push(entry);
+  }
+
+  /** Deletes an entry (acknowledged, refused by the broker, or evicted). */
+  remove(entry: Queued): void {
+    if (!this.entries.delete(entry.seq)) return;
+    this.reservedCount--;
+    this.reservedBytes -= entry.bytes;
+    if (!this.closed) this.enqueue({ type: 'del', key: keyOf(entry.seq) });
+  }
+
+  /** Finishes pending writes and closes the database; entries left in it are sent after the next open. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.writing) await this.writing;
+    await this.db.close();
+  }
+
+  private admit(entry: Queued): void {
+    this.entries.set(entry.seq, entry);
+    this.waiting.push(entry);
+  }
+
+  private enqueue(op: Op): void {
+    this.ops.push(op);
+    // Everything queued while a write is under way goes in the next batch, behind one fsync.
+    if (!this.writing) this.writing = this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    // Let the current turn's appends join this batch.
+    await Promise.resolve();
+    while (this.ops.length > 0) {
+      const ops = this.ops;
+      const waiters = this.waiters;
+      this.ops = [];
+      this.waiters = [];
+      try {
+        const batch = this.db.batch();
+        for (const op of ops) {
+          if (op.type === 'put') batch.put(op.key, op.value as Buffer);
+          else batch.del(op.key);
+        }
+        await batch.write({ sync: waiters.length > 0 });
+        for (const w of waiters) {
+          this.admit(w.entry);
+          w.resolve();
+        }
+      } catch (err) {
+        for (const w of waiters) {
+          this.reservedCount--;
+          this.reservedBytes -= w.entry.bytes;
+          w.reject(err as Error);
+        }
+      }
+    }
+    this.writing = undefined;
+  }
+}
+
+interface Header {
+  t: string;
+  q: QoS;
+  r: boolean;
+  p?: Omit<PublishProperties, 'correlationData'> & { correlationData?: string };
+}
+
+/** One record: a 4-byte header length, the header as JSON, then the payload bytes as they are. */
+function encode(p: Publication): Buffer {
+  const header: Header = { t: p.topic, q: p.qos, r: p.retain };
+  if (p.properties) {
+    const { correlationData, ...rest } = p.properties;
+    header.p = correlationData ? { ...rest, correlationData: correlationData.toString('base64') } : rest;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const length = Buffer.alloc(HEADER_LENGTH_BYTES);
+  length.writeUInt32BE(json.length);
+  return Buffer.concat([length, json, p.payload]);
+}
+
+function decode(value: Buffer): Publication {
+  const length = value.readUInt32BE(0);
+  const header = JSON.parse(value.subarray(HEADER_LENGTH_BYTES, HEADER_LENGTH_BYTES + length).toString()) as Header;
+  const payload = Buffer.from(value.subarray(HEADER_LENGTH_BYTES + length));
+  let properties: PublishProperties | undefined;
+  if (header.p) {
+    const { correlationData, ...rest } = header.p;
+    properties = correlationData !== undefined ? { ...rest, correlationData: Buffer.from(correlationData, 'base64') } : rest;
+  }
+  return { topic: header.t, payload, qos: header.q, retain: header.r, ...(properties ? { properties } : {}) };
+}

@@ -1,0 +1,69 @@
+// Moves outbox entries to the broker in order while connected, a window at a time, and removes each once the broker has acknowledged it.
+import type { Outbox, Publication, Queued } from './outbox';
+
+/** Publishes in flight at once: enough to keep the connection busy, few enough that a reconnect resends little. */
+export const PUBLISH_WINDOW = 100;
+/** MQTT 5 reason codes from this value up mean the broker refused the message (PUBACK/PUBREC). */
+const REFUSED = 0x80;
+
+export interface PumpHandlers {
+  /** The entry left the outbox: acknowledged (`err` undefined) or refused by the broker. */
+  settled(entry: Queued, err?: Error): void;
+}
+
+/**
+ * MQTT.js keeps a publish that is in flight when the connection drops and resends it on the next
+ * connection of the same client, so an entry stays taken across reconnects; only a publish that ends
+ * without the broker's word (the client was ended) goes back to its place in the outbox.
+ */
+export class Pump {
+  private inFlight = 0;
+  private connected = false;
+  private stopped = false;
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly publish: (p: Publication) => Promise<void>,
+    private readonly handlers: PumpHandlers,
+    private readonly window = PUBLISH_WINDOW,
+  ) {}
+
+  /** Follows the session: sending starts on connect and pauses on any other state. */
+  setConnected(connected: boolean): void {
+    this.connected = connected;
+    this.run();
+  }
+
+  /** Sends what the window allows. Call it after an append. */
+  run(): void {
+    while (this.connected && !this.stopped && this.inFlight < this.window) {
+      const entry = this.outbox.take();
+      if (!entry) return;
+      this.inFlight++;
+      this.publish(entry.publication).then(
+        () => this.finish(entry),
+        (err: Error & { code?: unknown }) => {
+          if (typeof err.code === 'number' && err.code >= REFUSED) return this.finish(entry, err);
+          this.inFlight--;
+          if (this.stopped) return;
+          this.outbox.untake(entry);
+          // Wait for the next connect rather than spin on a client that is going away.
+          this.connected = false;
+        },
+      );
+    }
+  }
+
+  /** Stops sending; entries in flight stay in the outbox for the next run. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private finish(entry: Queued, err?: Error): void {
+    this.inFlight--;
+    if (this.stopped) return;
+    this.outbox.remove(entry);
+    this.handlers.settled(entry, err);
+    this.run();
+  }
+}

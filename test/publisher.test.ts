@@ -1,0 +1,184 @@
+// Specifies the durable-mqtt-out node: done() after the broker's ack, the outbox while the broker is away, and input errors a Catch node sees.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import type { NodeMessage } from 'node-red';
+import { parsePublisher } from '../nodes/publisher/settings';
+import { publicationOf } from '../nodes/publisher/publication';
+import { startMosquitto, mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';
+import { callsOf, collect, getNode, helper, lastStatus, load, logged, until } from './support/nodered';
+import { coreNode } from './support/runtime';
+
+const catchNode = coreNode('core/common/25-catch.js');
+const completeNode = coreNode('core/common/24-complete.js');
+
+let seq = 0;
+// Under the test helper the outbox lives in the temp dir, keyed by node id: every test gets its own.
+const fresh = (what: string): string => `pub-${what}-${process.pid}-${++seq}`;
+const outboxOf = (id: string): string => join(tmpdir(), 'durable-mqtt', 'outbox', id);
+
+/** broker config → durable-mqtt-out, with a complete node and a catch node reporting to helpers. */
+function outFlow(url: string, outId: string, out: Record<string, unknown> = {}, broker: Record<string, unknown> = {}): Parameters<typeof load>[0] {
+  return [
+    { id: 'f1', type: 'tab' },
+    { id: 'b1', type: 'durable-mqtt-broker', broker: url, clientId: fresh('client'), backoffMin: 0.1, backoffMax: 0.5, ...broker },
+    { id: outId, z: 'f1', type: 'durable-mqtt-out', broker: 'b1', ...out },
+    { id: 'done', z: 'f1', type: 'complete', scope: [outId], uncaught: false, wires: [['done-out']] },
+    { id: 'caught', z: 'f1', type: 'catch', scope: [outId], uncaught: false, wires: [['caught-out']] },
+    { id: 'done-out', z: 'f1', type: 'helper' },
+    { id: 'caught-out', z: 'f1', type: 'helper' },
+  ];
+}
+
+/** A persistent subscriber that records every message, for checking what reached the broker. */
+async function subscriber(url: string, topic: string): Promise<{ messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[]; end: () => Promise<void> }> {
+  const client = await mqtt.connectAsync(url, { clientId: fresh('sub'), clean: false, reconnectPeriod: 100, protocolVersion: 5 });
+  client.on('error', () => undefined);
+  const messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[] = [];
+  client.on('message', (t, p, packet) => messages.push({ topic: t, payload: p.toString(), retain: packet.retain, qos: packet.qos, packet }));
+  await client.subscribeAsync(topic, { qos: 2 });
+  return { messages, end: () => client.endAsync() };
+}
+
+const send = (id: string, msg: Record<string, unknown>): void => {
+  (getNode(id) as unknown as { receive(m: NodeMessage): void }).receive(msg);
+};
+
+describe('durable-mqtt-out settings and msg', () => {
+  it('defaults qos to 1, and an empty qos or retain defers to the msg', () => {
+    const base = { id: 'n', type: 'durable-mqtt-out', name: '', z: '' };
+    const omitted = parsePublisher(base);
+    assert.ok(omitted.ok);
+    assert.equal(omitted.settings.qos, 1);
+    assert.deepEqual(omitted.settings.outbox, { maxMessages: 10000, maxBytes: 100 * 1024 * 1024, whenFull: 'refuse' });
+    const empty = parsePublisher({ ...base, qos: '', retain: '' });
+    assert.ok(empty.ok);
+    const p = publicationOf({ topic: 'a/b', payload: { x: 1 }, qos: 2, retain: true }, empty.settings);
+    assert.ok(p.ok);
+    assert.deepEqual([p.publication.qos, p.publication.retain, p.publication.payload.toString()], [2, true, '{"x":1}']);
+    assert.equal(parsePublisher({ ...base, topic: 'a/+' }).ok, false, 'a wildcard in the topic property');
+    assert.equal(parsePublisher({ ...base, outboxWhenFull: 'later' }).ok, false);
+  });
+
+  it('takes the node topic over msg.topic, and refuses what cannot be published', () => {
+    const s = { topic: '', qos: 1 as const };
+    const ok = publicationOf({ topic: 'm', payload: 5 }, { ...s, topic: 'node/topic' });
+    assert.ok(ok.ok && ok.publication.topic === 'node/topic' && ok.publication.payload.toString() === '5');
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    for (const msg of [{ payload: 1 }, { topic: 'a/#', payload: 1 }, { topic: 'a', payload: circular }, { topic: 'a', payload: 10n }]) {
+      assert.equal(publicationOf(msg, s).ok, false, JSON.stringify(Object.keys(msg)));
+    }
+  });
+});
+
+describe('durable-mqtt-out (Mosquitto)', function () {
+  this.timeout(60_000);
+  const mosq = mosquittoForSuite();
+  const outIds: string[] = [];
+  let own: MosquittoHandle | undefined;
+  const outId = (what: string): string => {
+    const id = fresh(what);
+    outIds.push(id);
+    return id;
+  };
+  afterEach(async () => {
+    await helper.unload();
+    await own?.stop('SIGKILL');
+    own = undefined;
+    for (const id of outIds.splice(0)) rmSync(outboxOf(id), { recursive: true, force: true });
+  });
+
+  it('publishes with topic, qos, retain and MQTT 5 properties from msg, and calls done() once acknowledged', async () => {
+    const sub = await subscriber(mosq().url, 'pub/props/#');
+    const id = outId('props');
+    await load(outFlow(mosq().url, id, { qos: '', retain: '' }, { protocolVersion: 5 }), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    await until(() => String(lastStatus(id)?.text).includes('connected'), 'connected');
+    send(id, { topic: 'pub/props/a', payload: 'one', qos: 2, retain: false, userProperties: { k: 'v' }, contentType: 'text/plain', correlationData: 'c-1' });
+    send(id, { topic: 'pub/props/b', payload: Buffer.from('two'), qos: 0 });
+    await until(() => done.length === 2 && sub.messages.length === 2, 'both done and received');
+    // QoS 0 skips the outbox, so it may overtake a QoS 1/2 message.
+    const got = [...sub.messages].sort((a, b) => a.topic.localeCompare(b.topic));
+    assert.deepEqual(got.map((m) => [m.topic, m.payload, m.qos]), [['pub/props/a', 'one', 2], ['pub/props/b', 'two', 0]]);
+    const props = got[0].packet.properties;
+    assert.deepEqual([{ ...props?.userProperties }, props?.contentType, props?.correlationData?.toString()], [{ k: 'v' }, 'text/plain', 'c-1']);
+    assert.equal(caught.length, 0);
+    await sub.end();
+  });
+
+  it('keeps messages in the outbox while the broker is down, shows the depth, and sends them in order on return before calling done()', async () => {
+    own = await startMosquitto();
+    const port = own.port;
+    const sub = await subscriber(own.url, 'pub/down');
+    await sub.end();
+    await own.stop();
+    const id = outId('down');
+    await load(outFlow(`mqtt://127.0.0.1:${port}`, id, { topic: 'pub/down' }), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    for (let i = 0; i < 20; i++) send(id, { payload: String(i) });
+    await until(() => String(lastStatus(id)?.text).includes('status.queued'), 'the badge shows the queue');
+    assert.equal(done.length, 0, 'no done() before the broker has the messages');
+    own = await startMosquitto({ port, dataDir: own.dataDir, persistence: true });
+    const back = await subscriber(own.url, 'pub/down');
+    await until(() => done.length === 20, 'done() for all 20');
+    await until(() => back.messages.length >= 20, 'all 20 at the subscriber');
+    assert.deepEqual([...new Set(back.messages.map((m) => Number(m.payload)))], Array.from({ length: 20 }, (_, i) => i));
+    await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'the badge back to connected');
+    assert.equal(caught.length, 0);
+    await back.end();
+  });
+
+  it('sends bad input to a Catch node: no topic, a wildcard topic, a payload that cannot be serialized', async () => {
+    const id = outId('bad');
+    await load(outFlow(mosq().url, id), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    send(id, { payload: 'no topic' });
+    send(id, { topic: 'a/+/b', payload: 'wildcard' });
+    send(id, { topic: 'a', payload: circular });
+    await until(() => caught.length === 3, 'three errors caught');
+    const errors = caught.map((m) => String((m as { error?: { message?: string } }).error?.message));
+    assert.match(errors[0], /no topic/);
+    assert.match(errors[1], /wildcard/);
+    assert.match(errors[2], /serialized/);
+    assert.equal(done.length, 0, 'a Complete node hears only of messages that succeeded');
+  });
+
+  it('refuses with done(err) when the outbox is full, and never drops a message silently', async () => {
+    own = await startMosquitto();
+    const port = own.port;
+    await own.stop();
+    const id = outId('full');
+    await load(outFlow(`mqtt://127.0.0.1:${port}`, id, { topic: 'pub/full', outboxMaxMessages: 5 }), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    for (let i = 0; i < 8; i++) send(id, { payload: String(i) });
+    await until(() => caught.length === 3, 'three refused');
+    assert.ok(caught.every((m) => /outbox full/.test(String((m as { error?: { message?: string } }).error?.message))));
+    assert.equal(done.length, 0);
+  });
+
+  it('with dropOldest, makes room by dropping the oldest unsent messages, and says so', async () => {
+    own = await startMosquitto();
+    const port = own.port;
+    await own.stop();
+    const id = outId('drop');
+    const flow = outFlow(`mqtt://127.0.0.1:${port}`, id, { topic: 'pub/drop', outboxMaxMessages: 5, outboxWhenFull: 'dropOldest' });
+    await load(flow, {}, [catchNode, completeNode]);
+    for (let i = 0; i < 5; i++) send(id, { payload: String(i) });
+    // Closing the node finishes the outbox's writes: the next run finds all five on disk.
+    await until(() => String(lastStatus(id)?.text).includes('status.queued'), 'queued');
+    await helper.unload();
+    await load(flow, {}, [catchNode, completeNode]);
+    await until(() => logged(id, 'log', /5 messages left in the outbox/), 'the five found again');
+    for (let i = 5; i < 7; i++) send(id, { payload: String(i) });
+    await until(() => callsOf(id, 'warn').length === 2, 'two drops reported');
+    assert.ok(callsOf(id, 'warn').every(([m]) => /dropped from the full outbox/.test(String(m))));
+    own = await startMosquitto({ port });
+    const sub = await subscriber(own.url, 'pub/drop');
+    await sub.end();
+  });
+});
