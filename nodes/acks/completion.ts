@@ -20,6 +20,8 @@ interface Tracked {
   /** Date.now() after which the message counts as stalled. */
   readonly deadline: number;
   readonly done: (outcome: Outcome) => void;
+  /** Deliveries to nodes that never call done() (see `forwarder`) not yet passed on, per node id. */
+  forwarders?: Map<string, number>;
 }
 
 /** How often timeouts are checked: one timer for all messages, as a timer each cost more than tracking them. */
@@ -29,7 +31,16 @@ const SWEEP_MS = 250;
 interface Handling {
   readonly nodeId: string;
   readonly t: Tracked;
+  /** The node sent something while handling it. */
+  sent: boolean;
 }
+
+/**
+ * How long a node that never calls done() may hold a msg before it counts as dropped by that node
+ * (a switch without a match). The core switch queues what arrives while it is busy and takes one
+ * msg per turn of the event loop, so a passed-on msg is seen long before this.
+ */
+export const FORWARD_SETTLE_MS = 50;
 
 /**
  * Fed by the runtime's messaging hooks. A message is finished when every delivery of it (clones
@@ -58,10 +69,42 @@ export class CompletionTracker {
   /** `onSend`: msgs a node sends while handling a tracked message belong to that message. */
   sending(source: string, msg: TrackedMsg): void {
     const h = this.handling[this.handling.length - 1];
+    if (!h || h.nodeId !== source) return this.passedOn(source, msg);
+    h.sent = true;
     const id = msg._msgid;
-    if (!h || h.nodeId !== source || !id || this.tracked.has(id)) return;
+    if (!id || this.tracked.has(id)) return;
     h.t.ids.push(id);
     this.tracked.set(id, h.t);
+  }
+
+  /**
+   * `postReceive` of a node whose input handler takes only msg, so the runtime never hears it
+   * finish: the core switch and filter (rbe) nodes, and a subflow instance node. Its delivery
+   * ends once it has passed the msg on (its sends' deliveries are counted by then), or after
+   * FORWARD_SETTLE_MS if it sends nothing.
+   */
+  forwarder(msg: TrackedMsg, nodeId: string, sentWhileHandling: boolean): void {
+    const t = this.lookup(msg);
+    if (!t) return;
+    if (sentWhileHandling) return this.release(t, nodeId);
+    t.forwarders ??= new Map();
+    t.forwarders.set(nodeId, (t.forwarders.get(nodeId) ?? 0) + 1);
+    setTimeout(() => this.forwarded(t, nodeId), FORWARD_SETTLE_MS).unref();
+  }
+
+  /** A send outside the node's input handler: a forwarder passing on a msg it had queued. */
+  private passedOn(source: string, msg: TrackedMsg): void {
+    const t = this.lookup(msg);
+    // After the send has counted its deliveries: they run synchronously once onSend returns.
+    if (t?.forwarders?.get(source)) queueMicrotask(() => this.forwarded(t, source));
+  }
+
+  private forwarded(t: Tracked, nodeId: string): void {
+    const n = t.forwarders?.get(nodeId);
+    if (!n) return;
+    if (n === 1) t.forwarders?.delete(nodeId);
+    else t.forwarders?.set(nodeId, n - 1);
+    this.release(t, nodeId);
   }
 
   /** `preDeliver`. */
@@ -76,20 +119,25 @@ export class CompletionTracker {
   /** `onReceive`: the node's input handler is about to run. */
   receiving(msg: TrackedMsg, nodeId: string): void {
     const t = this.lookup(msg);
-    if (t) this.handling.push({ nodeId, t });
+    if (t) this.handling.push({ nodeId, t, sent: false });
   }
 
   /** `postReceive`: the node's input handler has returned. */
-  received(nodeId: string): void {
+  received(nodeId: string): { sent: boolean } | undefined {
     // By node alone: the handler may have deleted or changed the msg's `_msgid`.
-    if (this.handling[this.handling.length - 1]?.nodeId === nodeId) this.handling.pop();
+    if (this.handling[this.handling.length - 1]?.nodeId === nodeId) return this.handling.pop();
+    return undefined;
   }
 
   /** `onComplete`. */
   completed(msg: TrackedMsg, nodeId: string, error?: unknown): void {
     const t = this.lookup(msg);
-    const held = t?.holders.get(nodeId);
-    if (!t || !held) return;
+    if (t) this.release(t, nodeId, error);
+  }
+
+  private release(t: Tracked, nodeId: string, error?: unknown): void {
+    const held = t.holders.get(nodeId);
+    if (!held) return;
     if (held === 1) t.holders.delete(nodeId);
     else t.holders.set(nodeId, held - 1);
     t.count--;

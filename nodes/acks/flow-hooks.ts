@@ -33,11 +33,10 @@ export function acquireTracker(RED: NodeAPI): CompletionTracker {
     });
     RED.hooks.add(`preDeliver.${LABEL}`, (ev: { msg: TrackedMsg; destination: { id: string } }) => tracker.delivered(ev.msg, ev.destination.id));
     RED.hooks.add(`onReceive.${LABEL}`, (ev: { msg: TrackedMsg; destination: { id: string } }) => tracker.receiving(ev.msg, ev.destination.id));
-    RED.hooks.add(`postReceive.${LABEL}`, (ev: { msg: TrackedMsg; destination: { id: string; node?: unknown } }) => {
-      tracker.received(ev.destination.id);
-      // A subflow instance node forwards each msg into its subflow and never calls done(); its
-      // forwarding send() has counted the inner deliveries by the time postReceive fires.
-      if (isSubflowInstance(ev.destination.node)) tracker.completed(ev.msg, ev.destination.id);
+    RED.hooks.add(`postReceive.${LABEL}`, (ev: { msg: TrackedMsg; destination: { id: string; node?: { type?: string } } }) => {
+      const handled = tracker.received(ev.destination.id);
+      const node = ev.destination.node;
+      if (isSubflowInstance(node) || FORWARDERS.has(node?.type ?? '')) tracker.forwarder(ev.msg, ev.destination.id, handled?.sent ?? false);
     });
     RED.hooks.add(`onComplete.${LABEL}`, (ev: { msg: TrackedMsg; node: { id: string }; error?: unknown }) => tracker.completed(ev.msg, ev.node.id, ev.error));
   }
@@ -49,6 +48,12 @@ export function releaseTracker(RED: NodeAPI): void {
   if (!reg || reg.users === 0) return;
   if (--reg.users === 0) RED.hooks.remove(`*.${LABEL}`);
 }
+
+/**
+ * Core nodes whose input handler takes only msg, so they never call done() (10-switch.js, rbe.js in
+ * Node-RED 4.1), and that pass each msg on or drop it. A subflow instance node is the third such.
+ */
+const FORWARDERS = new Set(['switch', 'rbe']);
 
 /**
  * The node a Subflow creates to stand for its instance: Subflow.js builds it with `_flow` set to the
