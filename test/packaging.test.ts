@@ -30,7 +30,7 @@ function pack(into: string): string {
   return join(into, filename);
 }
 
-/** Installs the tarball as a user would in `~/.node-red`: from the npm cache when it can (mqtt is the only dependency). */
+/** Installs the tarball as a user would in `~/.node-red`: from the npm cache when it can (mqtt and classic-level are the dependencies). */
 function install(tarball: string, userDir: string): void {
   mkdirSync(userDir, { recursive: true });
   // What Node-RED writes into a new user directory; without it npm would look for a project further up.
@@ -123,10 +123,11 @@ describe(`package as installed from its tarball (Node-RED ${NODE_RED_VERSION}, N
     assert.ok(entries.length > 0, 'the tarball lists files');
   });
 
-  it('installs with npm into a fresh user directory, with mqtt as its dependency', () => {
+  it('installs with npm into a fresh user directory, with mqtt and classic-level (its prebuilt LevelDB binary inside the package) as dependencies', () => {
     const installed = JSON.parse(readFileSync(join(userDir, 'node_modules', PKG.name, 'package.json'), 'utf8')) as { version: string };
     assert.equal(installed.version, PKG.version);
     assert.ok(existsSync(join(userDir, 'node_modules', 'mqtt', 'package.json')), 'mqtt installed');
+    assert.ok(existsSync(join(userDir, 'node_modules', 'classic-level', 'prebuilds', `${process.platform}-${process.arch}`)), 'classic-level installed with a binary for this platform');
   });
 
   it(`runs in Node-RED ${NODE_RED_VERSION}: the Admin API reports that version`, async () => {
