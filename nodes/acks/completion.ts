@@ -142,7 +142,9 @@ export class CompletionTracker {
     else t.holders.set(nodeId, held - 1);
     t.count--;
     if (error !== undefined && error !== null && t.error === undefined) t.error = error;
-    if (t.count === 0) this.finish(t, { error: t.error });
+    // Some nodes call done() just before they send (the core trigger node): look again once the
+    // running code has finished, when such a send has counted its deliveries.
+    if (t.count === 0) queueMicrotask(() => t.count === 0 && this.finish(t, { error: t.error }));
   }
 
   /** The sender's `node.send` has returned: with sync hooks every delivery is counted by now. */
