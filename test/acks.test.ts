@@ -227,4 +227,26 @@ describe('held acknowledgements (session with manualAcks)', function () {
     }, 60000);
     assert.deepEqual(back.got.map((g) => Number.parseInt(g.payload, 10)), Array.from({ length: 20000 }, (_, i) => i));
   });
+
+  it('keeps the connection through several keepalive periods while reading is held at the high water, then drains', async () => {
+    const b = await aedes();
+    const clientId = unique('held-keepalive');
+    const away = open(config(b.url, clientId), 'hk/#', 1, false);
+    await waitFor('subscribed', () => b.subscribeCount() === 1);
+    await away.s.close();
+    await publishMany(b.url, 'hk/x', 3000, { qos: 1, payload: (i) => `${i}`.padEnd(1024, '.') });
+
+    // keepalive 1 s: MQTT.js would give up after 1.5 s without reading a PINGRESP.
+    const back = open(config(b.url, clientId, { keepalive: 1 }), 'hk/#');
+    await waitFor('the first 1,000', () => back.got.length >= 1000);
+    await sleep(5000);
+    assert.ok(back.got.length < 3000, `reading was held (${back.got.length} read, none settled)`);
+    assert.deepEqual(back.states.filter((st) => st.state !== 'connecting'), [{ state: 'connected', sessionPresent: true }], 'no reconnect while held');
+    let settled = 0;
+    await waitFor('all 3,000', () => {
+      while (settled < back.got.length) back.got[settled++].settle('ack');
+      return settled === 3000;
+    }, 60000);
+    assert.equal(back.got.filter((g) => g.dup).length, 0, 'nothing was redelivered: the connection never dropped');
+  });
 });

@@ -201,15 +201,20 @@ describe('session', function () {
     });
   });
 
-  it('setSubscriptions while connected subscribes the new filter and unsubscribes the removed one', async () => {
+  it('setSubscriptions while connected subscribes the new filter, then unsubscribes the removed one', async () => {
     const broker = await aedes();
     const { s, r, ledger } = session(sessionConfig(broker.url, unique('change')), unique('ledger'), { 'x/1': 1 });
     s.start();
     await waitFor('first SUBSCRIBE', () => r.subscribed.length === 1);
     assert.equal(broker.subscribeCount(), 1);
 
+    // The session awaits each SUBACK / UNSUBACK before the next request, so the events follow the wire.
+    const order: string[] = [];
+    s.on('subscribed', () => order.push('subscribed x/2'));
+    s.on('unsubscribed', () => order.push('unsubscribed x/1'));
     s.setSubscriptions(new Map<string, QoS>([['x/2', 1]]));
     await waitFor('the change', () => r.subscribed.length === 2 && r.unsubscribed.length === 1);
+    assert.deepEqual(order, ['subscribed x/2', 'unsubscribed x/1'], 'the new filter is in place before the old one goes');
 
     assert.equal(broker.subscribeCount(), 2);
     assert.equal(broker.unsubscribeCount(), 1);

@@ -166,43 +166,6 @@ describe('editor in Chromium (demo Node-RED)', function () {
       await zhContext.close();
     }
   });
-  it('offline delivery on the demo: Stop, publish 50, Ctrl-C, npm start — the count badge shows all 50', async () => {
-    const run = demo!;
-    await page.locator('#red-ui-header-button-deploy-options').click();
-    await page.locator('#deploymenu-item-runtime-stop').click();
-    // Our node closes as core's do: red ring "disconnected", not a stale green dot.
-    const consumer = flowNode(page, DEMO_CONSUMER).locator('.red-ui-flow-node-status-group');
-    await consumer.locator('.red-ui-flow-node-status-ring-red').waitFor({ state: 'attached' });
-    assert.equal(await consumer.locator('.red-ui-flow-node-status-label').textContent(), 'disconnected');
-    await screenshot(page, 'offline-1-stopped');
-
-    await publishMany(run.brokerUrl, 'demo/away', AWAY, { qos: 1, payload: (i) => `away-${i}` });
-    await run.restart();
-    await run.editorReady();
-    await run.waitFor(`${AWAY} messages after the restart`, () => new RegExp(`\\[function:count per topic\\] demo/away: ${AWAY}\\b`).test(run.output()));
-
-    // The editor connects after they arrived: the count badge, retained by the runtime, shows them.
-    await openEditor(page, run.editor, TYPE, DEMO_CONSUMER);
-    const count = flowNode(page, DEMO_COUNT).locator('.red-ui-flow-node-status-label');
-    await page.waitForFunction(
-      ([selector, text]) => document.querySelector(selector)?.textContent?.includes(text) ?? false,
-      [`#red-ui-workspace-chart g[id="${DEMO_COUNT}"] .red-ui-flow-node-status-label`, `demo/away: ${AWAY}`] as const,
-    );
-    assert.match(String(await count.textContent()), new RegExp(`demo/away: ${AWAY}\\b`));
-    await flowNode(page, DEMO_CONSUMER).locator('.red-ui-flow-node-status-dot-green').waitFor({ state: 'attached' });
-    await screenshot(page, 'offline-2-after-restart');
-  });
-  it('applies a Shared group typed without pressing Share when the dialog is closed with Done', async () => {
-    await openNodeDialog(page, DEMO_CONSUMER);
-    await typeInto(page.locator('#node-input-share-group'), 'workers');
-    await screenshot(page, 'node-dialog-shared-group');
-    await page.locator('#node-dialog-ok').click();
-    await page.locator('#node-input-topic').waitFor({ state: 'detached' });
-    await openNodeDialog(page, DEMO_CONSUMER);
-    assert.equal(await page.locator('#node-input-topic').inputValue(), '$share/workers/demo/#');
-    await page.locator('#node-dialog-cancel').click();
-  });
-
   it('sets birth, close and will messages on the Messages tab of the broker dialog, checking their topics', async () => {
     await openNodeDialog(page, deployed());
     const brokerId = await page.locator('#node-input-broker').inputValue();
@@ -253,4 +216,42 @@ describe('editor in Chromium (demo Node-RED)', function () {
     assert.equal(after.menu, true, 'the Edit menu offers the action');
     await screenshot(page, 'converted-core-nodes');
   });
+
+  it('offline delivery on the demo: Stop, publish 50, Ctrl-C, npm start — the count badge shows all 50', async () => {
+    const run = demo!;
+    await page.locator('#red-ui-header-button-deploy-options').click();
+    await page.locator('#deploymenu-item-runtime-stop').click();
+    // Our node closes as core's do: red ring "disconnected", not a stale green dot.
+    const consumer = flowNode(page, DEMO_CONSUMER).locator('.red-ui-flow-node-status-group');
+    await consumer.locator('.red-ui-flow-node-status-ring-red').waitFor({ state: 'attached' });
+    assert.equal(await consumer.locator('.red-ui-flow-node-status-label').textContent(), 'disconnected');
+    await screenshot(page, 'offline-1-stopped');
+
+    await publishMany(run.brokerUrl, 'demo/away', AWAY, { qos: 1, payload: (i) => `away-${i}` });
+    await run.restart();
+    await run.editorReady();
+    await run.waitFor(`${AWAY} messages after the restart`, () => new RegExp(`\\[function:count per topic\\] demo/away: ${AWAY}\\b`).test(run.output()));
+
+    // The editor connects after they arrived: the count badge, retained by the runtime, shows them.
+    await openEditor(page, run.editor, TYPE, DEMO_CONSUMER);
+    const count = flowNode(page, DEMO_COUNT).locator('.red-ui-flow-node-status-label');
+    await page.waitForFunction(
+      ([selector, text]) => document.querySelector(selector)?.textContent?.includes(text) ?? false,
+      [`#red-ui-workspace-chart g[id="${DEMO_COUNT}"] .red-ui-flow-node-status-label`, `demo/away: ${AWAY}`] as const,
+    );
+    assert.match(String(await count.textContent()), new RegExp(`demo/away: ${AWAY}\\b`));
+    await flowNode(page, DEMO_CONSUMER).locator('.red-ui-flow-node-status-dot-green').waitFor({ state: 'attached' });
+    await screenshot(page, 'offline-2-after-restart');
+  });
+  it('applies a Shared group typed without pressing Share when the dialog is closed with Done', async () => {
+    await openNodeDialog(page, DEMO_CONSUMER);
+    await typeInto(page.locator('#node-input-share-group'), 'workers');
+    await screenshot(page, 'node-dialog-shared-group');
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-topic').waitFor({ state: 'detached' });
+    await openNodeDialog(page, DEMO_CONSUMER);
+    assert.equal(await page.locator('#node-input-topic').inputValue(), '$share/workers/demo/#');
+    await page.locator('#node-dialog-cancel').click();
+  });
+
 });
