@@ -3,8 +3,8 @@ import type { FlowNode } from './nodered-process.js';
 import { appender } from './sink.js';
 
 /** How the message travels from the consumer to the sink; a delay node holds it on the way in each. */
-export type PathKind = 'delay' | 'subflow' | 'split-join' | 'link-call';
-export const PATH_KINDS: readonly PathKind[] = ['delay', 'subflow', 'split-join', 'link-call'];
+export type PathKind = 'delay' | 'subflow' | 'nested-subflow' | 'split-join' | 'link-call';
+export const PATH_KINDS: readonly PathKind[] = ['delay', 'subflow', 'nested-subflow', 'split-join', 'link-call'];
 
 export interface PathFlowOptions {
   brokerUrl: string;
@@ -26,6 +26,7 @@ export interface PathFlowOptions {
 
 const TAB = 'paths-tab';
 const SUBFLOW = 'paths-subflow';
+const OUTER = 'paths-outer-subflow';
 
 function rateLimit(id: string, z: string, o: PathFlowOptions, next: string[]): FlowNode {
   return {
@@ -52,6 +53,21 @@ function between(o: PathFlowOptions): { entry: string; nodes: FlowNode[] } {
           { id: 'instance', type: `subflow:${SUBFLOW}`, z: TAB, name: '', env: [], wires: [['sink']] },
         ],
       };
+    case 'nested-subflow': {
+      const inner = between({ ...o, path: 'subflow' }).nodes.filter((n) => n.id !== 'instance');
+      return {
+        entry: 'instance',
+        nodes: [
+          ...inner,
+          {
+            id: OUTER, type: 'subflow', name: 'outer step', info: '', category: '', env: [], color: '#DDAA99',
+            in: [{ x: 50, y: 30, wires: [{ id: 'inner-instance' }] }], out: [{ x: 300, y: 30, wires: [{ id: 'inner-instance', port: 0 }] }],
+          },
+          { id: 'inner-instance', type: `subflow:${SUBFLOW}`, z: OUTER, name: '', env: [], wires: [[]] },
+          { id: 'instance', type: `subflow:${OUTER}`, z: TAB, name: '', env: [], wires: [['sink']] },
+        ],
+      };
+    }
     case 'split-join':
       return {
         entry: 'split',
