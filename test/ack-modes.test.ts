@@ -1,7 +1,7 @@
 // Specs for ackMode on durable-mqtt-in: PUBACKs leave only once the flow has finished with a message (Aedes reports each PUBACK it receives).
 import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
-import { startAedes, type AedesHandle } from './support/aedes';
+import { aedesRecordingAcks, type AedesHandle } from './support/aedes';
 import { coreNode, runtimeHooks as hooks } from './support/runtime';
 import { collect, consumerFlow, deploy, helper, lastStatus, load, logged, statuses, until } from './support/nodered';
 
@@ -42,20 +42,13 @@ function flow(url: string, consumer: Record<string, unknown>, targets: string[],
 
 describe('ack modes (durable mqtt in on Aedes)', function () {
   this.timeout(30000);
+  const recorded = aedesRecordingAcks(() => helper.unload());
+  const { acks } = recorded;
   let broker: AedesHandle;
-  let acks: string[];
 
-  beforeEach(async () => {
+  beforeEach(() => {
     held.clear();
-    broker = await startAedes();
-    acks = [];
-    broker.broker.on('ack', (packet) => {
-      if (packet && 'payload' in packet) acks.push(String(packet.payload));
-    });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await broker.close();
+    broker = recorded.broker();
   });
 
   async function start(f: Record<string, unknown>[]): Promise<void> {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { startAedes, type AedesHandle } from './support/aedes';
+import { aedesRecordingAcks, type AedesHandle } from './support/aedes';
 import { coreNode } from './support/runtime';
 import { consumerFlow, helper, load, until } from './support/nodered';
 
@@ -83,20 +83,13 @@ const sink = (id: string): FlowNode => ({ id, type: 'test-hold' });
 
 describe('core nodes: a message is followed to its real end (durable mqtt in on Aedes)', function () {
   this.timeout(60000);
+  const recorded = aedesRecordingAcks(() => helper.unload());
+  const { acks } = recorded;
   let broker: AedesHandle;
-  let acks: string[];
 
-  beforeEach(async () => {
+  beforeEach(() => {
     held.clear();
-    broker = await startAedes();
-    acks = [];
-    broker.broker.on('ack', (packet) => {
-      if (packet && 'payload' in packet) acks.push(String(packet.payload));
-    });
-  });
-  afterEach(async () => {
-    await helper.unload();
-    await broker.close();
+    broker = recorded.broker();
   });
 
   async function start(f: FlowNode[]): Promise<void> {

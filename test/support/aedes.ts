@@ -133,3 +133,27 @@ export async function startAedes(opts: AedesOptions = {}): Promise<AedesHandle> 
     close,
   };
 }
+
+/** An Aedes broker per test, with the payload of every PUBACK it receives, in order; the flows are unloaded after each test. */
+export function aedesRecordingAcks(unload: () => Promise<void>): { broker(): AedesHandle; acks: string[] } {
+  let handle: AedesHandle | undefined;
+  const acks: string[] = [];
+  beforeEach(async () => {
+    acks.length = 0;
+    handle = await startAedes();
+    handle.broker.on('ack', (packet) => {
+      if (packet && 'payload' in packet) acks.push(String(packet.payload));
+    });
+  });
+  afterEach(async () => {
+    await unload();
+    await handle?.close();
+  });
+  return {
+    broker: () => {
+      if (!handle) throw new Error('Aedes is not running');
+      return handle;
+    },
+    acks,
+  };
+}
