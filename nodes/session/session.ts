@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { ErrorWithSubackPacket, IClientPublishOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient, Packet } from 'mqtt';
 import type { Verdict } from './ack-gate';
 import { backoffDelay } from './backoff';
-import { clientOptions, type SessionConfig } from './config';
+import { clientOptions, DEFAULTS, type SessionConfig } from './config';
 import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
 import { coverFlags, DEFAULT_FLAGS_KEY, flagsKey, type SubscribeFlags } from './flags';
 import type { GatedStream } from './gated-stream';
@@ -48,8 +48,14 @@ const SUBACK_FAILURE = 0x80;
 const CLOSED_ON_SUBSCRIBE = 0x80;
 /** Closes during a SUBSCRIBE that carried this filter alone before it counts as refused (one could be a coincidence). */
 const REFUSAL_CLOSES = 2;
-/** Unsettled messages at which we stop reading from the socket, for brokers that ignore any in-flight limit. */
-const READ_HIGH_WATER = 1000;
+/** MQTT 5 DISCONNECT reason "Session taken over" (0x8E): the broker's own word for a takeover. */
+const SESSION_TAKEN_OVER = 0x8e;
+/** ms the UNSUBSCRIBE of a deleted config node may take before the session ends without it. */
+const FORGET_TIMEOUT = 5000;
+/** ms the close message may take to reach the broker before the disconnect goes ahead without it (as core). */
+const CLOSE_MESSAGE_TIMEOUT = 2000;
+/** ms a clean DISCONNECT may take before the socket is destroyed. */
+const END_TIMEOUT = 5000;
 /**
  * Redeliveries of withheld messages come at most this close together after an error, backing off
  * like reconnects; a quiet spell of twice the longest backoff starts the count again.
@@ -190,7 +196,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       try {
         await this.sync;
         const held = this.held ?? this.ledger.load();
-        if (held && held.size > 0) await withTimeout(client.unsubscribeAsync([...held.keys()]), 5000);
+        if (held && held.size > 0) await withTimeout(client.unsubscribeAsync([...held.keys()]), FORGET_TIMEOUT);
         this.ledger.clear();
       } catch {
         // The broker keeps the filters; the ledger keeps knowing them.
@@ -199,11 +205,11 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     const last = this.config.messages?.close;
     if (last && client.connected) {
       // As core: the close message goes out before a clean disconnect, if the broker takes it in time.
-      await withTimeout(client.publishAsync(last.topic, last.payload, last.options), 2000).catch(() => undefined);
+      await withTimeout(client.publishAsync(last.topic, last.payload, last.options), CLOSE_MESSAGE_TIMEOUT).catch(() => undefined);
     }
     await withTimeout(
       new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve())),
-      5000,
+      END_TIMEOUT,
     ).catch(() => client.end(true));
     this.setState({ state: 'disconnected' });
   }
@@ -246,8 +252,9 @@ export class MqttSession extends EventEmitter<SessionEvents> {
 
   private flowControl(stream: GatedStream): void {
     const { pending, withheld } = stream.gate;
-    if (pending >= READ_HIGH_WATER) stream.holdReading(true);
-    else if (pending <= READ_HIGH_WATER / 2) stream.holdReading(false);
+    const highWater = this.config.readHighWater ?? DEFAULTS.readHighWater;
+    if (pending >= highWater) stream.holdReading(true);
+    else if (pending <= highWater / 2) stream.holdReading(false);
     if (withheld > 0) this.scheduleRedelivery();
   }
 
@@ -342,7 +349,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
         this.attempt = 0;
         this.shortCloses = 0;
         this.takeoverRaised = false;
-      } else if (!unsubscribing && (code === undefined || code === 0x8e)) {
+      } else if (!unsubscribing && (code === undefined || code === SESSION_TAKEN_OVER)) {
         // A kick: Mosquitto 2.0 closes the old client's socket while nothing of ours is outstanding.
         this.shortCloses++;
       }
