@@ -20,7 +20,7 @@ export type SessionState =
 export type Settle = (verdict: Verdict) => void;
 
 /** What the session was doing when a failure the connection state does not show happened. */
-export type Operation = 'subscribe' | 'unsubscribe' | 'ledger' | 'birth' | 'closeMessage' | 'forget' | 'disconnect';
+export type Operation = 'subscribe' | 'unsubscribe' | 'ledger' | 'birth' | 'closeMessage' | 'forget';
 
 /** One such failure, with its cause; the config node logs it once per episode. */
 export interface SessionFailure {

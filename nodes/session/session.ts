@@ -4,7 +4,7 @@ import type { IConnackPacket, IDisconnectPacket, Packet } from 'mqtt';
 import { DEFAULTS, type SessionConfig } from './config';
 import { Connection, type PublishOptions } from './connection';
 import type { QoS } from './cover';
-import type { SessionEvents, SessionState } from './events';
+import { asError, type Operation, type SessionEvents, type SessionState } from './events';
 import type { SubscribeFlags } from './flags';
 import { FlowControl } from './flow-control';
 import type { SubscriptionLedger } from './ledger';
@@ -115,15 +115,14 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.policy.cancel();
     this.flow.stop();
     if (!this.started) return;
-    if (forget) {
-      await this.subs.forget().catch(() => {
-        // The broker keeps the filters; the ledger keeps knowing them.
-      });
-    }
-    await this.connection.end().catch(() => {
-      // The close message did not reach the broker; the disconnect went ahead without it.
-    });
+    // Neither failure stops the close: the broker keeps the filters (and the ledger keeps knowing them), the disconnect goes ahead.
+    if (forget) await this.subs.forget().catch((err: unknown) => this.failed('forget', err));
+    await this.connection.end().catch((err: unknown) => this.failed('closeMessage', err));
     this.setState({ state: 'disconnected' });
+  }
+
+  private failed(operation: Operation, err: unknown): void {
+    this.emit('failure', { operation, error: asError(err) });
   }
 
   private setState(next: SessionState): void {
@@ -153,8 +152,12 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     });
     const birth = this.config.messages?.birth;
     const client = this.connection.client;
-    // After the subscriptions are in place, as core sends it; a failed publish shows as the connection's own error.
-    if (birth && client) void this.subs.settled.then(() => client.connected && client.publish(birth.topic, birth.payload, birth.options, () => undefined));
+    // After the subscriptions are in place, as core sends it; one lost with the connection shows as the connection's own error.
+    if (birth && client) {
+      void this.subs.settled.then(() => {
+        if (client.connected) client.publish(birth.topic, birth.payload, birth.options, (err) => err && client.connected && this.failed('birth', err));
+      });
+    }
   }
 
   private onError(err: Error & { code?: unknown }): void {

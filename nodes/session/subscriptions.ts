@@ -3,7 +3,7 @@ import type { EventEmitter } from 'node:events';
 import type { ErrorWithSubackPacket, MqttClient } from 'mqtt';
 import { withTimeout, type Connection } from './connection';
 import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
-import type { SessionEvents } from './events';
+import { asError, type Operation, type SessionEvents } from './events';
 import { coverFlags, DEFAULT_FLAGS_KEY, flagsKey, type SubscribeFlags } from './flags';
 import type { SubscriptionLedger } from './ledger';
 import { Refusals } from './refusals';
@@ -30,6 +30,8 @@ export class Subscriptions {
   readonly refusals = new Refusals();
   /** The chain of changes; each waits for the one before. */
   private sync: Promise<void> = Promise.resolve();
+  /** What the change under way is doing, to name a failure. */
+  private step: Operation = 'subscribe';
 
   constructor(
     private readonly protocolVersion: 4 | 5,
@@ -59,10 +61,11 @@ export class Subscriptions {
   connected(sessionPresent: boolean): void {
     if (sessionPresent) {
       this.held = this.ledger.load();
+      if (this.ledger.problem) this.failed('ledger', this.ledger.problem);
     } else {
       // No session: the broker has forgotten every subscription (first start, expiry, restart without persistence).
       this.held = new Map();
-      this.ledger.clear();
+      this.write(() => this.ledger.clear());
     }
   }
 
@@ -80,8 +83,9 @@ export class Subscriptions {
     this.sync = this.sync
       .then(() => this.syncOnce())
       .then(then)
-      .catch(() => {
-        // A connection lost mid-change is reconciled again on the next CONNACK.
+      .catch((err: unknown) => {
+        // A connection lost mid-change shows as the connection's own error, and is reconciled again on the next CONNACK.
+        if (this.connection.open) this.failed(this.step, err);
       });
   }
 
@@ -92,7 +96,7 @@ export class Subscriptions {
     await this.sync;
     const held = this.held ?? this.ledger.load();
     if (held && held.size > 0) await withTimeout(client.unsubscribeAsync([...held.keys()]), FORGET_TIMEOUT);
-    this.ledger.clear();
+    this.write(() => this.ledger.clear());
   }
 
   private async syncOnce(): Promise<void> {
@@ -109,6 +113,7 @@ export class Subscriptions {
       this.events.emit('subscribeFailed', f, code);
     }
     if (plan.subscribe.size > 0) {
+      this.step = 'subscribe';
       const granted: { topic: string; qos: number }[] = [];
       // Filters the broker closed on go one per SUBSCRIBE, after the rest, so a refusal names its filter.
       for (const batch of this.refusals.batches(plan.subscribe)) granted.push(...(await this.subscribeBatch(client, batch)));
@@ -130,6 +135,7 @@ export class Subscriptions {
     }
     // Only now the old filters go: a message published while a filter changes matches one of the two.
     if (plan.unsubscribe.length > 0) {
+      this.step = 'unsubscribe';
       this.unsubscribing = true;
       await client.unsubscribeAsync(plan.unsubscribe);
       this.unsubscribing = false;
@@ -158,6 +164,19 @@ export class Subscriptions {
 
   private commit(held: SubscriptionSet): void {
     if (this.connection.client?.connected) this.held = held;
-    this.ledger.save(held);
+    this.write(() => this.ledger.save(held));
+  }
+
+  /** A ledger write that fails leaves the broker's subscriptions as they are: reported, and the change goes on. */
+  private write(change: () => void): void {
+    try {
+      change();
+    } catch (err) {
+      this.failed('ledger', err);
+    }
+  }
+
+  private failed(operation: Operation, err: unknown): void {
+    this.events.emit('failure', { operation, error: asError(err) });
   }
 }
