@@ -87,6 +87,22 @@ export class Connection {
   }
 
   /**
+   * Publishes the birth message, if there is one, once `after` settles: after the subscriptions are
+   * in place, as core sends it. Rejects when the broker refuses it; one lost with the connection
+   * shows as the connection's own error, and MQTT.js resends a QoS 1/2 one on the next connection.
+   */
+  async birth(after: Promise<void>): Promise<void> {
+    const birth = this.config.messages?.birth;
+    const client = this.client;
+    if (!birth || !client) return;
+    await after;
+    if (!client.connected) return;
+    await client.publishAsync(birth.topic, birth.payload, birth.options).catch((err: unknown) => {
+      if (client.connected) throw err;
+    });
+  }
+
+  /**
    * Sends the close message if there is one, then a clean DISCONNECT; a broker that takes neither in
    * time gets the socket destroyed. Rejects with the close message's failure after the disconnect.
    */

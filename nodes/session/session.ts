@@ -150,14 +150,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.subs.reconcile(() => {
       if (this.connection.open) this.setState({ state: 'connected', sessionPresent });
     });
-    const birth = this.config.messages?.birth;
-    const client = this.connection.client;
-    // After the subscriptions are in place, as core sends it; one lost with the connection shows as the connection's own error.
-    if (birth && client) {
-      void this.subs.settled.then(() => {
-        if (client.connected) client.publish(birth.topic, birth.payload, birth.options, (err) => err && client.connected && this.failed('birth', err));
-      });
-    }
+    void this.connection.birth(this.subs.settled).catch((err: unknown) => this.failed('birth', err));
   }
 
   private onError(err: Error & { code?: unknown }): void {
