@@ -1,6 +1,6 @@
-// Specs for what parseConfig reads beyond our own names: core's port and usetls, env references, user properties, the SOCKS proxy.
+// Specs for nodes/session/config.ts: URL normalisation, display, parseConfig defaults and limits, and what it reads beyond our own names (core port and usetls, env, user properties, SOCKS).
 import { strict as assert } from 'node:assert';
-import { clientOptions, parseConfig, withPort } from '../nodes/session/config';
+import { clientOptions, DEFAULTS, displayUrl, normaliseBrokerUrl, parseConfig, withPort, type SessionConfig } from '../nodes/session/config';
 import { mosquittoForSuite } from './support/mosquitto';
 import { collect, consumerFlow, helper, lastStatus, load, until } from './support/nodered';
 import { publishMany } from './support/publisher';
@@ -8,6 +8,11 @@ import { startSocksProxy } from './support/socks';
 
 let seq = 0;
 const freshId = (): string => `nr-config-${process.pid}-${++seq}`;
+const configOf = (raw: Parameters<typeof parseConfig>[0]): SessionConfig => {
+  const r = parseConfig(raw);
+  if (!r.ok) throw new Error(`expected a valid config, got: ${r.error}`);
+  return r.config;
+};
 const errorOf = (raw: Parameters<typeof parseConfig>[0]): string => {
   const r = parseConfig(raw);
   assert.equal(r.ok, false);
@@ -15,6 +20,129 @@ const errorOf = (raw: Parameters<typeof parseConfig>[0]): string => {
 };
 
 describe('config', () => {
+  describe('normaliseBrokerUrl', () => {
+    it('reads a bare host as mqtt://host', () => {
+      assert.deepEqual(normaliseBrokerUrl('broker.local'), { url: 'mqtt://broker.local' });
+      assert.deepEqual(normaliseBrokerUrl('  broker.local  '), { url: 'mqtt://broker.local' });
+    });
+
+    it('reads host:port as mqtt://host:port', () => {
+      assert.deepEqual(normaliseBrokerUrl('broker.local:1884'), { url: 'mqtt://broker.local:1884' });
+    });
+
+    it('turns tcp:// into mqtt:// and ssl:// into mqtts://', () => {
+      assert.deepEqual(normaliseBrokerUrl('tcp://h:1883'), { url: 'mqtt://h:1883' });
+      assert.deepEqual(normaliseBrokerUrl('ssl://h:8883'), { url: 'mqtts://h:8883' });
+    });
+
+    it('gives ws:// the /mqtt path when it has none, and keeps an explicit path', () => {
+      assert.deepEqual(normaliseBrokerUrl('ws://h:8080'), { url: 'ws://h:8080/mqtt' });
+      assert.deepEqual(normaliseBrokerUrl('ws://h:8080/custom'), { url: 'ws://h:8080/custom' });
+    });
+
+    it('keeps credentials in the URL', () => {
+      assert.deepEqual(normaliseBrokerUrl('mqtt://u:p@h:1883'), { url: 'mqtt://u:p@h:1883' });
+    });
+
+    it('rejects http://', () => {
+      assert.match((normaliseBrokerUrl('http://h') as { error: string }).error, /unsupported scheme "http:"/);
+    });
+
+    it('rejects garbage, an empty string and a URL without a host', () => {
+      for (const bad of ['not a url', '::::', 'h:abc', '', '   ', 'mqtt://']) {
+        assert.ok('error' in normaliseBrokerUrl(bad), JSON.stringify(bad));
+      }
+    });
+
+    it('with useTls turns mqtt into mqtts and ws into wss', () => {
+      assert.deepEqual(normaliseBrokerUrl('mqtt://h:8883', true), { url: 'mqtts://h:8883' });
+      assert.deepEqual(normaliseBrokerUrl('h', true), { url: 'mqtts://h' });
+      assert.deepEqual(normaliseBrokerUrl('ws://h', true), { url: 'wss://h/mqtt' });
+      assert.deepEqual(normaliseBrokerUrl('mqtts://h', true), { url: 'mqtts://h' });
+    });
+  });
+
+  describe('displayUrl', () => {
+    it('strips user and password', () => {
+      assert.equal(displayUrl('mqtt://user:pass@h:1883'), 'mqtt://h:1883');
+      assert.equal(displayUrl('mqtts://user@h'), 'mqtts://h');
+      assert.equal(displayUrl('ws://u:p@h:8080/mqtt'), 'ws://h:8080/mqtt');
+    });
+
+    it('leaves a URL without credentials as it is', () => {
+      assert.equal(displayUrl('mqtt://h:1883'), 'mqtt://h:1883');
+    });
+  });
+
+  describe('parseConfig', () => {
+    it('applies the defaults: MQTT 3.1.1, 86400 s expiry, 60 s keepalive, persistent session', () => {
+      const c = configOf({ broker: 'h', clientId: 'c1' });
+      assert.equal(c.url, 'mqtt://h');
+      assert.equal(c.clientId, 'c1');
+      assert.equal(c.protocolVersion, 4);
+      assert.equal(c.sessionExpiry, 86400);
+      assert.equal(c.keepalive, 60);
+      assert.equal(c.cleanSession, false);
+      assert.deepEqual(c.backoff, { min: DEFAULTS.backoff.min, max: DEFAULTS.backoff.max });
+      assert.equal(c.takeoverWindow, 30000);
+      assert.equal(c.takeoverCount, 3);
+    });
+
+    it('requires a client ID for a persistent session', () => {
+      assert.match(errorOf({ broker: 'h' }), /client ID/);
+      assert.match(errorOf({ broker: 'h', clientId: '   ' }), /client ID/);
+    });
+
+    it('accepts a missing client ID with clean session on', () => {
+      assert.equal(configOf({ broker: 'h', cleanSession: true }).clientId, '');
+      assert.equal(configOf({ broker: 'h', cleanSession: 'true' }).cleanSession, true);
+    });
+
+    it('rejects a keepalive that is negative, too large, fractional or not a number', () => {
+      for (const keepalive of [-1, 65536, 1.5, 'abc']) assert.match(errorOf({ broker: 'h', clientId: 'c', keepalive }), /keepalive/, String(keepalive));
+    });
+
+    it('rejects a protocol version other than 4 or 5', () => {
+      assert.match(errorOf({ broker: 'h', clientId: 'c', protocolVersion: 3 }), /protocolVersion/);
+    });
+
+    it('rejects a bad broker URL', () => {
+      assert.match(errorOf({ broker: 'http://h', clientId: 'c' }), /scheme/);
+      assert.match(errorOf({ clientId: 'c' }), /empty/);
+    });
+
+    it('accepts numbers given as strings', () => {
+      const c = configOf({ broker: 'h', clientId: 'c', keepalive: '30', sessionExpiry: '3600', protocolVersion: '5', backoffMin: '2', backoffMax: '10' });
+      assert.equal(c.keepalive, 30);
+      assert.equal(c.sessionExpiry, 3600);
+      assert.equal(c.protocolVersion, 5);
+      assert.deepEqual(c.backoff, { min: 2000, max: 10000 });
+    });
+
+    it('treats empty strings as missing and applies the default', () => {
+      const c = configOf({ broker: 'h', clientId: 'c', keepalive: '', sessionExpiry: '' });
+      assert.equal(c.keepalive, 60);
+      assert.equal(c.sessionExpiry, 86400);
+    });
+
+    it('takes the backoff in seconds, fractions included', () => {
+      assert.deepEqual(configOf({ broker: 'h', clientId: 'c', backoffMin: 0.1, backoffMax: '0.4' }).backoff, { min: 100, max: 400 });
+      assert.match(errorOf({ broker: 'h', clientId: 'c', backoffMin: -1 }), /backoffMin/);
+      assert.match(errorOf({ broker: 'h', clientId: 'c', backoffMax: 'soon' }), /backoffMax/);
+    });
+
+    it('floors the backoff at 100 ms and never lets max fall below min', () => {
+      assert.deepEqual(configOf({ broker: 'h', clientId: 'c', backoffMin: 0, backoffMax: 0 }).backoff, { min: 100, max: 100 });
+      assert.deepEqual(configOf({ broker: 'h', clientId: 'c', backoffMin: 5, backoffMax: 1 }).backoff, { min: 5000, max: 5000 });
+    });
+
+    it('turns mqtt:// into mqtts:// when TLS settings are given', () => {
+      const c = configOf({ broker: 'mqtt://h:8883', clientId: 'c', tls: { rejectUnauthorized: true } });
+      assert.equal(c.url, 'mqtts://h:8883');
+      assert.deepEqual(c.tls, { rejectUnauthorized: true });
+    });
+  });
+
   describe('parseConfig with core properties', () => {
     it("joins core's separate port to a bare host, and ignores it with a URL, as core builds its URL", () => {
       assert.equal(withPort('h', '1884'), 'h:1884');

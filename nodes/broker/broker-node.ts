@@ -163,6 +163,13 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     for (const p of publishers) p.onState(s);
   });
   session.on('takeover', () => node.warn(`client ID "${config.clientId}" is in use by another client at ${displayUrl(config.url)}: the broker keeps disconnecting one of you; backing off`));
+  // Work of the session that failed (ledger, SUBSCRIBE, birth, close message…): once per episode, with its cause, into the log and the debug sidebar.
+  session.on('failure', ({ operation, error }) => {
+    const key = `failure:${operation}`;
+    if (logged.has(key)) return;
+    logged.add(key);
+    node.warn(`${operation} failed at ${where}: ${error.message}`);
+  });
   session.on('subscribed', (subs) => node.log(`subscribed ${[...subs].map(([f, q]) => `${f} (QoS ${q})`).join(', ')}`));
   session.on('unsubscribed', (filters) => node.log(`unsubscribed ${filters.join(', ')}`));
   session.on('redelivery', (attempt, delayMs) => {

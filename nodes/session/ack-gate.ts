@@ -43,15 +43,14 @@ export class AckGate {
   }
 
   /**
-   * MQTT.js is writing the ack for `id`. Returns false when the gate does not track `id` (the bytes
-   * should go straight out); otherwise the gate owns the bytes from now on.
+   * MQTT.js has written the ack for `id`; the gate owns the bytes from now on. The caller offers
+   * only what `tracks(id)` accepted, so an unknown `id` cannot happen and is ignored.
    */
-  offer(id: number, bytes: Buffer): boolean {
+  offer(id: number, bytes: Buffer): void {
     const entry = this.byId.get(id);
-    if (!entry) return false;
+    if (!entry) return;
     entry.bytes = bytes;
     this.flush();
-    return true;
   }
 
   /** True while the ack for `id` must go through the gate. */

@@ -26,6 +26,11 @@ export interface SessionConfig {
   readonly takeoverWindow: number;
   /** Kicks in a row that mean another client uses our ID. */
   readonly takeoverCount: number;
+  /**
+   * Unsettled messages at which the session stops reading from the socket (and resumes at half),
+   * for brokers that ignore any in-flight limit; `DEFAULTS.readHighWater` when absent.
+   */
+  readonly readHighWater?: number;
   /** Birth (after each CONNACK), close (before a clean disconnect) and will (the broker's, on a lost connection). */
   readonly messages?: ConfiguredMessages;
   /** MQTT 5 CONNECT user properties. */
@@ -36,14 +41,25 @@ export interface SessionConfig {
 
 export type ConfigResult = { ok: true; config: SessionConfig } | { ok: false; error: string };
 
+/** The default of every setting and limit; each is a `SessionConfig` field of the same name. */
 export const DEFAULTS = {
   protocolVersion: 4,
+  /** Seconds: a day, so a Node-RED down overnight still finds its messages queued. */
   sessionExpiry: 86400,
+  /** Seconds, as core's mqtt-broker node. */
   keepalive: 60,
+  /** ms: first reconnect after 1 s, doubling up to a minute. */
   backoff: { min: 1000, max: 60000 },
+  /** ms: a connection closed within 30 s of its CONNACK counts as kicked off… */
   takeoverWindow: 30000,
+  /** …and three such closes in a row mean another client uses our client ID (one or two may be chance). */
   takeoverCount: 3,
+  /** Unsettled messages: enough to keep a fast flow busy, few enough to bound memory with a broker that ignores flow control. */
+  readHighWater: 1000,
 } as const;
+
+/** ms MQTT.js waits for CONNACK before it gives a connection attempt up. */
+export const CONNECT_TIMEOUT = 30_000;
 
 const SCHEMES: Record<string, string> = { 'mqtt:': 'mqtt:', 'tcp:': 'mqtt:', 'mqtts:': 'mqtts:', 'ssl:': 'mqtts:', 'tls:': 'mqtts:', 'ws:': 'ws:', 'wss:': 'wss:' };
 
@@ -188,6 +204,7 @@ export function parseConfig(raw: RawConfig): ConfigResult {
       backoff: { min: Math.max(100, (backoffMin as number) * 1000), max: Math.max(100, (backoffMax as number) * 1000, (backoffMin as number) * 1000) },
       takeoverWindow: DEFAULTS.takeoverWindow,
       takeoverCount: DEFAULTS.takeoverCount,
+      readHighWater: DEFAULTS.readHighWater,
       messages: messages.messages,
       userProperties,
       socksProxy,
@@ -207,7 +224,7 @@ export function clientOptions(c: SessionConfig, receiveMaximum?: number): IClien
     reconnectPeriod: 0,
     manualConnect: true,
     resubscribe: false,
-    connectTimeout: 30_000,
+    connectTimeout: CONNECT_TIMEOUT,
     // MQTT.js logs every packet through `debug`; even switched off, that costs per message. Kept for DEBUG=mqttjs*.
     ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => undefined }),
     properties:

@@ -1,7 +1,8 @@
 // Remembers which filters the broker holds for a persistent session, across redeploys and restarts.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
 import type { QoS, SubscriptionSet } from './cover';
 
 /**
@@ -9,10 +10,13 @@ import type { QoS, SubscriptionSet } from './cover';
  * is what lets a restart subscribe only what changed instead of everything again.
  */
 export interface SubscriptionLedger {
-  /** What the broker holds, or undefined when unknown. */
+  /** What the broker holds, or undefined when unknown (never throws: unknown means subscribe everything again). */
   load(): SubscriptionSet | undefined;
+  /** Throws when the write fails; the session reports it. */
   save(subscriptions: SubscriptionSet): void;
   clear(): void;
+  /** Why the last `load` found nothing although there was something to read (an unreadable or corrupt file). */
+  readonly problem?: Error;
 }
 
 const memory = new Map<string, SubscriptionSet>();
@@ -32,30 +36,57 @@ export class MemoryLedger implements SubscriptionLedger {
   }
 }
 
-/** A JSON file per session in `dir` (Node-RED's userDir), written atomically. */
+/**
+ * A JSON file per session in `dir` (Node-RED's userDir). Written atomically and durably: the new
+ * content is fsynced in a temporary file renamed over the old one (write-file-atomic), then the
+ * folder is fsynced so the rename itself survives a power cut.
+ */
 export class FileLedger implements SubscriptionLedger {
   private readonly file: string;
+  problem?: Error;
+
   constructor(
     private readonly dir: string,
     private readonly key: string,
   ) {
     this.file = join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 24)}.json`);
   }
+
   load(): SubscriptionSet | undefined {
+    this.problem = undefined;
     try {
       const data = JSON.parse(readFileSync(this.file, 'utf8')) as { subscriptions?: Record<string, QoS> };
       return data.subscriptions ? new Map(Object.entries(data.subscriptions)) : undefined;
-    } catch {
+    } catch (err) {
+      // No file yet is the normal unknown; anything else is worth a word.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.problem = new Error(`cannot read the subscription ledger ${this.file}: ${(err as Error).message}`, { cause: err });
       return undefined;
     }
   }
+
   save(subscriptions: SubscriptionSet): void {
     mkdirSync(this.dir, { recursive: true });
-    const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ session: this.key, subscriptions: Object.fromEntries(subscriptions) }, null, 1));
-    renameSync(tmp, this.file);
+    writeFileAtomic.sync(this.file, JSON.stringify({ session: this.key, subscriptions: Object.fromEntries(subscriptions) }, null, 1));
+    syncFolder(this.dir);
   }
+
   clear(): void {
     rmSync(this.file, { force: true });
+    syncFolder(this.dir);
+  }
+}
+
+/** fsync of a folder makes a rename or removal in it durable; Windows cannot open a folder for it, and does not need it. */
+function syncFolder(dir: string): void {
+  if (process.platform === 'win32') return;
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (err) {
+    // The folder is gone (cleared before it was ever written): nothing to make durable.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -1,0 +1,145 @@
+// One MQTT.js client on a GatedStream: connect, reconnect, recycle, publish and the clean close, with the packets the session listens to.
+import type { IClientPublishOptions, IConnackPacket, IDisconnectPacket, MqttClient, Packet } from 'mqtt';
+import { clientOptions, type SessionConfig } from './config';
+import { asError } from './events';
+import type { GatedStream } from './gated-stream';
+import { gatedClient } from './transport';
+
+/** ms the close message may take to reach the broker before the disconnect goes ahead without it (as core). */
+export const CLOSE_MESSAGE_TIMEOUT = 2000;
+/** ms a clean DISCONNECT may take before the socket is destroyed. */
+export const END_TIMEOUT = 5000;
+
+/** What `publish` passes on to MQTT.js: MQTT 5 properties are sent only on an MQTT 5 connection. */
+export type PublishOptions = Pick<IClientPublishOptions, 'qos' | 'retain' | 'properties'>;
+
+/** The session's side of the client's events; each is called as MQTT.js emits it. */
+export interface ConnectionHandlers {
+  /** A new network connection's stream (one per CONNECT). */
+  stream(stream: GatedStream): void;
+  /** `packetreceive` comes before MQTT.js writes the ack, and for QoS 2 at PUBLISH rather than at PUBREL. */
+  packet(packet: Packet): void;
+  connect(connack: IConnackPacket): void;
+  error(err: Error & { code?: unknown }): void;
+  disconnect(packet: IDisconnectPacket): void;
+  close(): void;
+}
+
+/** Listeners are attached before the first CONNECT, as in the Paho async consumer, so no queued message arrives unheard. */
+export class Connection {
+  client?: MqttClient;
+  /** Set once by `close`: nothing reconnects or is sent any more. */
+  closing = false;
+  /** MQTT 5 Receive Maximum for the next CONNECT. */
+  receiveMaximum?: number;
+  private recycling = false;
+
+  constructor(
+    private readonly config: SessionConfig,
+    private readonly on: ConnectionHandlers,
+  ) {}
+
+  /** Connected, and not closing: the session may send. */
+  get open(): boolean {
+    return !!this.client?.connected && !this.closing;
+  }
+
+  /** Builds the client and attaches every listener; `connect` sends the first CONNECT. */
+  create(): void {
+    if (this.client || this.closing) return;
+    const client = gatedClient(this.config.url, clientOptions(this.config), (stream) => this.on.stream(stream));
+    this.client = client;
+    client.on('packetreceive', (packet) => this.on.packet(packet));
+    client.on('packetsend', (packet) => this.onSend(packet));
+    client.on('connect', (connack) => this.on.connect(connack));
+    client.on('error', (err) => this.on.error(err));
+    client.on('disconnect', (packet) => this.on.disconnect(packet));
+    client.on('close', () => this.on.close());
+  }
+
+  connect(): void {
+    this.client?.connect();
+  }
+
+  reconnect(): void {
+    if (!this.closing) this.client?.reconnect();
+  }
+
+  /** Drops the connection so that it reconnects at once: the broker resends every unacknowledged message. */
+  recycle(): void {
+    if (this.recycling || !this.open) return;
+    this.recycling = true;
+    this.client?.stream.destroy();
+  }
+
+  /** True on the close a `recycle` caused (once). */
+  recycled(): boolean {
+    const was = this.recycling;
+    this.recycling = false;
+    return was;
+  }
+
+  publish(topic: string, payload: Buffer | string, options: PublishOptions): Promise<void> {
+    const client = this.client;
+    if (!client || this.closing) return Promise.reject(new Error('the session is not started'));
+    // The GatedStream holds only the PUBACK/PUBREC we send for inbound messages; our PUBLISH and PUBREL pass through.
+    return client.publishAsync(topic, payload, options).then(() => undefined);
+  }
+
+  /**
+   * Publishes the birth message, if there is one, once `after` settles: after the subscriptions are
+   * in place, as core sends it. Rejects when the broker refuses it; one lost with the connection
+   * shows as the connection's own error, and MQTT.js resends a QoS 1/2 one on the next connection.
+   */
+  async birth(after: Promise<void>): Promise<void> {
+    const birth = this.config.messages?.birth;
+    const client = this.client;
+    if (!birth || !client) return;
+    await after;
+    if (!client.connected) return;
+    await client.publishAsync(birth.topic, birth.payload, birth.options).catch((err: unknown) => {
+      if (client.connected) throw err;
+    });
+  }
+
+  /**
+   * Sends the close message if there is one, then a clean DISCONNECT; a broker that takes neither in
+   * time gets the socket destroyed. Rejects with the close message's failure after the disconnect.
+   */
+  async end(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const last = this.config.messages?.close;
+    let unsent: Error | undefined;
+    if (last && client.connected) {
+      // As core: the close message goes out before a clean disconnect, if the broker takes it in time.
+      await withTimeout(client.publishAsync(last.topic, last.payload, last.options), CLOSE_MESSAGE_TIMEOUT).catch((err: unknown) => {
+        unsent = asError(err);
+      });
+    }
+    await withTimeout(
+      new Promise<void>((resolve) => client.end(!client.connected, {}, () => resolve())),
+      END_TIMEOUT,
+    ).catch(() => client.end(true));
+    if (unsent) throw unsent;
+  }
+
+  /**
+   * Receive Maximum goes into the CONNECT packet here rather than through MQTT.js's option: MQTT.js
+   * would also enforce it on inbound QoS 2 and drop the connection when a broker overshoots by one
+   * (Mosquitto 2.0.11 does), so a QoS 2 backlog would never drain. `packetsend` comes with the packet
+   * object before it is encoded (MqttClient._writePacket).
+   */
+  private onSend(packet: Packet): void {
+    if (packet.cmd !== 'connect' || this.config.protocolVersion !== 5 || this.receiveMaximum === undefined) return;
+    packet.properties = { ...packet.properties, receiveMaximum: this.receiveMaximum };
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,107 @@
+// Flow control of received messages: a settle per QoS 1/2 PUBLISH, reading held at the high water, withheld messages fetched again by a backed-off reconnect.
+import type { IPublishPacket } from 'mqtt';
+import { backoffDelay, type BackoffOptions } from './backoff';
+import type { Settle } from './events';
+import type { GatedStream } from './gated-stream';
+
+/**
+ * Redeliveries of withheld messages come at most this close together after an error, backing off
+ * like reconnects; a quiet spell of twice the longest backoff starts the count again.
+ */
+export const REDELIVERY_QUIET_FACTOR = 2;
+
+export interface FlowLimits {
+  /** Unsettled messages at which reading stops; it resumes at half. */
+  readonly readHighWater: number;
+  readonly backoff: BackoffOptions;
+}
+
+export interface FlowHooks {
+  /** Drop the connection so the broker resends every unacknowledged message. */
+  recycle(): void;
+  /** A redelivery is scheduled in `delayMs`; `attempt` counts them in a row. */
+  redelivery(attempt: number, delayMs: number): void;
+}
+
+const noop: Settle = () => undefined;
+
+/** One per session; it follows the current connection's GatedStream and forgets it when the connection ends. */
+export class FlowControl {
+  /** The current connection's stream; acks for messages from older ones are never sent. */
+  private stream?: GatedStream;
+  private timer?: NodeJS.Timeout;
+  private redeliveries = 0;
+  private lastRedelivery = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly limits: FlowLimits,
+    private readonly hooks: FlowHooks,
+  ) {}
+
+  /** A new connection's stream (MQTT.js builds one per CONNECT). */
+  attach(stream: GatedStream): void {
+    this.stream = stream;
+  }
+
+  /** The connection ended. Any reconnect brings the withheld messages back, so no separate one is needed. */
+  detach(): void {
+    this.stream = undefined;
+    this.cancel();
+  }
+
+  /** The session is closing: nothing is scheduled any more. */
+  stop(): void {
+    this.stopped = true;
+    this.cancel();
+  }
+
+  /** Messages withheld on the current connection. */
+  get withheld(): number {
+    return this.stream?.gate.withheld ?? 0;
+  }
+
+  /** Starts tracking the ack of `packet` and returns the function that releases or withholds it. */
+  track(packet: IPublishPacket): Settle {
+    const stream = this.stream;
+    if (packet.qos === 0 || packet.messageId === undefined || !stream) return noop;
+    const id = packet.messageId;
+    stream.gate.expect(id);
+    this.check(stream);
+    return (verdict) => {
+      if (stream !== this.stream) return;
+      stream.gate.settle(id, verdict);
+      this.check(stream);
+    };
+  }
+
+  private check(stream: GatedStream): void {
+    const { pending, withheld } = stream.gate;
+    if (pending >= this.limits.readHighWater) stream.holdReading(true);
+    else if (pending <= this.limits.readHighWater / 2) stream.holdReading(false);
+    if (withheld > 0) this.schedule();
+  }
+
+  /**
+   * A withheld message comes back only on a new connection. Reconnecting at once after each error
+   * would loop (the broker resends it first, it fails again), so the reconnect backs off.
+   */
+  private schedule(): void {
+    if (this.timer || this.stopped) return;
+    const now = Date.now();
+    if (now - this.lastRedelivery > REDELIVERY_QUIET_FACTOR * this.limits.backoff.max) this.redeliveries = 0;
+    const attempt = ++this.redeliveries;
+    const delay = backoffDelay(attempt, this.limits.backoff);
+    this.hooks.redelivery(attempt, delay);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.lastRedelivery = Date.now();
+      this.hooks.recycle();
+    }, delay);
+  }
+
+  private cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

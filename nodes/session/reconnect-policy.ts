@@ -1,0 +1,89 @@
+// When to reconnect (exponential backoff) and when the closes mean another client takes our client ID over.
+import { backoffDelay } from './backoff';
+import type { SessionConfig } from './config';
+
+/** MQTT 5 DISCONNECT reason "Session taken over" (0x8E): the broker's own word for a takeover. */
+export const SESSION_TAKEN_OVER = 0x8e;
+
+/** What was outstanding when a connection ended; it tells a kick from a refusal or a slow change. */
+export interface CloseFacts {
+  /** The broker closed on our SUBSCRIBE (counted by Subscriptions, not as a kick). */
+  readonly refusal: boolean;
+  /** An UNSUBSCRIBE awaited its UNSUBACK. */
+  readonly unsubscribing: boolean;
+  /** The DISCONNECT reason code the broker sent, if any. */
+  readonly code?: number;
+}
+
+export interface CloseVerdict {
+  /** The connection had been up (CONNACK received) before it closed. */
+  readonly wasConnected: boolean;
+  /** The closes in a row now mean a takeover. */
+  readonly takeover: boolean;
+  /** …and this is the first close of the episode that says so (announce it once). */
+  readonly firstTakeover: boolean;
+}
+
+/**
+ * Paho's reconnect policy with a takeover heuristic: Mosquitto 2.0 closes the old client's socket
+ * without a word when a new one connects with the same ID, so `takeoverCount` closes within
+ * `takeoverWindow` of their CONNACK in a row are read as another client using our ID.
+ */
+export class ReconnectPolicy {
+  private attempt = 0;
+  private shortCloses = 0;
+  private takeoverRaised = false;
+  private connectedAt?: number;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly config: Pick<SessionConfig, 'backoff' | 'takeoverWindow' | 'takeoverCount'>) {}
+
+  /** CONNACK received. */
+  connected(): void {
+    this.connectedAt = Date.now();
+  }
+
+  /** The broker said so itself (DISCONNECT 0x8E): the next close counts as a takeover at once. */
+  takenOver(): void {
+    this.shortCloses = this.config.takeoverCount;
+  }
+
+  /** The session closed or recycled the connection itself: that close counts for nothing. */
+  closedOnPurpose(): void {
+    this.connectedAt = undefined;
+  }
+
+  closed(facts: CloseFacts): CloseVerdict {
+    const since = this.connectedAt;
+    this.connectedAt = undefined;
+    if (since !== undefined && !facts.refusal) {
+      if (Date.now() - since >= this.config.takeoverWindow) {
+        // A connection that lasted starts every count again.
+        this.attempt = 0;
+        this.shortCloses = 0;
+        this.takeoverRaised = false;
+      } else if (!facts.unsubscribing && (facts.code === undefined || facts.code === SESSION_TAKEN_OVER)) {
+        // A kick: Mosquitto 2.0 closes the old client's socket while nothing of ours is outstanding.
+        this.shortCloses++;
+      }
+    }
+    const takeover = this.shortCloses >= this.config.takeoverCount;
+    const firstTakeover = takeover && !this.takeoverRaised;
+    if (takeover) this.takeoverRaised = true;
+    return { wasConnected: since !== undefined, takeover, firstTakeover };
+  }
+
+  /** Calls `reconnect` after the backoff of the next attempt. */
+  schedule(reconnect: (attempt: number) => void): void {
+    const attempt = ++this.attempt;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      reconnect(attempt);
+    }, backoffDelay(attempt, this.config.backoff));
+  }
+
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

@@ -1,0 +1,182 @@
+// Brings the broker's subscriptions to what the consumers want, one change at a time, and keeps the ledger in step.
+import type { EventEmitter } from 'node:events';
+import type { ErrorWithSubackPacket, MqttClient } from 'mqtt';
+import { withTimeout, type Connection } from './connection';
+import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
+import { asError, type Operation, type SessionEvents } from './events';
+import { coverFlags, DEFAULT_FLAGS_KEY, flagsKey, type SubscribeFlags } from './flags';
+import type { SubscriptionLedger } from './ledger';
+import { Refusals } from './refusals';
+
+/** A SUBACK return code at or above this is a refusal. */
+export const SUBACK_FAILURE = 0x80;
+/** ms the UNSUBSCRIBE of a deleted config node may take before the session ends without it. */
+export const FORGET_TIMEOUT = 5000;
+
+type Events = Pick<EventEmitter<SessionEvents>, 'emit'>;
+
+/** SUBSCRIBE goes out only for what the broker does not already hold, as the Paho consumer's persistent session expects. */
+export class Subscriptions {
+  /** The cover of every consumer's filters: what the broker should hold. */
+  private wanted: SubscriptionSet = new Map();
+  /** What the broker holds now, while connected; undefined when unknown. */
+  private held?: SubscriptionSet;
+  /** MQTT 5 subscription options per broker subscription, and those last sent by this session. */
+  private flags = new Map<string, SubscribeFlags>();
+  private readonly flagsSent = new Map<string, string>();
+  /** The filters of the SUBSCRIBE awaiting its SUBACK, and whether an UNSUBSCRIBE awaits its UNSUBACK. */
+  private subscribing?: readonly string[];
+  private unsubscribing = false;
+  readonly refusals = new Refusals();
+  /** The chain of changes; each waits for the one before. */
+  private sync: Promise<void> = Promise.resolve();
+  /** What the change under way is doing, to name a failure. */
+  private step: Operation = 'subscribe';
+
+  constructor(
+    private readonly protocolVersion: 4 | 5,
+    private readonly ledger: SubscriptionLedger,
+    private readonly connection: Connection,
+    private readonly events: Events,
+  ) {}
+
+  get current(): ReadonlyMap<string, QoS> {
+    return this.wanted;
+  }
+
+  /** Settles once every change asked for so far is done or has failed. */
+  get settled(): Promise<void> {
+    return this.sync;
+  }
+
+  set(wanted: ReadonlyMap<string, QoS>, flags?: Iterable<readonly [filter: string, flags: SubscribeFlags]>): void {
+    this.wanted = coverFilters(wanted);
+    this.refusals.clear();
+    // MQTT 3.1.1 has no subscription options: those bits of its SUBSCRIBE must be 0.
+    this.flags = flags && this.protocolVersion === 5 ? coverFlags(this.wanted, flags) : new Map<string, SubscribeFlags>();
+    if (this.connection.client?.connected) this.reconcile();
+  }
+
+  /** CONNACK: with a session present the broker holds what the ledger says; without one, nothing. */
+  connected(sessionPresent: boolean): void {
+    if (sessionPresent) {
+      this.held = this.ledger.load();
+      if (this.ledger.problem) this.failed('ledger', this.ledger.problem);
+    } else {
+      // No session: the broker has forgotten every subscription (first start, expiry, restart without persistence).
+      this.held = new Map();
+      this.write(() => this.ledger.clear());
+    }
+  }
+
+  /** The connection ended; returns what was outstanding then, which tells a refusal from a takeover. */
+  closed(): { subscribing?: readonly string[]; unsubscribing: boolean } {
+    const outstanding = { subscribing: this.subscribing, unsubscribing: this.unsubscribing };
+    this.subscribing = undefined;
+    this.unsubscribing = false;
+    this.held = undefined;
+    return outstanding;
+  }
+
+  /** Brings the broker's subscriptions to `wanted`: new filters first, then the old ones go. */
+  reconcile(then?: () => void): void {
+    this.sync = this.sync
+      .then(() => this.syncOnce())
+      .then(then)
+      .catch((err: unknown) => {
+        // A connection lost mid-change shows as the connection's own error, and is reconciled again on the next CONNACK.
+        if (this.connection.open) this.failed(this.step, err);
+      });
+  }
+
+  /** Removes every subscription the broker holds (the config node was deleted), then forgets them. */
+  async forget(): Promise<void> {
+    const client = this.connection.client;
+    if (!client?.connected) return;
+    await this.sync;
+    const held = this.held ?? this.ledger.load();
+    if (held && held.size > 0) await withTimeout(client.unsubscribeAsync([...held.keys()]), FORGET_TIMEOUT);
+    this.write(() => this.ledger.clear());
+  }
+
+  private async syncOnce(): Promise<void> {
+    const client = this.connection.client;
+    if (!client || !this.connection.open) return;
+    const held = this.held;
+    // Unknown (session present, no ledger): subscribing again is harmless, missing a filter is not.
+    const plan = held ? diffSubscriptions(held, this.wanted) : { subscribe: new Map(this.wanted), unsubscribe: [] };
+    // The ledger keeps no options: a filter whose options this session has not sent yet is subscribed again (once per start).
+    for (const [f, q] of this.wanted) if (flagsKey(this.flags.get(f)) !== (this.flagsSent.get(f) ?? DEFAULT_FLAGS_KEY)) plan.subscribe.set(f, q);
+    const next = new Map(held);
+    for (const [f, code] of this.refusals.entries()) {
+      plan.subscribe.delete(f);
+      this.events.emit('subscribeFailed', f, code);
+    }
+    if (plan.subscribe.size > 0) {
+      this.step = 'subscribe';
+      const granted: { topic: string; qos: number }[] = [];
+      // Filters the broker closed on go one per SUBSCRIBE, after the rest, so a refusal names its filter.
+      for (const batch of this.refusals.batches(plan.subscribe)) granted.push(...(await this.subscribeBatch(client, batch)));
+      const done: SubscriptionSet = new Map();
+      for (const g of granted) {
+        const qos = plan.subscribe.get(g.topic);
+        if (g.qos >= SUBACK_FAILURE) this.events.emit('subscribeFailed', g.topic, g.qos);
+        else if (qos !== undefined) {
+          done.set(g.topic, qos);
+          this.flagsSent.set(g.topic, flagsKey(this.flags.get(g.topic)));
+        }
+        this.refusals.answered(g.topic);
+      }
+      for (const [f, q] of done) next.set(f, q);
+      this.commit(next);
+      if (done.size > 0) this.events.emit('subscribed', done);
+    } else if (!held) {
+      this.commit(next);
+    }
+    // Only now the old filters go: a message published while a filter changes matches one of the two.
+    if (plan.unsubscribe.length > 0) {
+      this.step = 'unsubscribe';
+      this.unsubscribing = true;
+      await client.unsubscribeAsync(plan.unsubscribe);
+      this.unsubscribing = false;
+      for (const f of plan.unsubscribe) {
+        next.delete(f);
+        this.flagsSent.delete(f);
+      }
+      this.commit(next);
+      this.events.emit('unsubscribed', plan.unsubscribe);
+    }
+  }
+
+  private async subscribeBatch(client: MqttClient, batch: [string, QoS][]): Promise<{ topic: string; qos: number }[]> {
+    const request = Object.fromEntries(batch.map(([filter, qos]) => [filter, { qos, ...this.flags.get(filter) }]));
+    this.subscribing = Object.keys(request);
+    // MQTT.js rejects the whole SUBSCRIBE when any grant is a failure (≥ 0x80); its SUBACK still says which.
+    const granted = await client.subscribeAsync(request).catch((err: Partial<ErrorWithSubackPacket> & Error) => {
+      const codes = err.packet?.granted;
+      const topics = Object.keys(request);
+      if (!codes || codes.length !== topics.length) throw err;
+      return topics.map((topic, i) => ({ topic, qos: codes[i] as number }));
+    });
+    this.subscribing = undefined;
+    return granted;
+  }
+
+  private commit(held: SubscriptionSet): void {
+    if (this.connection.client?.connected) this.held = held;
+    this.write(() => this.ledger.save(held));
+  }
+
+  /** A ledger write that fails leaves the broker's subscriptions as they are: reported, and the change goes on. */
+  private write(change: () => void): void {
+    try {
+      change();
+    } catch (err) {
+      this.failed('ledger', err);
+    }
+  }
+
+  private failed(operation: Operation, err: unknown): void {
+    this.events.emit('failure', { operation, error: asError(err) });
+  }
+}

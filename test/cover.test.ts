@@ -1,0 +1,76 @@
+// Specs for nodes/session/cover.ts: merging overlapping filters into broker subscriptions, and the plan from held to wanted.
+import { strict as assert } from 'node:assert';
+import { coverFilters, diffSubscriptions, type QoS } from '../nodes/session/cover.js';
+import { overlaps } from '../nodes/session/topic.js';
+import { matches, randomFilter, seeded, topicUniverse } from './support/filters';
+
+describe('cover', () => {
+  describe('coverFilters', () => {
+    it('merges a/# and a/b into a/# at the higher QoS', () => {
+      assert.deepEqual(coverFilters(new Map<string, QoS>([['a/#', 0], ['a/b', 1]])), new Map([['a/#', 1]]));
+      assert.deepEqual(coverFilters(new Map<string, QoS>([['a/b', 2], ['a/#', 1]])), new Map([['a/#', 2]]));
+    });
+
+    it('merges a/+/c and a/b/+ into a/+/+', () => {
+      assert.deepEqual(coverFilters(new Map<string, QoS>([['a/+/c', 1], ['a/b/+', 0]])), new Map([['a/+/+', 1]]));
+    });
+
+    it('keeps a shared subscription separate from a plain filter it overlaps', () => {
+      const out = coverFilters(new Map<string, QoS>([['$share/g/a/#', 1], ['a/b', 0]]));
+      assert.deepEqual(out, new Map<string, QoS>([['$share/g/a/#', 1], ['a/b', 0]]));
+    });
+
+    it('leaves disjoint filters untouched, including $SYS/# next to #', () => {
+      const wanted = new Map<string, QoS>([['a/b', 0], ['c/+', 1], ['$SYS/#', 2]]);
+      assert.deepEqual(coverFilters(wanted), wanted);
+      const withHash = new Map<string, QoS>([['#', 1], ['$SYS/x', 0]]);
+      assert.deepEqual(coverFilters(withHash), withHash);
+    });
+
+    it('folds again when a merge makes the result overlap an earlier survivor', () => {
+      // a/z/z meets neither a/+/c nor a/b/+, but their merge a/+/+ covers it.
+      const out = coverFilters(new Map<string, QoS>([['a/z/z', 2], ['a/+/c', 0], ['a/b/+', 1]]));
+      assert.deepEqual(out, new Map([['a/+/+', 2]]));
+    });
+
+    it('returns no overlapping pair, and covers every wanted filter at least at its QoS, for random batches', () => {
+      const random = seeded(20240601);
+      const universe = topicUniverse();
+      for (let run = 0; run < 200; run++) {
+        const wanted = new Map<string, QoS>();
+        const n = 1 + Math.floor(random() * 8);
+        for (let i = 0; i < n; i++) wanted.set(randomFilter(random), Math.floor(random() * 3) as QoS);
+        const out = [...coverFilters(wanted)];
+        const context = `run ${run}: ${JSON.stringify([...wanted])} -> ${JSON.stringify(out)}`;
+        for (let i = 0; i < out.length; i++) {
+          for (let j = i + 1; j < out.length; j++) {
+            assert.equal(overlaps(out[i][0], out[j][0]), false, context);
+            assert.ok(!universe.some((t) => matches(out[i][0], t) && matches(out[j][0], t)), `${context} (brute force)`);
+          }
+        }
+        for (const [filter, qos] of wanted) {
+          for (const t of universe.filter((topic) => matches(filter, topic))) {
+            assert.ok(out.some(([f, q]) => matches(f, t) && q >= qos), `${context}: ${t} (via ${filter}) lost`);
+          }
+        }
+      }
+    });
+  });
+
+  describe('diffSubscriptions', () => {
+    it('subscribes new and re-QoSed filters and unsubscribes dropped ones', () => {
+      const have = new Map<string, QoS>([['keep', 1], ['requalify', 0], ['drop', 1]]);
+      const want = new Map<string, QoS>([['keep', 1], ['requalify', 2], ['new', 0]]);
+      const { subscribe, unsubscribe } = diffSubscriptions(have, want);
+      assert.deepEqual(subscribe, new Map<string, QoS>([['requalify', 2], ['new', 0]]));
+      assert.deepEqual(unsubscribe, ['drop']);
+    });
+
+    it('plans nothing when the broker already holds what is wanted', () => {
+      const same = new Map<string, QoS>([['a/#', 1]]);
+      const { subscribe, unsubscribe } = diffSubscriptions(same, new Map(same));
+      assert.equal(subscribe.size, 0);
+      assert.deepEqual(unsubscribe, []);
+    });
+  });
+});
