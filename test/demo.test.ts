@@ -109,7 +109,7 @@ describe('demo (npm start)', function () {
     await demo.stop();
   });
 
-  it('`npm run stop` stops the demo broker; its sessions stay on disk', async () => {
+  it('`npm run stop` stops the demo broker and removes its pid file', async () => {
     const { userDir, brokerUrl } = running();
     const env = { ...process.env, DEMO_USERDIR: userDir };
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', 'stop'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: EXIT_TIMEOUT_MS });
@@ -117,7 +117,31 @@ describe('demo (npm start)', function () {
     assert.match(run.stdout, /\[demo\] demo broker \(pid \d+\) on mqtt:\/\/127\.0\.0\.1:\d+ stopped/);
     assert.equal(await accepts(Number(new URL(brokerUrl).port)), false, 'nothing listens any more');
     assert.ok(!existsSync(join(userDir, BROKER_FILE)), 'the pid file is gone');
-    assert.ok(existsSync(join(userDir, 'aedes-sessions')), 'the sessions stay');
+  });
+
+  it('npm start after `npm run stop` starts a new broker, which has kept the consumer\'s session on disk', async () => {
+    const demo = running();
+    const before = demo.output().length;
+    demo.start();
+    const third = (): string => demo.output().slice(before);
+    await demo.waitFor('the consumer to connect', () => /as "durable-demo" \(session (present|new)\)/.test(third()));
+    assert.match(third(), /demo broker: Aedes, pid \d+, started now/);
+    assert.match(third(), /as "durable-demo" \(session present\)/);
+    await demo.stop();
+  });
+
+  it('npm start after the broker was killed (SIGKILL: its pid file stays behind) starts a new one', async () => {
+    const demo = running();
+    const record = JSON.parse(readFileSync(join(demo.userDir, BROKER_FILE), 'utf8')) as { pid: number; port: number };
+    process.kill(record.pid, 'SIGKILL');
+    while (await accepts(record.port)) await new Promise((r) => setTimeout(r, 50));
+    const before = demo.output().length;
+    demo.start();
+    const fourth = (): string => demo.output().slice(before);
+    await demo.waitFor('the consumer to connect', () => /as "durable-demo" \(session (present|new)\)/.test(fourth()));
+    const pid = /demo broker: Aedes, pid (\d+), started now/.exec(fourth())?.[1];
+    assert.ok(pid !== undefined && Number(pid) !== record.pid, fourth());
+    await demo.stop();
   });
 });
 
