@@ -34,14 +34,10 @@ const READY_MARKER = 'DURABLE-MQTT-TEST-EJABBERD-READY';
 export const EJABBERD_INSTALL = 'sudo apt-get install -y ejabberd';
 
 /**
- * Debian starts ejabberd through /usr/sbin/ejabberdctl, a shell script that names the Erlang
- * binary (ERL=...) and the code path of ejabberd's applications (ERL_LIBS=...). We read both from
- * it and start `erl` ourselves: ejabberdctl would switch to the `ejabberd` user (which cannot read
- * a root-owned temp dir), insist on a distributed node name (epmd, cookie, clashes with a system
- * instance) and need a second VM to register users. Our VM is not distributed (nonode@nohost), so
- * it cannot clash with a system ejabberd, and registers its users with an -eval after start.
+ * Where ejabberdctl is looked for besides PATH (Debian puts it in /usr/sbin). TEST_EJABBERD_DIRS
+ * replaces these places (empty: PATH only), so a spec can stand for a machine without ejabberd.
  */
-export const EJABBERDCTL_DIRS = (): string[] => (process.env.TEST_EJABBERD_DIRS ?? '/usr/sbin:/usr/local/sbin').split(delimiter).filter(Boolean);
+const ejabberdctlDirs = (): string[] => (process.env.TEST_EJABBERD_DIRS ?? '/usr/sbin:/usr/local/sbin').split(delimiter).filter(Boolean);
 
 interface Runtime {
   erl: string;
@@ -49,7 +45,7 @@ interface Runtime {
 }
 
 function findEjabberdctl(): string | undefined {
-  for (const dir of [...EJABBERDCTL_DIRS(), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)]) {
+  for (const dir of [...ejabberdctlDirs(), ...(process.env.PATH ?? '').split(delimiter).filter(Boolean)]) {
     const file = join(dir, 'ejabberdctl');
     try {
       accessSync(file, constants.X_OK);
@@ -61,14 +57,23 @@ function findEjabberdctl(): string | undefined {
   return undefined;
 }
 
-/** ERL and ERL_LIBS as ejabberdctl sets them; undefined when ejabberd is not installed. */
+/**
+ * Debian starts ejabberd through /usr/sbin/ejabberdctl, a shell script that names the Erlang
+ * binary (ERL=...) and the code path of ejabberd's applications (ERL_LIBS=...). We read both from
+ * it and start `erl` ourselves: ejabberdctl would switch to the `ejabberd` user (which cannot read
+ * a root-owned temp dir), insist on a distributed node name (epmd, cookie, clashes with a system
+ * instance) and need a second VM to register users. Our VM is not distributed (nonode@nohost), so
+ * it cannot clash with a system ejabberd, and registers its users with an -eval after start.
+ *
+ * Returns ERL and ERL_LIBS as ejabberdctl sets them; undefined when ejabberd is not installed.
+ */
 function runtime(): Runtime | undefined {
   const ctl = findEjabberdctl();
   if (!ctl) return undefined;
   const script = readFileSync(ctl, 'utf8');
   const erl = /^ERL="?([^"\n]+)"?$/m.exec(script)?.[1] ?? '/usr/bin/erl';
   const libs = /^ERL_LIBS='?([^'\n]+)'?$/m.exec(script)?.[1];
-  if (!libs || !existsSync(erl)) return undefined;
+  if (!libs || !existsSync(erl) || !existsSync(libs)) return undefined;
   // The lib dir must really hold ejabberd (ejabberd-<version>/ebin/ejabberd.app).
   const app = readdirSync(libs).some((d) => d.startsWith('ejabberd') && existsSync(join(libs, d, 'ebin', 'ejabberd.app')));
   return app ? { erl, libs } : undefined;
@@ -78,7 +83,7 @@ export function ejabberdAvailable(): boolean {
   return runtime() !== undefined;
 }
 
-export const EJABBERD_MISSING = `ejabberd is not installed (looked for ejabberdctl, and the erl and ejabberd libraries it names, on PATH and in ${EJABBERDCTL_DIRS().join(', ') || 'no other place'}): run \`${EJABBERD_INSTALL}\`, then \`npm test\` again`;
+export const EJABBERD_MISSING = `ejabberd is not installed (looked for ejabberdctl, and the erl and ejabberd libraries it names, on PATH and in ${ejabberdctlDirs().join(', ') || 'no other place'}): run \`${EJABBERD_INSTALL}\`, then \`npm test\` again`;
 
 /** Fails, never skips. */
 export function requireEjabberd(): void {
