@@ -23,7 +23,7 @@ export function spawnDemo(env: NodeJS.ProcessEnv, onOutput: (chunk: string) => v
   return child;
 }
 
-/** A demo started on free ports in a fresh user directory, with its embedded broker. Members are plain functions, safe to destructure. */
+/** A demo started on free ports in a fresh user directory, with its demo broker (stopped by dispose). Members are plain functions, safe to destructure. */
 export interface DemoRun {
   /** The running demo process; a new one after `restart`. */
   readonly child: ChildProcess;
