@@ -1,7 +1,12 @@
-// One-command demo (`npm start`): an embedded MQTT broker plus Node-RED running this package in a ready-made flow.
+// One-command demo (`npm start`): Node-RED running this package in a ready-made flow, against a demo broker that outlives it.
 //
 // LOCAL DEMO ONLY: the editor has no adminAuth, so anyone who can reach it can run code on this
 // machine. It listens on 127.0.0.1 for that reason; do not expose it.
+//
+// The demo broker (scripts/demo-broker.ts: Aedes, sessions on disk) runs as its own detached
+// process: the first `npm start` starts it, Ctrl-C stops Node-RED only, and the next `npm start`
+// reuses it. So "Ctrl-C, publish a few messages, npm start" delivers them all, as a real broker
+// would. `npm run stop` (`tsx scripts/demo.ts stop`) stops the broker.
 //
 // Every start rewrites the demo tab (and its nodes' credentials) in the user directory, so edits
 // made to it are reset: the demo always starts in a known, working state. Other tabs are kept.
@@ -10,29 +15,25 @@
 //   PORT              editor port; default 1880, or the next free one up to 1899, else any free port.
 //                     When set, exactly that port is used (the demo fails if it is taken).
 //   BROKER_URL        use this external broker (mqtt://user:pass@host:1883, mqtts://...) and start
-//                     no embedded one. The embedded broker keeps its sessions on disk (see embedded()),
-//                     so offline delivery across a restart of the demo works without one.
-//   DEMO_BROKER_PORT  port of the embedded broker; default 1883, or the next free one up to 1899,
-//                     else any free port. When set, exactly that port is used. Tests set it (and
-//                     PORT) so they never collide with a developer's own demo.
-//   DEMO_USERDIR      Node-RED user directory; default <repo>/.demo/userdir (git-ignored).
+//                     no demo broker.
+//   DEMO_BROKER_PORT  port of a demo broker this start launches; default 1883, or the next free one
+//                     up to 1899, else any free port. A running demo broker is reused on its port.
+//                     Tests set it (and PORT) so they never collide with a developer's own demo.
+//   DEMO_USERDIR      Node-RED user directory; default <repo>/.demo/userdir (git-ignored). The demo
+//                     broker keeps its sessions, pid file and log there.
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import { Aedes } from 'aedes';
-import aedesPersistenceLevel from 'aedes-persistence-level';
-import { ClassicLevel } from 'classic-level';
 import RED from 'node-red';
+import { BROKER_LOG, runningBroker, startBroker, stopBroker } from './demo-broker-control';
+import { envPort, HOST, listenOnPort } from './demo-ports';
 
 const REPO_ROOT = resolve(__dirname, '..');
 const PACKAGE_NAME = 'node-red-contrib-durable-mqtt';
 const OUR_TYPES = ['durable-mqtt-broker', 'durable-mqtt-in'];
-const HOST = '127.0.0.1';
 const FLOW_FILE = 'flows.json';
-/** The embedded broker's session store, inside the user directory. */
-const BROKER_DATA_DIR = 'aedes-sessions';
 const DEMO_TAB = 'durable-demo-tab';
 const PUBLISHER_BROKER_ID = 'durable-demo-publisher-broker';
 const DURABLE_BROKER_ID = 'durable-demo-broker';
@@ -56,64 +57,12 @@ interface Broker {
   password?: string;
   host: string;
   port: number;
-  embedded: boolean;
-  close(): Promise<void>;
+  /** The demo broker's process, when the demo runs one (no BROKER_URL). */
+  demo?: { pid: number; reused: boolean; log: string };
 }
 
 function log(text: string): void {
   process.stdout.write(`[demo] ${text}\n`);
-}
-
-/** An explicit port from the environment, or undefined; exits on garbage. */
-function envPort(name: string): number | undefined {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    log(`${name}="${raw}" is not a TCP port`);
-    process.exit(1);
-  }
-  return port;
-}
-
-/** Listens on `port`, resolving false if it is in use and rejecting on any other error. */
-function tryListen(server: NetServer | HttpServer, port: number): Promise<boolean> {
-  return new Promise((resolvePromise, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      server.off('listening', onListening);
-      if (err.code === 'EADDRINUSE') resolvePromise(false);
-      else reject(err);
-    };
-    const onListening = (): void => {
-      server.off('error', onError);
-      resolvePromise(true);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, HOST);
-  });
-}
-
-/**
- * Binds the server itself (so no other process can take the port between a check and the bind):
- * the explicit port if given, else the first free one of `from`..1899, else whatever the OS picks.
- */
-async function listenOnPort(server: NetServer | HttpServer, what: string, explicit: number | undefined, from: number): Promise<number> {
-  if (explicit !== undefined) {
-    if (!(await tryListen(server, explicit))) throw new Error(`${what} port ${explicit} is already in use`);
-    return explicit;
-  }
-  for (let port = from; port <= 1899; port++) {
-    if (await tryListen(server, port)) {
-      if (port !== from) log(`${what} port ${from} is in use; using ${port}`);
-      return port;
-    }
-  }
-  if (!(await tryListen(server, 0))) throw new Error(`no free port for the ${what}`);
-  const addr = server.address();
-  if (addr === null || typeof addr === 'string') throw new Error(`cannot read the ${what} port`);
-  log(`${what} ports ${from}..1899 are in use; using ${addr.port}`);
-  return addr.port;
 }
 
 function external(raw: string): Broker {
@@ -130,44 +79,17 @@ function external(raw: string): Broker {
   const password = url.password ? decodeURIComponent(url.password) : undefined;
   url.username = '';
   url.password = '';
-  return { url: url.toString().replace(/\/$/, ''), user, password, host: url.hostname, port, embedded: false, close: () => Promise.resolve() };
+  return { url: url.toString().replace(/\/$/, ''), user, password, host: url.hostname, port };
 }
 
-/**
- * Aedes with its sessions, subscriptions and queued QoS 1/2 messages in a LevelDB under the user
- * directory, so "Ctrl-C, publish, npm start" delivers what was published meanwhile, as a broker with
- * persistence does. aedes-persistence-level is the disk persistence that follows Aedes 1.x's
- * persistence API; classic-level ships its LevelDB binding prebuilt in the npm package.
- */
-async function embedded(dataDir: string): Promise<Broker> {
-  mkdirSync(dataDir, { recursive: true });
-  const aedes = await Aedes.createBroker({ persistence: aedesPersistenceLevel(new ClassicLevel(dataDir)) });
-  const sockets = new Set<Socket>();
-  const server = createNetServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    // A client that resets its connection must not crash the demo; Aedes handles the rest.
-    socket.on('error', () => undefined);
-    aedes.handle(socket);
-  });
-  const port = await listenOnPort(server, 'broker', envPort('DEMO_BROKER_PORT'), 1883);
-  let closing: Promise<void> | undefined;
-  return {
-    url: `mqtt://${HOST}:${port}`,
-    host: HOST,
-    port,
-    embedded: true,
-    close: () => {
-      closing ??= (async () => {
-        const closed = new Promise<void>((done) => server.close(() => done()));
-        // server.close() waits for open connections; cut the ones that remain.
-        for (const socket of sockets) socket.destroy();
-        await new Promise<void>((done) => aedes.close(() => done()));
-        await closed;
-      })();
-      return closing;
-    },
-  };
+/** The running demo broker of this user directory, or a new one started detached (see scripts/demo-broker.ts). */
+async function demoBroker(userDir: string): Promise<Broker> {
+  mkdirSync(userDir, { recursive: true });
+  const log = join(userDir, BROKER_LOG);
+  let record = await runningBroker(userDir);
+  const reused = record !== undefined;
+  record ??= await startBroker(userDir, process.env);
+  return { url: record.url, host: HOST, port: record.port, demo: { pid: record.pid, reused, log } };
 }
 
 /** A mosquitto_pub command line that publishes one QoS 1 message to this broker. */
@@ -196,8 +118,8 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
     '',
     '### Across a restart of Node-RED',
     'Press Ctrl-C in the terminal, publish a few messages as above, and run `npm start` again. The broker',
-    broker.embedded
-      ? 'keeps the session on disk (the embedded Aedes stores it under the demo\'s user directory), so they all arrive.'
+    broker.demo
+      ? 'is the demo broker, a separate process that Ctrl-C does not stop; it keeps the session (on disk), so they all arrive. `npm run stop` stops it.'
       : `${broker.url} keeps the session if it persists sessions, so they all arrive.`,
     'They arrive before this editor has reconnected, so the debug sidebar does not show them: the **count per topic** node',
     'below the consumer counts every message per topic since `npm start`, e.g. `demo/hello: 5 · demo/counter: 12`.',
@@ -344,22 +266,38 @@ function banner(editor: string, broker: Broker, userDir: string): void {
     'node-red-contrib-durable-mqtt demo',
     '',
     `  Editor:  ${editor}`,
-    `  Broker:  ${broker.url}${broker.embedded ? ' (embedded Aedes; sessions kept on disk in the data directory)' : ' (external, from BROKER_URL)'}`,
+    `  Broker:  ${broker.url}${broker.demo ? ` (demo broker: Aedes, pid ${broker.demo.pid}, ${broker.demo.reused ? 'already running, reused' : 'started now'}; sessions on disk)` : ' (external, from BROKER_URL)'}`,
     `  Flow:    tab "Durable MQTT demo", rewritten at every start (edits to it are reset; other tabs are kept)`,
     `  Data:    ${userDir}`,
-    `  Try:     ${pubCommand(broker, 'demo/hello', 'hi')}`,
-    '  Stop:    Ctrl-C (press twice to force)',
+    `  Publish: ${pubCommand(broker, 'demo/hello', 'hi')}`,
+    ...(broker.demo
+      ? [
+        '           (also while Node-RED is stopped: the broker keeps running and queues them for the next `npm start`)',
+        '  Stop:    Ctrl-C stops Node-RED (twice to force); the broker keeps running. `npm run stop` stops it.',
+        `  Log:     ${broker.demo.log} (the broker's)`,
+      ]
+      : ['  Stop:    Ctrl-C (press twice to force)']),
   ];
   const rule = '='.repeat(Math.max(...lines.map((l) => l.length)) + 2);
   process.stdout.write(`\n${rule}\n${lines.map((l) => (l ? ` ${l}` : '')).join('\n')}\n${rule}\n\n`);
 }
 
+/** `npm run stop`: stops the demo broker of the user directory, if one runs. */
+async function stop(userDir: string): Promise<void> {
+  const stopped = await stopBroker(userDir);
+  log(stopped ? `demo broker (pid ${stopped.pid}) on ${stopped.url} stopped; its sessions stay in ${stopped.dataDir}` : `no demo broker running for ${userDir}`);
+}
+
 async function main(): Promise<void> {
+  const userDir = resolve(process.env.DEMO_USERDIR || join(REPO_ROOT, '.demo', 'userdir'));
+  if (process.argv[2] === 'stop') {
+    await stop(userDir);
+    return;
+  }
   if (!existsSync(join(REPO_ROOT, 'dist', 'durable-mqtt.js'))) {
     log('dist/durable-mqtt.js is missing: run `npm run build` first (`npm start` does it for you)');
     process.exit(1);
   }
-  const userDir = resolve(process.env.DEMO_USERDIR || join(REPO_ROOT, '.demo', 'userdir'));
 
   // Installed from here on, so a Ctrl-C during start-up still cleans up what did start.
   const running: { broker?: Broker; http?: HttpServer; red: boolean } = { red: false };
@@ -372,7 +310,7 @@ async function main(): Promise<void> {
     }
     stopping = true;
     const { broker, http } = running;
-    log(`${why}: stopping Node-RED, the HTTP server${broker?.embedded ? ' and the embedded broker' : ''}...`);
+    log(`${why}: stopping Node-RED and the HTTP server${broker?.demo ? ` (the demo broker keeps running on ${broker.url}; \`npm run stop\` stops it)` : ''}...`);
     setTimeout(() => {
       log(`still not stopped after ${STOP_TIMEOUT_MS / 1000} s: exiting anyway`);
       process.exit(1);
@@ -386,7 +324,6 @@ async function main(): Promise<void> {
         for (const socket of httpSockets) socket.destroy();
         await closed;
       }
-      await broker?.close();
       log('stopped');
       process.exit(code);
     } catch (err) {
@@ -397,11 +334,18 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('Ctrl-C', 0));
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
 
-  const broker = process.env.BROKER_URL ? external(process.env.BROKER_URL) : await embedded(join(userDir, BROKER_DATA_DIR));
+  const broker = process.env.BROKER_URL ? external(process.env.BROKER_URL) : await demoBroker(userDir);
   running.broker = broker;
-  if (broker.embedded) log(`embedded MQTT broker (Aedes) listening on ${broker.url}`);
-  else log(`using the external broker ${broker.url}; no embedded broker started`);
-  if (!broker.embedded && process.env.DEMO_BROKER_PORT) log('DEMO_BROKER_PORT is ignored because BROKER_URL is set');
+  if (broker.demo?.reused) {
+    log(`demo broker (Aedes, pid ${broker.demo.pid}) already running on ${broker.url}: reusing it and its sessions`);
+    const wanted = envPort('DEMO_BROKER_PORT', log);
+    if (wanted !== undefined && wanted !== broker.port) log(`DEMO_BROKER_PORT=${wanted} is ignored while it runs; \`npm run stop\` first`);
+  } else if (broker.demo) {
+    log(`demo broker (Aedes, pid ${broker.demo.pid}) started on ${broker.url}; it keeps running after Ctrl-C`);
+  } else {
+    log(`using the external broker ${broker.url}; no demo broker started`);
+    if (process.env.DEMO_BROKER_PORT) log('DEMO_BROKER_PORT is ignored because BROKER_URL is set');
+  }
 
   prepareUserDir(userDir, broker);
 
@@ -421,7 +365,7 @@ async function main(): Promise<void> {
     httpSockets.add(socket);
     socket.once('close', () => httpSockets.delete(socket));
   });
-  const port = await listenOnPort(http, 'editor', envPort('PORT'), 1880);
+  const port = await listenOnPort(http, 'editor', envPort('PORT', log), 1880, log);
   const editor = `http://${HOST}:${port}/`;
 
   const settings: Settings & Record<string, unknown> = {

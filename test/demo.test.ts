@@ -1,9 +1,12 @@
-// Checks the one-command demo (scripts/demo.ts) end to end, and that every flow in examples/ deploys cleanly.
+// Checks the one-command demo (scripts/demo.ts) end to end, its broker that outlives Ctrl-C, and that every flow in examples/ deploys cleanly.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { accepts, BROKER_FILE } from '../scripts/demo-broker-control';
 import { startAedes, type AedesHandle } from './support/aedes';
 import { REPO_ROOT, START_TIMEOUT_MS, ensureBuilt, exitOf, spawnDemo, startDemo, type DemoRun } from './support/demo';
 import { freePort } from './support/ports';
@@ -14,6 +17,31 @@ import { callsOf, helper, lastStatus, load, until } from './support/nodered';
 const EXIT_TIMEOUT_MS = 15_000;
 // The count node logs the first counter message and every other message with its running count.
 const COUNTER_LINE = /\[function:count per topic\] demo\/counter: 1\b/;
+/** Messages published while Node-RED is down, as the README's story says "a few". */
+const AWAY = 5;
+
+const onPath = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+
+/**
+ * Publishes what the banner's "Publish:" line says, as a user would: that very command with
+ * mosquitto_pub where it is installed, else the same host, port, QoS, topic and message through
+ * MQTT.js. Returns which client it used.
+ */
+async function publishAsPrinted(command: string, count: number): Promise<string> {
+  const flag = (f: string): string => {
+    const m = new RegExp(` -${f} ('[^']*'|\\S+)`).exec(command);
+    if (!m) assert.fail(`no -${f} in "${command}"`);
+    return m[1].replace(/^'|'$/g, '');
+  };
+  if (onPath('mosquitto_pub')) {
+    for (let i = 0; i < count; i++) execSync(command, { stdio: 'pipe' });
+    return 'mosquitto_pub';
+  }
+  const client = await mqtt.connectAsync(`mqtt://${flag('h')}:${flag('p')}`, { reconnectPeriod: 0 });
+  for (let i = 0; i < count; i++) await client.publishAsync(flag('t'), flag('m'), { qos: Number(flag('q')) as 0 | 1 | 2 });
+  await client.endAsync();
+  return 'MQTT.js';
+}
 
 describe('demo (npm start)', function () {
   this.timeout(2 * START_TIMEOUT_MS);
@@ -50,12 +78,70 @@ describe('demo (npm start)', function () {
     assert.ok(types.includes('durable-mqtt-in'), `durable-mqtt-in missing from ${types.join(', ')}`);
   });
 
-  it('stops cleanly with exit code 0 on Ctrl-C (SIGINT)', async () => {
-    const { child, output } = running();
+  it('stops cleanly with exit code 0 on Ctrl-C (SIGINT), and leaves its broker running', async () => {
+    const { child, output, brokerUrl } = running();
     child.kill('SIGINT');
     const code = await exitOf(child, EXIT_TIMEOUT_MS);
     assert.equal(code, 0, output());
     assert.match(output(), /\[demo\] stopped/);
+    assert.match(output(), /the demo broker keeps running on mqtt:\/\/127\.0\.0\.1:\d+; `npm run stop` stops it/);
+    assert.ok(await accepts(Number(new URL(brokerUrl).port)), 'the demo broker still listens');
+  });
+
+  it(`Ctrl-C, publish ${AWAY} messages with the printed command, npm start: all ${AWAY} arrive, through the same broker`, async () => {
+    const demo = running();
+    const printed = /Publish: (mosquitto_pub .*)$/m.exec(demo.output())?.[1];
+    assert.ok(printed, demo.output());
+    assert.match(printed, new RegExp(` -p ${new URL(demo.brokerUrl).port} `));
+    const firstPid = /demo broker: Aedes, pid (\d+), started now/.exec(demo.output())?.[1];
+    assert.ok(firstPid, demo.output());
+    const client = await publishAsPrinted(printed.replace(/-t demo\/hello/, '-t demo/away'), AWAY);
+    process.stdout.write(`      published ${AWAY} with ${client} while Node-RED was down\n`);
+
+    const before = demo.output().length;
+    demo.start();
+    const second = (): string => demo.output().slice(before);
+    await demo.waitFor(`${AWAY} messages after npm start`, () => new RegExp(`\\[function:count per topic\\] demo/away: ${AWAY}\\b`).test(second()));
+    assert.match(second(), new RegExp(`demo broker: Aedes, pid ${firstPid}, already running, reused`));
+    assert.match(second(), /as "durable-demo" \(session present\)/);
+    const counts = [...second().matchAll(/\[function:count per topic\] demo\/away: (\d+)/g)].map((m) => Number(m[1]));
+    assert.deepEqual(counts, Array.from({ length: AWAY }, (_, i) => i + 1), 'each message once');
+    await demo.stop();
+  });
+
+  it('`npm run stop` stops the demo broker and removes its pid file', async () => {
+    const { userDir, brokerUrl } = running();
+    const env = { ...process.env, DEMO_USERDIR: userDir };
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', 'stop'], { cwd: REPO_ROOT, env, encoding: 'utf8', timeout: EXIT_TIMEOUT_MS });
+    assert.equal(run.status, 0, `${run.stdout}${run.stderr}`);
+    assert.match(run.stdout, /\[demo\] demo broker \(pid \d+\) on mqtt:\/\/127\.0\.0\.1:\d+ stopped/);
+    assert.equal(await accepts(Number(new URL(brokerUrl).port)), false, 'nothing listens any more');
+    assert.ok(!existsSync(join(userDir, BROKER_FILE)), 'the pid file is gone');
+  });
+
+  it('npm start after `npm run stop` starts a new broker, which has kept the consumer\'s session on disk', async () => {
+    const demo = running();
+    const before = demo.output().length;
+    demo.start();
+    const third = (): string => demo.output().slice(before);
+    await demo.waitFor('the consumer to connect', () => /as "durable-demo" \(session (present|new)\)/.test(third()));
+    assert.match(third(), /demo broker: Aedes, pid \d+, started now/);
+    assert.match(third(), /as "durable-demo" \(session present\)/);
+    await demo.stop();
+  });
+
+  it('npm start after the broker was killed (SIGKILL: its pid file stays behind) starts a new one', async () => {
+    const demo = running();
+    const record = JSON.parse(readFileSync(join(demo.userDir, BROKER_FILE), 'utf8')) as { pid: number; port: number };
+    process.kill(record.pid, 'SIGKILL');
+    while (await accepts(record.port)) await new Promise((r) => setTimeout(r, 50));
+    const before = demo.output().length;
+    demo.start();
+    const fourth = (): string => demo.output().slice(before);
+    await demo.waitFor('the consumer to connect', () => /as "durable-demo" \(session (present|new)\)/.test(fourth()));
+    const pid = /demo broker: Aedes, pid (\d+), started now/.exec(fourth())?.[1];
+    assert.ok(pid !== undefined && Number(pid) !== record.pid, fourth());
+    await demo.stop();
   });
 });
 

@@ -1,9 +1,10 @@
-// Test helper: runs the one-command demo (scripts/demo.ts) as a separate process, as `npm start` would.
+// Test helper: runs the one-command demo (scripts/demo.ts) as a separate process, as `npm start` would, and cleans up the broker process it leaves running.
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BROKER_FILE, stopBroker } from '../../scripts/demo-broker-control';
 import { exitOf } from './children';
 import { ensureBuilt, REPO_ROOT } from './nodered-process';
 import { freePort } from './ports';
@@ -22,13 +23,13 @@ export function spawnDemo(env: NodeJS.ProcessEnv, onOutput: (chunk: string) => v
   return child;
 }
 
-/** A demo started on free ports in a fresh user directory, with its embedded broker. Members are plain functions, safe to destructure. */
+/** A demo started on free ports in a fresh user directory, with its demo broker (stopped by dispose). Members are plain functions, safe to destructure. */
 export interface DemoRun {
   /** The running demo process; a new one after `restart`. */
   readonly child: ChildProcess;
   /** Editor URL, with a trailing slash. */
   editor: string;
-  /** URL of the embedded Aedes broker the demo started. */
+  /** URL of the demo broker (a detached process the demo started, which outlives it). */
   brokerUrl: string;
   userDir: string;
   /** Everything the demo printed so far. */
@@ -37,9 +38,13 @@ export interface DemoRun {
   waitFor: (what: string, check: () => boolean | Promise<boolean>) => Promise<void>;
   /** Waits until the editor answers HTTP 200. */
   editorReady: () => Promise<void>;
-  /** Ctrl-C (SIGINT), then `npm start` again on the same ports and user directory, as a user would. */
+  /** Ctrl-C (SIGINT) and waits for a clean exit (code 0); the demo broker keeps running. */
+  stop: () => Promise<void>;
+  /** `npm start` again on the same ports and user directory, as a user would. */
+  start: () => void;
+  /** stop(), then start(). */
   restart: () => Promise<void>;
-  /** Kills the demo if it still runs and removes its user directory. */
+  /** Kills the demo if it still runs, stops its broker, and removes its user directory. */
   dispose: () => Promise<void>;
 }
 
@@ -55,6 +60,16 @@ export async function startDemo(): Promise<DemoRun> {
     output += chunk;
   };
   let child = spawnDemo(env, onOutput);
+  // The broker is detached from us: if this test process dies before dispose(), take it along.
+  const killBroker = (): void => {
+    try {
+      const { pid } = JSON.parse(readFileSync(join(userDir, BROKER_FILE), 'utf8')) as { pid: number };
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // no broker recorded, or it is gone already
+    }
+  };
+  process.once('exit', killBroker);
 
   const waitFor = async (what: string, check: () => boolean | Promise<boolean>): Promise<void> => {
     const end = Date.now() + START_TIMEOUT_MS;
@@ -66,6 +81,15 @@ export async function startDemo(): Promise<DemoRun> {
       if (Date.now() > end) assert.fail(`timed out waiting for ${what}:\n${output}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+  };
+
+  const stop = async (): Promise<void> => {
+    child.kill('SIGINT');
+    const code = await exitOf(child, START_TIMEOUT_MS);
+    assert.equal(code, 0, `the demo did not stop cleanly on Ctrl-C:\n${output}`);
+  };
+  const start = (): void => {
+    child = spawnDemo(env, onOutput);
   };
 
   return {
@@ -87,17 +111,19 @@ export async function startDemo(): Promise<DemoRun> {
           return false; // not listening yet
         }
       }),
+    stop,
+    start,
     restart: async () => {
-      child.kill('SIGINT');
-      const code = await exitOf(child, START_TIMEOUT_MS);
-      assert.equal(code, 0, `the demo did not stop cleanly on Ctrl-C:\n${output}`);
-      child = spawnDemo(env, onOutput);
+      await stop();
+      start();
     },
     dispose: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
         await exitOf(child, 5000).catch(() => undefined);
       }
+      await stopBroker(userDir);
+      process.off('exit', killBroker);
       rmSync(userDir, { recursive: true, force: true });
     },
   };
