@@ -380,7 +380,7 @@ describe('editor', function () {
     it('upgrades every node as it is added, and offers the convert action, with its messages in every language', () => {
       assert.deepEqual(editorListeners.map(([event]) => event), ['nodes:add']);
       assert.deepEqual(editorActions, ['durable-mqtt:convert-core-nodes']);
-      for (const key of ['menu', 'nothing', 'converted', 'skippedDynamic', 'copiedBroker']) assertKeyInEveryLocale(`durable-mqtt.convert.${key}`, 'editor/convert-action.ts');
+      for (const key of ['menu', 'nothing', 'converted', 'skippedNoTopic', 'copiedBroker']) assertKeyInEveryLocale(`durable-mqtt.convert.${key}`, 'editor/convert-action.ts');
       const node: Record<string, unknown> = { id: 'b', type: 'durable-mqtt-broker', broker: 'h', clientid: 'core-id', cleansession: false };
       editorListeners[0][1](node);
       assert.equal(node.clientId, 'core-id');
