@@ -20,12 +20,12 @@ const fresh = (what: string): string => `dyn-${what}-${process.pid}-${++seq}`;
 
 type Flow = Parameters<typeof load>[0];
 
-/** broker config → a dynamic durable-mqtt-in → helper, with complete and catch nodes reporting to helpers. */
+/** broker config → a dynamic durable-mqtt-in (saved at version 1, as our editor saves it) → helper, with complete and catch nodes reporting to helpers. */
 function dynamicFlow(url: string, inId: string, consumer: Record<string, unknown> = {}, broker: Record<string, unknown> = {}, clientId = fresh('client')): Flow {
   return [
     { id: 'f1', type: 'tab' },
     { id: 'b1', type: 'durable-mqtt-broker', broker: url, clientId, backoffMin: 0.1, backoffMax: 0.5, ...broker },
-    { id: inId, z: 'f1', type: 'durable-mqtt-in', broker: 'b1', topic: '', qos: 1, datatype: 'utf8', inputs: 1, ...consumer, wires: [['out']] },
+    { id: inId, z: 'f1', type: 'durable-mqtt-in', broker: 'b1', topic: '', qos: 1, datatype: 'utf8', inputs: 1, version: 1, ...consumer, wires: [['out']] },
     { id: 'out', z: 'f1', type: 'helper' },
     { id: 'done', z: 'f1', type: 'complete', scope: [inId], uncaught: false, wires: [['done-out']] },
     { id: 'caught', z: 'f1', type: 'catch', scope: [inId], uncaught: false, wires: [['caught-out']] },
@@ -78,8 +78,10 @@ describe('dynamic subscriptions: msg.topic as core reads it', () => {
     }
     const statik = parseConsumer({ ...core, inputs: 0 });
     assert.equal(statik.ok, false, 'a static node still needs a filter');
-    const both = parseConsumer({ ...core, inputs: 1, topic: 'own/#' });
-    assert.ok(both.ok && both.settings.dynamic && both.settings.filters[0] === 'own/#');
+    const leftover = parseConsumer({ ...core, inputs: 1, topic: 'left/over' });
+    assert.ok(leftover.ok && leftover.settings.filters.length === 0, "core's dynamic node ignores its topic: a switched flow does too");
+    const both = parseConsumer({ ...core, inputs: 1, topic: 'own/#', version: 1 });
+    assert.ok(both.ok && both.settings.dynamic && both.settings.filters[0] === 'own/#', 'ours subscribes its own filters too');
   });
 
   it("gives each dynamic filter its own options over the node's, and a datatype of its own by topic", () => {
