@@ -393,6 +393,17 @@ describe('editor', function () {
       for (const prop of ['nl', 'rap', 'rh']) assert.ok(prop in defs.get('durable-mqtt-in')!.defaults, prop);
       assert.equal(broker.clientid.value, undefined, 'no default, so a new node saves none');
     });
+
+    it('saves core\'s `inputs` and takes an empty topic on a dynamic node (msg.action), as the runtime does', () => {
+      assert.equal(defs.get('durable-mqtt-in')!.defaults.inputs.value, 0);
+      assert.match(String(validate('durable-mqtt-in', 'topic', '', { inputs: 0 })), /^durable-mqtt-in\.validation\.noTopic$/);
+      assert.equal(validate('durable-mqtt-in', 'topic', '', { inputs: 1 }), true);
+      assert.equal(parseConsumer({ id: 'n', type: 'durable-mqtt-in', name: '', z: '', topic: '', inputs: 1 }).ok, true);
+      assert.match(String(validate('durable-mqtt-in', 'topic', 'a/#/b', { inputs: 1 })), /^durable-mqtt-in\.validation\.topic\b/);
+      for (const key of ['label.subscription', 'subscription.static', 'subscription.dynamic', 'hint.dynamic']) assertKeyInEveryLocale(`durable-mqtt-in.${key}`, 'the Subscribe row');
+      for (const key of ['invalidAction', 'invalidSubscription', 'brokerOptions', 'actionFailed']) assertKeyInEveryLocale(`durable-mqtt.errors.${key}`, 'nodes/consumer/actions.ts');
+      assert.ok(html.includes('id="node-input-subscription"'));
+    });
   });
 
   describe('icon', () => {
