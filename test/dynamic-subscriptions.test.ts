@@ -219,6 +219,9 @@ describe('dynamic subscriptions: msg.action (Aedes)', function () {
     assert.equal(done.length, 0);
     assert.equal(callsOf(id, 'error').length, 1, 'reported once, through done(err)');
     assert.deepEqual(lastStatus(id), { fill: 'red', shape: 'dot', text: 'durable-mqtt.errors.subscribeRefused' });
+    send(id, { action: 'unsubscribe', topic: 'secret/x' });
+    await until(() => done.length === 1, 'unsubscribed');
+    assert.ok(connected(id), 'green again once the refused filter is gone');
   });
 
   it('keeps dynamic subscriptions through a redeploy without subscribing again; deleting the node unsubscribes them', async () => {

@@ -3,6 +3,7 @@ import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { AckAfterComplete } from '../acks/ack-after-complete';
 import { acquireTracker, releaseTracker } from '../acks/flow-hooks';
 import type { BrokerNode, Consumer } from '../broker/broker-node';
+import { carries } from '../broker/until-applied';
 import { configErrorStatus, statusFor, statusPayload, type Translate } from '../common/status';
 import type { SessionState } from '../session/session';
 import { convertPayload } from './payload';
@@ -141,7 +142,12 @@ export function registerConsumer(RED: NodeAPI): void {
       status(configErrorStatus(t, key));
       done(err);
     };
-    const actions = dynamic && new ActionHandler({ broker, consumer, subscriptions: dynamic, send, fail: failed, succeeded: showStatus });
+    const succeeded = (): void => {
+      // A refused filter that was unsubscribed since no longer makes the badge red.
+      for (const f of refused) if (!consumer.filters.some((mine) => carries(f, mine))) refused.delete(f);
+      showStatus();
+    };
+    const actions = dynamic && new ActionHandler({ broker, consumer, subscriptions: dynamic, send, fail: failed, succeeded });
     if (actions) this.on('input', (msg, _send, done) => actions.handle(msg, done));
     this.on('close', (removed: boolean, done: () => void) => {
       clearTimeout(statusTimer);
