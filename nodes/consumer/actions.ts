@@ -47,14 +47,13 @@ export class ActionHandler {
     if (!(ACTIONS as readonly unknown[]).includes(action)) {
       return this.ctx.fail('invalidAction', new Error(`msg.action must be one of ${ACTIONS.join(', ')}, not ${JSON.stringify(msg.action)}`), done);
     }
-    const run = this.run(action, msg).then(
+    void this.run(action, msg).then(
       () => {
         this.ctx.succeeded();
         done();
       },
       (err: Error & { key?: string }) => this.ctx.fail(err.key ?? 'actionFailed', err, done),
     );
-    void run;
   }
 
   private async run(action: Action, msg: Msg): Promise<void> {
