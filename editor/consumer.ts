@@ -21,6 +21,8 @@ interface ConsumerProps extends EditorNodeProperties {
   nl: boolean;
   rap: boolean;
   rh: number;
+  /** 1: msg.action subscribes (core's dynamic subscription); the node then has an input. */
+  inputs: 0 | 1;
   version: number;
 }
 
@@ -28,6 +30,9 @@ type Consumer = EditorNodeInstance<ConsumerProps>;
 
 const NS = 'durable-mqtt-in';
 const field = (name: string): JQuery => $(`#node-input-${name}`);
+
+/** Whether msg.action subscribes, as the dialog shows it now, else as stored (core's `inputs == 1`). */
+const isDynamic = (node: Consumer): boolean => formValue('node-input-subscription', Number(node.inputs) === 1 ? 'dynamic' : 'static') === 'dynamic';
 
 /** Ack mode as the dialog shows it now, else as stored. */
 const ackMode = (node: Consumer): string => String(formValue('node-input-ackMode', node.ackMode || 'complete'));
@@ -76,6 +81,14 @@ function prepare(this: Consumer): void {
     })
     .trigger('change');
   prepareShare(this);
+  field('subscription')
+    .val(Number(this.inputs) === 1 ? 'dynamic' : 'static')
+    .on('change', () => {
+      $('#node-input-dynamic-tip').toggle(isDynamic(this));
+      // An empty filter list is valid only for a dynamic node: check it again.
+      field('topic').trigger('change');
+    })
+    .trigger('change');
 }
 
 const definition: NodeDefinition<ConsumerProps> = {
@@ -84,7 +97,12 @@ const definition: NodeDefinition<ConsumerProps> = {
   defaults: {
     name: { value: '' },
     broker: { type: 'durable-mqtt-broker', required: true, value: '' },
-    topic: { value: '', validate: validator<ConsumerProps>(NS, topicProblem) },
+    topic: {
+      value: '',
+      validate: validator<ConsumerProps>(NS, function (value) {
+        return topicProblem(value, isDynamic(this));
+      }),
+    },
     qos: { value: 1, validate: check('qos') },
     datatype: { value: 'auto', validate: check('datatype') },
     ackMode: { value: 'complete', validate: check('ackMode') },
@@ -96,6 +114,7 @@ const definition: NodeDefinition<ConsumerProps> = {
     nl: { value: false },
     rap: { value: false },
     rh: { value: 0, validate: check('rh') },
+    inputs: { value: 0 },
     version: { value: currentVersion(consumerMigrations) },
   },
   inputs: 0,
@@ -117,6 +136,8 @@ const definition: NodeDefinition<ConsumerProps> = {
     if (String($('#node-input-share-group').val() ?? '').trim() !== sharedGroup(String(field('topic').val() ?? ''))) applyShare();
     // Node-RED keeps `outputs` in the flow; the second port exists only with status output on.
     (this as { outputs: number }).outputs = field('statusOutput').is(':checked') ? 2 : 1;
+    // As core's dialog: the input port exists only for msg.action.
+    (this as { inputs: 0 | 1 }).inputs = isDynamic(this) ? 1 : 0;
   },
 };
 

@@ -28,7 +28,7 @@ function convert(): void {
   const result = convertCoreNodes(workspace(), selected, () => RED.nodes.id());
   const t = (key: string, subs?: Record<string, string>): string => RED._(`${NS}.convert.${key}`, subs);
   if (result.add.length === 0) {
-    const skipped = result.notes.filter((n) => n.key === 'skippedDynamic').map((n) => t(n.key, n.subs));
+    const skipped = result.notes.filter((n) => n.key === 'skippedNoTopic').map((n) => t(n.key, n.subs));
     RED.notify([t('nothing'), ...skipped].join('<br>'), 'warning');
     return;
   }

@@ -20,8 +20,8 @@ export interface Conversion {
   readonly notes: { key: string; subs?: Record<string, string> }[];
 }
 
-/** A dynamic mqtt in (topics from msg.action) has nothing to subscribe at start; ours needs its filters. */
-const isStatic = (n: FlowNode): boolean => Number(n.inputs ?? 0) !== 1 && typeof n.topic === 'string' && n.topic.trim() !== '';
+/** A node with a filter, or a dynamic one (`inputs: 1`, filters from msg.action), which ours is too; core runs neither without. */
+const convertible = (n: FlowNode): boolean => Number(n.inputs ?? 0) === 1 || (typeof n.topic === 'string' && n.topic.trim() !== '');
 
 /**
  * Converts the selected core `mqtt in` nodes (all of them when `selected` is empty) and their
@@ -34,8 +34,8 @@ export function convertCoreNodes(flow: readonly FlowNode[], selected: ReadonlySe
   const ins = flow.filter((n) => n.type === CORE_IN && (selected.size === 0 || selected.has(n.id)));
   const notes: Conversion['notes'] = [];
   const chosen = ins.filter((n) => {
-    if (!isStatic(n)) notes.push({ key: 'skippedDynamic', subs: { node: asText(n.name) || n.id } });
-    return isStatic(n);
+    if (!convertible(n)) notes.push({ key: 'skippedNoTopic', subs: { node: asText(n.name) || n.id } });
+    return convertible(n);
   });
   const chosenIds = new Set(chosen.map((n) => n.id));
   const remove: string[] = [];

@@ -41,10 +41,10 @@ export function connectUrl(value: string, tls: boolean): string | undefined {
   return url.port || !port ? shown : shown.replace(`//${url.hostname}`, `//${url.hostname}:${port}`);
 }
 
-/** The runtime's rule (nodes/consumer/settings.ts parseConsumer): at least one filter, each valid. */
-export function topicProblem(text: string): Problem | undefined {
+/** The runtime's rule (nodes/consumer/settings.ts parseConsumer): each filter valid, and at least one unless msg.action subscribes (`dynamic`). */
+export function topicProblem(text: string, dynamic = false): Problem | undefined {
   const filters = splitFilters(text);
-  if (filters.length === 0) return { key: 'noTopic' };
+  if (filters.length === 0) return dynamic ? undefined : { key: 'noTopic' };
   for (const filter of filters) {
     const detail = filterError(filter);
     if (detail) return { key: 'topic', subs: { filter, detail } };

@@ -48,11 +48,20 @@ describe('convert core MQTT nodes (editor action)', () => {
     assert.equal(r.notes[1].key, 'copiedBroker');
   });
 
-  it('leaves a dynamic mqtt in (inputs 1, topics from msg.action) alone and says so', () => {
+  it('converts a dynamic mqtt in (inputs 1, topics from msg.action) with its input', () => {
     const flow = [...coreFlow(), { id: 'dyn', type: 'mqtt in', name: 'dynamic', topic: '', inputs: 1, broker: 'e9d8c7b6a5f41230', wires: [] }];
     const r = convertCoreNodes(flow, new Set(['dyn']), newId);
+    const dyn = r.add.find((n) => n.id === 'dyn');
+    assert.equal(dyn?.type, 'durable-mqtt-in');
+    assert.equal(dyn?.inputs, 1);
+    assert.deepEqual(r.notes[0], { key: 'converted', subs: { count: '1' } });
+  });
+
+  it('leaves an mqtt in with neither a topic nor an input alone and says so', () => {
+    const flow = [...coreFlow(), { id: 'none', type: 'mqtt in', name: 'empty', topic: '', inputs: 0, broker: 'e9d8c7b6a5f41230', wires: [] }];
+    const r = convertCoreNodes(flow, new Set(['none']), newId);
     assert.deepEqual(r.add, []);
-    assert.deepEqual(r.notes, [{ key: 'converted', subs: { count: '0' } }, { key: 'skippedDynamic', subs: { node: 'dynamic' } }]);
+    assert.deepEqual(r.notes, [{ key: 'converted', subs: { count: '0' } }, { key: 'skippedNoTopic', subs: { node: 'empty' } }]);
   });
 
   it('upgrades a node the editor loads to the current version, dropping the core names it read', () => {

@@ -380,7 +380,7 @@ describe('editor', function () {
     it('upgrades every node as it is added, and offers the convert action, with its messages in every language', () => {
       assert.deepEqual(editorListeners.map(([event]) => event), ['nodes:add']);
       assert.deepEqual(editorActions, ['durable-mqtt:convert-core-nodes']);
-      for (const key of ['menu', 'nothing', 'converted', 'skippedDynamic', 'copiedBroker']) assertKeyInEveryLocale(`durable-mqtt.convert.${key}`, 'editor/convert-action.ts');
+      for (const key of ['menu', 'nothing', 'converted', 'skippedNoTopic', 'copiedBroker']) assertKeyInEveryLocale(`durable-mqtt.convert.${key}`, 'editor/convert-action.ts');
       const node: Record<string, unknown> = { id: 'b', type: 'durable-mqtt-broker', broker: 'h', clientid: 'core-id', cleansession: false };
       editorListeners[0][1](node);
       assert.equal(node.clientId, 'core-id');
@@ -392,6 +392,17 @@ describe('editor', function () {
       for (const prop of ['clientid', 'cleansession', 'port', 'usetls', 'birthTopic', 'willMsg']) assert.ok(prop in broker, prop);
       for (const prop of ['nl', 'rap', 'rh']) assert.ok(prop in defs.get('durable-mqtt-in')!.defaults, prop);
       assert.equal(broker.clientid.value, undefined, 'no default, so a new node saves none');
+    });
+
+    it('saves core\'s `inputs` and takes an empty topic on a dynamic node (msg.action), as the runtime does', () => {
+      assert.equal(defs.get('durable-mqtt-in')!.defaults.inputs.value, 0);
+      assert.match(String(validate('durable-mqtt-in', 'topic', '', { inputs: 0 })), /^durable-mqtt-in\.validation\.noTopic$/);
+      assert.equal(validate('durable-mqtt-in', 'topic', '', { inputs: 1 }), true);
+      assert.equal(parseConsumer({ id: 'n', type: 'durable-mqtt-in', name: '', z: '', topic: '', inputs: 1 }).ok, true);
+      assert.match(String(validate('durable-mqtt-in', 'topic', 'a/#/b', { inputs: 1 })), /^durable-mqtt-in\.validation\.topic\b/);
+      for (const key of ['label.subscription', 'subscription.static', 'subscription.dynamic', 'hint.dynamic']) assertKeyInEveryLocale(`durable-mqtt-in.${key}`, 'the Subscribe row');
+      for (const key of ['invalidAction', 'invalidSubscription', 'brokerOptions', 'actionFailed']) assertKeyInEveryLocale(`durable-mqtt.errors.${key}`, 'nodes/consumer/actions.ts');
+      assert.ok(html.includes('id="node-input-subscription"'));
     });
   });
 

@@ -1,6 +1,7 @@
 // The `durable-mqtt-broker` config node: owns one session and shares it between the consumer nodes that use it.
 import type { IPublishPacket } from 'mqtt';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { migrate } from '../common/migrations';
 import { displayUrl, parseConfig, type SessionConfig, type TlsOptions } from '../session/config';
@@ -11,6 +12,7 @@ import { TopicRouter } from '../session/router';
 import { MqttSession, type PublishOptions, type SessionState, type Settle } from '../session/session';
 import { covers, parseFilter } from '../session/topic';
 import { brokerMigrations } from './migrations';
+import { changeOf, untilApplied } from './until-applied';
 
 export interface BrokerProps extends NodeDef {
   broker?: string;
@@ -29,12 +31,21 @@ export interface BrokerCredentials {
   password?: string;
 }
 
+/** QoS and MQTT 5 options of one filter. */
+export interface FilterOptions {
+  readonly qos: QoS;
+  readonly flags: SubscribeFlags;
+}
+
 /** What a consumer node registers with its broker node. */
 export interface Consumer {
+  /** Read again at each `resubscribe`. */
   readonly filters: readonly string[];
   readonly qos: QoS;
   /** MQTT 5 subscription options for every filter of this consumer. */
   readonly flags?: SubscribeFlags;
+  /** Filters with a QoS and options of their own (dynamic subscriptions), instead of `qos` and `flags`. */
+  readonly options?: ReadonlyMap<string, FilterOptions>;
   /** Messages this consumer takes into its flow at once before acking; undefined when it acks on arrival. */
   readonly window?: number;
   /**
@@ -56,6 +67,16 @@ export interface Publisher {
 export interface BrokerNode extends Node<BrokerCredentials> {
   register(consumer: Consumer): void;
   unregister(consumer: Consumer): void;
+  /**
+   * A registered consumer's filters changed: they are routed at once, and the promise resolves with
+   * the broker filters the broker refused once the SUBACKs and UNSUBACKs are in, or at once while
+   * the connection is down (the next connection makes the change).
+   */
+  resubscribe(consumer: Consumer): Promise<string[]>;
+  /** The `connect` action: reconnects after `disconnect` (`force` also cycles a live connection); resolves when connected. */
+  connect(options: { force: boolean }): Promise<void>;
+  /** The `disconnect` action: ends the shared connection without unsubscribing, until `connect` or the next start of this config node. */
+  disconnect(): Promise<void>;
   /** A registered publisher keeps the connection up even when no consumer uses it. */
   addPublisher(publisher: Publisher): void;
   removePublisher(publisher: Publisher): void;
@@ -86,6 +107,9 @@ export function registerBroker(RED: NodeAPI): void {
       node.error(`invalid broker configuration: ${parsed.error}`);
       node.register = (c) => c.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
       node.unregister = () => undefined;
+      node.resubscribe = () => Promise.resolve([]);
+      node.connect = () => Promise.reject(new Error(`invalid broker configuration: ${parsed.error}`));
+      node.disconnect = () => Promise.resolve();
       node.addPublisher = (p) => p.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
       node.removePublisher = () => undefined;
       node.publish = () => Promise.reject(new Error(`invalid broker configuration: ${parsed.error}`));
@@ -107,7 +131,9 @@ export function registerBroker(RED: NodeAPI): void {
 function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): void {
   const where = `${displayUrl(config.url)} as "${config.clientId}"`;
   const ledger = ledgerFor(RED, config);
-  const session = new MqttSession(config, ledger, { manualAcks: true });
+  let session = new MqttSession(config, ledger, { manualAcks: true });
+  /** The `disconnect` action closed `session`; only `connect` opens a new one. */
+  let stopped = false;
   const consumers = new Set<Consumer>();
   const publishers = new Set<Publisher>();
   const router = new TopicRouter<Consumer>();
@@ -130,8 +156,8 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
 
   const apply = (): void => {
     const wanted = new Map<string, QoS>();
-    for (const c of consumers) for (const f of c.filters) wanted.set(f, Math.max(wanted.get(f) ?? 0, c.qos) as QoS);
-    session.setSubscriptions(wanted, [...consumers].flatMap((c) => c.filters.map((f) => [f, c.flags ?? {}] as const)));
+    for (const c of consumers) for (const f of c.filters) wanted.set(f, Math.max(wanted.get(f) ?? 0, c.options?.get(f)?.qos ?? c.qos) as QoS);
+    session.setSubscriptions(wanted, [...consumers].flatMap((c) => c.filters.map((f) => [f, c.options?.get(f)?.flags ?? c.flags ?? {}] as const)));
     session.receiveMaximum = receiveMaximum(consumers);
     // With no consumers left, connect only to remove subscriptions the broker still holds, or for publishers.
     if (!session.started && (consumers.size > 0 || publishers.size > 0 || (ledger.load()?.size ?? 0) > 0)) session.start();
@@ -193,6 +219,28 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     consumers.delete(c);
     router.delete(c);
   };
+  node.resubscribe = (c) => {
+    router.set(c, c.filters);
+    // Before flows:started the connection waits for every node; onStarted applies the change.
+    if (!settled || !consumers.has(c)) return Promise.resolve([]);
+    const before = session.subscriptions;
+    apply();
+    return untilApplied(session, ledger, changeOf(before, session.subscriptions, c.filters));
+  };
+  node.disconnect = async () => {
+    if (stopped) return;
+    stopped = true;
+    await session.close();
+  };
+  node.connect = async ({ force }) => {
+    if (force && !stopped) await node.disconnect();
+    if (stopped) {
+      stopped = false;
+      session = reopened(session, new MqttSession(config, ledger, { manualAcks: true }));
+      apply();
+    }
+    await untilConnected(session);
+  };
 
   node.addPublisher = (p) => {
     publishers.add(p);
@@ -210,6 +258,32 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     RED.events.off('flows:stopping', onStopping);
     // A deleted config node removes its subscriptions so the broker stops queueing for nobody.
     session.close({ forget: removed }).then(done, done);
+  });
+}
+
+/**
+ * A closed session cannot start again: its successor on the same ledger takes over the listeners
+ * this node attached. Listeners that wait for one change have all gone at the close (its state event).
+ */
+function reopened(old: MqttSession, next: MqttSession): MqttSession {
+  // EventEmitter<SessionEvents> types each listener by its event; copying them all needs the untyped view.
+  const from = old as unknown as EventEmitter;
+  const to = next as unknown as EventEmitter;
+  for (const name of from.eventNames()) for (const listener of from.rawListeners(name)) to.on(name, listener as (...args: unknown[]) => void);
+  return next;
+}
+
+/** Resolves at the next "connected"; rejects at an error or a disconnect, while the session goes on retrying (or stays closed). */
+function untilConnected(session: MqttSession): Promise<void> {
+  if (session.state.state === 'connected') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onState = (s: SessionState): void => {
+      if (s.state === 'connecting' || s.state === 'reconnecting' || s.state === 'idle') return;
+      session.off('state', onState);
+      if (s.state === 'connected') resolve();
+      else reject(new Error(`could not connect: ${s.reason ?? s.state}${s.state === 'error' && s.detail ? ` (${s.detail})` : ''}`));
+    };
+    session.on('state', onState);
   });
 }
 

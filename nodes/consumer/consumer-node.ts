@@ -3,12 +3,16 @@ import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { AckAfterComplete } from '../acks/ack-after-complete';
 import { acquireTracker, releaseTracker } from '../acks/flow-hooks';
 import type { BrokerNode, Consumer } from '../broker/broker-node';
+import { carries } from '../broker/until-applied';
 import { configErrorStatus, statusFor, statusPayload, type Translate } from '../common/status';
 import type { SessionState } from '../session/session';
 import { convertPayload } from './payload';
 import { toMessage } from './message';
 import { messageIds } from './message-id';
 import { parseConsumer, type ConsumerProps } from './settings';
+import { ActionHandler } from './actions';
+import { dynamicStoreFor } from './dynamic-store';
+import { DynamicSubscriptions } from './dynamic-subscriptions';
 
 // Badge refreshes for the in-flight count, at most this often: a status goes to every open editor.
 const STATUS_INTERVAL_MS = 250;
@@ -31,6 +35,11 @@ export function registerConsumer(RED: NodeAPI): void {
     if (!parsed.ok) return fail(parsed.key, parsed.error);
     const { filters, qos, datatype, statusOutput, ackMode, ack, flags } = parsed.settings;
     const send = (msg: NodeMessage): void => this.send(statusOutput ? [msg, null] : msg);
+    // Loaded before registering: after a restart the broker's queued messages for these filters find this node.
+    const store = dynamicStoreFor(RED.settings, this.id);
+    const opened = parsed.settings.dynamic ? DynamicSubscriptions.open(filters, { qos, flags }, store) : (store.clear(), undefined);
+    const dynamic = opened?.subscriptions;
+    if (opened?.error) this.error(opened.error);
 
     let state: SessionState = { state: 'idle' };
     let stalledNode: string | undefined;
@@ -58,7 +67,7 @@ export function registerConsumer(RED: NodeAPI): void {
     const warned = new Set<string>();
     const reported = new Set<string>();
     const acks =
-      ackMode === 'complete' && qos > 0
+      ackMode === 'complete' && (qos > 0 || dynamic)
         ? new AckAfterComplete(acquireTracker(RED), ack, {
             send,
             newId,
@@ -80,7 +89,12 @@ export function registerConsumer(RED: NodeAPI): void {
     // Flows are running between flows:started and flows:stopping; the broker node says when.
     let running = false;
     const consumer: Consumer = {
-      filters,
+      get filters() {
+        return dynamic?.filters ?? filters;
+      },
+      get options() {
+        return dynamic?.options;
+      },
       qos,
       flags,
       window: acks ? ack.maxInFlight : undefined,
@@ -91,7 +105,7 @@ export function registerConsumer(RED: NodeAPI): void {
       deliver: (topic, payload, packet, settle) => {
         // While nodes stop and start, a message may reach a stopped node and vanish: let the broker resend it.
         if (!running && packet.qos > 0) return settle('withhold');
-        const converted = convertPayload(payload, datatype);
+        const converted = convertPayload(payload, dynamic?.datatypeFor(topic) ?? datatype);
         const msg = toMessage(topic, converted.value, packet);
         if (!converted.ok) {
           // A payload that does not convert goes to Catch nodes with the raw text, never silently away.
@@ -118,15 +132,29 @@ export function registerConsumer(RED: NodeAPI): void {
         // The session reports it again after every reconnect; one error per filter is enough for a Catch node and the log.
         if (reported.has(filter)) return;
         reported.add(filter);
+        if (actions?.awaits(filter)) return;
         this.error(`the broker refused the subscription ${filter} (code 0x${code.toString(16)})`);
       },
     };
     broker.register(consumer);
-    this.on('close', (_removed: boolean, done: () => void) => {
+    // msg.action (core's dynamic subscriptions): the input exists only with `inputs: 1`.
+    const failed = (key: string, err: Error, done: (err?: Error) => void): void => {
+      status(configErrorStatus(t, key));
+      done(err);
+    };
+    const succeeded = (): void => {
+      // A refused filter that was unsubscribed since no longer makes the badge red.
+      for (const f of refused) if (!consumer.filters.some((mine) => carries(f, mine))) refused.delete(f);
+      showStatus();
+    };
+    const actions = dynamic && new ActionHandler({ broker, consumer, subscriptions: dynamic, send, fail: failed, succeeded });
+    if (actions) this.on('input', (msg, _send, done) => actions.handle(msg, done));
+    this.on('close', (removed: boolean, done: () => void) => {
       clearTimeout(statusTimer);
       // As core's mqtt nodes do on close (10-mqtt.js, deregister): after Stop or a redeploy the badge is not left green.
       this.status(statusFor({ state: 'disconnected' }, t));
       broker.unregister(consumer);
+      if (removed) dynamic?.forget();
       if (acks) {
         acks.withholdAll();
         releaseTracker(RED);

@@ -7,12 +7,16 @@ export const isCoreConsumer = (p: Props): boolean => ['nl', 'rap', 'rh', 'inputs
 /**
  * Version 1: unversioned properties are ours from 0.1 or a core mqtt in's with its type switched.
  * Core's `auto-detect` is our `auto`; core's `auto` (its default before Node-RED 3) never parses
- * JSON, which our `text-or-buffer` does likewise. Every other name and value is the same in both.
+ * JSON, which our `text-or-buffer` does likewise. A core dynamic node (`inputs: 1`, which 0.1 of ours
+ * never saved) ignores its `topic` (10-mqtt.js subscribes it only when not dynamic), while ours
+ * subscribes its own filters too: a topic left in such a flow is dropped. Every other name and
+ * value is the same in both.
  */
 function fromCore(input: Props): Props {
   const p = { ...input };
   if (p.datatype === 'auto-detect') p.datatype = 'auto';
   else if (p.datatype === 'auto' && isCoreConsumer(p)) p.datatype = 'text-or-buffer';
+  if (Number(p.inputs) === 1) p.topic = '';
   return p;
 }
 

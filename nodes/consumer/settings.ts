@@ -28,13 +28,15 @@ export interface ConsumerProps extends NodeDef {
   nl?: boolean | string;
   rap?: boolean | string;
   rh?: number | string;
+  /** 1: the node has an input and takes core's msg.action (dynamic subscriptions); core's name and values. */
+  inputs?: number | string;
   /** Which version of these properties the node was saved with (nodes/consumer/migrations.ts). */
   version?: number;
 }
 
 export type AckMode = 'complete' | 'receive';
 
-export type ConsumerSettings = { filters: string[]; qos: QoS; datatype: Datatype; statusOutput: boolean; ackMode: AckMode; ack: AckOptions; flags: SubscribeFlags };
+export type ConsumerSettings = { filters: string[]; qos: QoS; datatype: Datatype; statusOutput: boolean; ackMode: AckMode; ack: AckOptions; flags: SubscribeFlags; dynamic: boolean };
 
 export const ACK_DEFAULTS = { ackMode: 'complete', maxInFlight: 10, ackTimeout: 30, ackOnError: true } as const;
 
@@ -44,7 +46,9 @@ type Parsed = { ok: true; settings: ConsumerSettings } | { ok: false; key: strin
 export function parseConsumer(saved: ConsumerProps): Parsed {
   const props = migrate(saved, consumerMigrations);
   const filters = splitFilters(props.topic ?? '');
-  if (filters.length === 0) return { ok: false, key: 'noTopic', error: 'no topic filter given' };
+  // Core's test (10-mqtt.js: `n.inputs == 1`): a dynamic node may start with no filter of its own, as core's always does.
+  const dynamic = Number(props.inputs) === 1;
+  if (filters.length === 0 && !dynamic) return { ok: false, key: 'noTopic', error: 'no topic filter given' };
   for (const f of filters) {
     const why = filterError(f);
     if (why) return { ok: false, key: 'invalidTopic', error: `invalid topic filter "${f}": ${why}` };
@@ -67,6 +71,6 @@ export function parseConsumer(saved: ConsumerProps): Parsed {
   const flags: SubscribeFlags = { nl: asBool(props.nl), rap: asBool(props.rap), rh };
   return {
     ok: true,
-    settings: { filters, qos, datatype, statusOutput: asBool(props.statusOutput), ackMode, ack: { maxInFlight, timeoutMs: ackTimeout * 1000, ackOnError }, flags },
+    settings: { filters, qos, datatype, statusOutput: asBool(props.statusOutput), ackMode, ack: { maxInFlight, timeoutMs: ackTimeout * 1000, ackOnError }, flags, dynamic },
   };
 }

@@ -1,0 +1,61 @@
+// Waits until the broker holds what a subscription change asked for: the SUBACKs and UNSUBACKs are in, as the ledger records them.
+import type { QoS } from '../session/cover';
+import type { SubscriptionLedger } from '../session/ledger';
+import type { MqttSession } from '../session/session';
+import { covers, parseFilter } from '../session/topic';
+
+/** The broker filters a change needs held (with their QoS) and those it needs gone. */
+export interface Change {
+  readonly need: ReadonlyMap<string, QoS>;
+  readonly gone: readonly string[];
+}
+
+/**
+ * The change between two wanted sets (MqttSession.subscriptions before and after), restricted on
+ * the subscribe side to the broker filters that carry one of `filters` (a merged filter covers them).
+ */
+export function changeOf(before: ReadonlyMap<string, QoS>, after: ReadonlyMap<string, QoS>, filters: readonly string[]): Change {
+  const need = new Map([...after].filter(([broker]) => filters.some((f) => carries(broker, f))));
+  return { need, gone: [...before.keys()].filter((f) => !after.has(f)) };
+}
+
+/** True when the broker subscription `broker` delivers what filter `f` asks for. */
+export function carries(broker: string, f: string): boolean {
+  if (broker === f) return true;
+  const b = parseFilter(broker);
+  const p = parseFilter(f);
+  return b.group === undefined && p.group === undefined && covers(b.filter, p.filter);
+}
+
+/**
+ * Resolves with the filters of `change.need` the broker refused, once each other one is held at
+ * its QoS and every `gone` one is unsubscribed. The session commits each SUBACK and UNSUBACK to
+ * the ledger before it emits `subscribed` / `unsubscribed` (session.ts syncOnce), so the ledger is
+ * what is checked. It also resolves as soon as the session is not connected: the change is then
+ * made on the next connection, from the filters the consumers hold (persisted for dynamic ones).
+ */
+export function untilApplied(session: MqttSession, ledger: SubscriptionLedger, change: Change): Promise<string[]> {
+  const refused = new Set<string>();
+  return new Promise((resolve) => {
+    const check = (): void => {
+      const held = ledger.load() ?? new Map<string, QoS>();
+      const applied = [...change.need].every(([f, q]) => refused.has(f) || held.get(f) === q) && change.gone.every((f) => !held.has(f));
+      if (!applied && session.state.state === 'connected') return;
+      session.off('subscribed', check);
+      session.off('unsubscribed', check);
+      session.off('state', check);
+      session.off('subscribeFailed', onRefused);
+      resolve([...refused]);
+    };
+    const onRefused = (filter: string): void => {
+      if (!change.need.has(filter)) return;
+      refused.add(filter);
+      check();
+    };
+    session.on('subscribed', check);
+    session.on('unsubscribed', check);
+    session.on('state', check);
+    session.on('subscribeFailed', onRefused);
+    check();
+  });
+}

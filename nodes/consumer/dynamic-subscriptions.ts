@@ -1,0 +1,179 @@
+// A durable-mqtt-in's dynamic subscriptions: msg.topic read as core's mqtt in reads it, and the filter set it adds to the node's own.
+import type { FilterOptions } from '../broker/broker-node';
+import { unset } from '../common/migrations';
+import { asBool } from '../session/config';
+import type { QoS } from '../session/cover';
+import type { SubscribeFlags } from '../session/flags';
+import { covers, filterError, parseFilter } from '../session/topic';
+import { DATATYPES, type Datatype } from './settings';
+import type { DynamicStore } from './dynamic-store';
+
+/**
+ * One subscription as `getSubscriptions` lists it and the store keeps it: core's object shape
+ * (10-mqtt.js, MQTTInNode input handler). Options the msg left out are absent and take the node's.
+ */
+export interface DynamicSubscription {
+  readonly topic: string;
+  readonly qos?: QoS;
+  readonly nl?: boolean;
+  readonly rap?: boolean;
+  readonly rh?: 0 | 1 | 2;
+  /** Core's names: `auto-detect`, `auto` (text or Buffer, never parsed), `utf8`, `buffer`, `json`, `base64`. */
+  readonly datatype?: string;
+}
+
+/** Core's per-subscription datatypes, in our terms: core's `auto` is the older one that never parses JSON. */
+const CORE_DATATYPES: Readonly<Record<string, Datatype>> = { 'auto-detect': 'auto', auto: 'text-or-buffer' };
+
+export type Parsed = { ok: true; subscriptions: DynamicSubscription[] } | { ok: false; error: string };
+
+/**
+ * msg.topic as core takes it: a filter, a `{topic, qos, nl, rap, rh, datatype}` object, or an array
+ * of either; `true` with `unsubscribe` means every dynamic subscription. Unlike core, a qos, rh or
+ * datatype that is not one of its values is an error rather than silently the default.
+ */
+export function parseTopics(topic: unknown, current: readonly DynamicSubscription[], unsubscribe: boolean): Parsed {
+  if (unsubscribe && topic === true) return { ok: true, subscriptions: [...current] };
+  const items: unknown[] = Array.isArray(topic) ? topic : typeof topic === 'string' || (typeof topic === 'object' && topic !== null) ? [topic] : [];
+  if (items.length === 0) return { ok: false, error: 'msg.topic must be a topic filter, a {topic, qos} object or an array of them' };
+  const out: DynamicSubscription[] = [];
+  for (const item of items) {
+    const sub = parseOne(item);
+    if (typeof sub === 'string') return { ok: false, error: sub };
+    out.push(sub);
+  }
+  return { ok: true, subscriptions: out };
+}
+
+function parseOne(item: unknown): DynamicSubscription | string {
+  const o = (typeof item === 'string' ? { topic: item } : item) as Record<string, unknown> | null;
+  if (typeof o !== 'object' || o === null || typeof o.topic !== 'string') return `not a topic filter or a {topic, qos} object: ${JSON.stringify(item)}`;
+  const why = filterError(o.topic);
+  if (why) return `invalid topic filter "${o.topic}": ${why}`;
+  const sub: { -readonly [K in keyof DynamicSubscription]: DynamicSubscription[K] } = { topic: o.topic };
+  if (!unset(o.qos)) {
+    const qos = Number(o.qos);
+    if (qos !== 0 && qos !== 1 && qos !== 2) return `qos of "${o.topic}" must be 0, 1 or 2, not ${JSON.stringify(o.qos)}`;
+    sub.qos = qos;
+  }
+  if (!unset(o.rh)) {
+    const rh = Number(o.rh);
+    if (rh !== 0 && rh !== 1 && rh !== 2) return `rh of "${o.topic}" must be 0, 1 or 2, not ${JSON.stringify(o.rh)}`;
+    sub.rh = rh;
+  }
+  if (!unset(o.nl)) sub.nl = asBool(o.nl);
+  if (!unset(o.rap)) sub.rap = asBool(o.rap);
+  if (!unset(o.datatype)) {
+    if (typeof o.datatype !== 'string' || datatypeOf(o.datatype) === undefined) {
+      return `datatype of "${o.topic}" must be one of auto-detect, auto, ${DATATYPES.filter((d) => d !== 'auto').join(', ')}`;
+    }
+    sub.datatype = o.datatype;
+  }
+  return sub;
+}
+
+function datatypeOf(name: string): Datatype | undefined {
+  if (name in CORE_DATATYPES) return CORE_DATATYPES[name];
+  return (DATATYPES as readonly string[]).includes(name) ? (name as Datatype) : undefined;
+}
+
+/** What a dynamic subscription inherits from the node: its QoS and MQTT 5 options. */
+export interface NodeDefaults {
+  readonly qos: QoS;
+  readonly flags: SubscribeFlags;
+}
+
+/**
+ * The node's filters: its own (from the dialog) and the dynamic ones, persisted on every change
+ * before the broker hears of it, so a crash between the two leaves nothing the broker holds unrouted.
+ */
+export class DynamicSubscriptions {
+  private subs: DynamicSubscription[];
+  private all: string[] = [];
+  private own = new Map<string, FilterOptions>();
+  /** Dynamic filters with a datatype of their own, in the order they were subscribed. */
+  private typed: { filter: string; datatype: Datatype }[] = [];
+
+  private constructor(
+    private readonly fixed: readonly string[],
+    private readonly defaults: NodeDefaults,
+    private readonly store: DynamicStore,
+    saved: DynamicSubscription[],
+  ) {
+    this.subs = saved.filter((s) => typeof s?.topic === 'string' && filterError(s.topic) === undefined);
+    this.derive();
+  }
+
+  /** Loads what the node subscribed before; a store that cannot be read starts empty (and is overwritten at the next change), with the error. */
+  static open(fixed: readonly string[], defaults: NodeDefaults, store: DynamicStore): { subscriptions: DynamicSubscriptions; error?: string } {
+    try {
+      return { subscriptions: new DynamicSubscriptions(fixed, defaults, store, store.load()) };
+    } catch (e) {
+      return { subscriptions: new DynamicSubscriptions(fixed, defaults, store, []), error: `cannot read the saved dynamic subscriptions: ${(e as Error).message}` };
+    }
+  }
+
+  /** Every filter of the node, its own first. */
+  get filters(): readonly string[] {
+    return this.all;
+  }
+
+  /** QoS and options of the dynamic filters, which may differ from the node's. */
+  get options(): ReadonlyMap<string, FilterOptions> {
+    return this.own;
+  }
+
+  /** As `getSubscriptions` answers and `msg.subscriptions` shows: each with the QoS it was subscribed with. */
+  list(): DynamicSubscription[] {
+    return this.subs.map((s) => ({ ...s, qos: s.qos ?? this.defaults.qos }));
+  }
+
+  get current(): readonly DynamicSubscription[] {
+    return this.subs;
+  }
+
+  /** Adds or replaces (same topic) subscriptions and persists them; returns the filters that are new or changed. */
+  add(subs: readonly DynamicSubscription[]): string[] {
+    const byTopic = new Map(this.subs.map((s) => [s.topic, s]));
+    for (const s of subs) byTopic.set(s.topic, s);
+    this.commit([...byTopic.values()]);
+    return subs.map((s) => s.topic);
+  }
+
+  /** Removes subscriptions by topic and persists the rest; a topic that is not a dynamic subscription is ignored, as in core. */
+  remove(subs: readonly DynamicSubscription[]): void {
+    const gone = new Set(subs.map((s) => s.topic));
+    this.commit(this.subs.filter((s) => !gone.has(s.topic)));
+  }
+
+  /** The node was deleted, or no longer takes msg.action: its dynamic subscriptions go. */
+  forget(): void {
+    this.subs = [];
+    this.store.clear();
+    this.derive();
+  }
+
+  /** The payload format for a received topic: that of the first dynamic subscription with its own that matches, else undefined. */
+  datatypeFor(topic: string): Datatype | undefined {
+    for (const t of this.typed) if (covers(t.filter, topic)) return t.datatype;
+    return undefined;
+  }
+
+  private commit(next: DynamicSubscription[]): void {
+    // Written before the broker is asked: after a crash the filter is routed again, whatever the broker holds.
+    // A failed write throws before anything changed here.
+    this.store.save(next);
+    this.subs = next;
+    this.derive();
+  }
+
+  private derive(): void {
+    const { qos, flags } = this.defaults;
+    this.own = new Map(this.subs.map((s) => [s.topic, { qos: s.qos ?? qos, flags: { nl: s.nl ?? flags.nl, rap: s.rap ?? flags.rap, rh: s.rh ?? flags.rh } }]));
+    this.all = [...new Set([...this.fixed, ...this.own.keys()])];
+    this.typed = this.subs.flatMap((s) => {
+      const datatype = s.datatype === undefined ? undefined : datatypeOf(s.datatype);
+      return datatype ? [{ filter: parseFilter(s.topic).filter, datatype }] : [];
+    });
+  }
+}
