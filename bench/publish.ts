@@ -21,6 +21,9 @@ export interface PublishResult {
   spec: PublishSpec;
   rates: Record<Publisher, number[]>;
   median: Record<Publisher, number>;
+  /** CPU time of the whole Node-RED process per msg, µs, round by round. */
+  cpuUsPerMsg: Record<Publisher, number[]>;
+  medianCpuUsPerMsg: Record<Publisher, number>;
   /** ours / core, of the medians. */
   ratio: number;
 }
@@ -48,7 +51,12 @@ export function publishFlow(who: Publisher, url: string, clientId: string): Flow
   ];
 }
 
-function runOnce(who: Publisher, url: string, spec: PublishSpec, round: number): Promise<number> {
+interface Run {
+  rate: number;
+  cpuUsPerMsg: number;
+}
+
+function runOnce(who: Publisher, url: string, spec: PublishSpec, round: number): Promise<Run> {
   const userDir = mkdtempSync(join(tmpdir(), 'durable-bench-pub-'));
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify(publishFlow(who, url, `bench-pub-${who}-${process.pid}-${round}`)));
   const args = { userDir, n: spec.n, warm: Math.min(2000, spec.n), size: spec.size };
@@ -60,13 +68,13 @@ function runOnce(who: Publisher, url: string, spec: PublishSpec, round: number):
   }
   // A publisher whose done() calls never all come (a lost message) must fail the bench, not hang it.
   const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
-  return new Promise<number>((resolvePromise, reject) => {
+  return new Promise<Run>((resolvePromise, reject) => {
     child.on('exit', (code) => {
       clearTimeout(timer);
       rmSync(userDir, { recursive: true, force: true });
       const line = /RESULT (.*)/.exec(output)?.[1];
       if (code !== 0 || !line) return reject(new Error(`${who} publisher failed (exit ${code}):\n${output.slice(-4000)}`));
-      resolvePromise((JSON.parse(line) as { rate: number }).rate);
+      resolvePromise(JSON.parse(line) as Run);
     });
   });
 }
@@ -74,23 +82,26 @@ function runOnce(who: Publisher, url: string, spec: PublishSpec, round: number):
 /** Rounds alternate core and ours, so drift on a shared machine hits both alike. */
 export async function runPublish(spec: PublishSpec, url: string): Promise<PublishResult> {
   const rates: Record<Publisher, number[]> = { core: [], ours: [] };
+  const cpu: Record<Publisher, number[]> = { core: [], ours: [] };
   for (let round = 0; round < spec.rounds; round++) {
     for (const who of ['core', 'ours'] as const) {
-      const rate = await runOnce(who, url, spec, round);
-      rates[who].push(rate);
-      console.log(`  round ${round + 1}: ${who} ${Math.round(rate)} msg/s`);
+      const run = await runOnce(who, url, spec, round);
+      rates[who].push(run.rate);
+      cpu[who].push(run.cpuUsPerMsg);
+      console.log(`  round ${round + 1}: ${who} ${Math.round(run.rate)} msg/s, ${run.cpuUsPerMsg.toFixed(1)} µs CPU/msg`);
     }
   }
-  const m = { core: spread(rates.core)?.median ?? NaN, ours: spread(rates.ours)?.median ?? NaN };
-  return { spec, rates, median: m, ratio: m.ours / m.core };
+  const median = (xs: number[]): number => spread(xs)?.median ?? NaN;
+  const m = { core: median(rates.core), ours: median(rates.ours) };
+  return { spec, rates, median: m, cpuUsPerMsg: cpu, medianCpuUsPerMsg: { core: median(cpu.core), ours: median(cpu.ours) }, ratio: m.ours / m.core };
 }
 
 export function publishTable(r: PublishResult): string {
   const range = (xs: number[]): string => `${Math.round(Math.min(...xs))}–${Math.round(Math.max(...xs))}`;
   return [
     `publish: ${r.spec.n} × ${r.spec.size} B, QoS 1, msg/s until done() (median of ${r.spec.rounds})`,
-    '| core mqtt out | ours (outbox, fsync) | ours / core |',
-    '|---|---|---|',
-    `| ${Math.round(r.median.core)} (${range(r.rates.core)}) | ${Math.round(r.median.ours)} (${range(r.rates.ours)}) | ${r.ratio.toFixed(2)}× (target ≥ 0.8×) |`,
+    '| core mqtt out | ours (outbox, fsync) | ours / core | CPU µs/msg core | CPU µs/msg ours |',
+    '|---|---|---|---|---|',
+    `| ${Math.round(r.median.core)} (${range(r.rates.core)}) | ${Math.round(r.median.ours)} (${range(r.rates.ours)}) | ${r.ratio.toFixed(2)}× (target ≥ 0.8×) | ${r.medianCpuUsPerMsg.core.toFixed(1)} | ${r.medianCpuUsPerMsg.ours.toFixed(1)} |`,
   ].join('\n');
 }

@@ -3,6 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
 import type { OutboxLimits } from '../nodes/publisher/limits';
 import { Outbox, OutboxFullError, type Publication } from '../nodes/publisher/outbox';
 
@@ -46,6 +47,40 @@ describe('outbox', () => {
     await box.append(pub(5));
     assert.deepEqual([box.take(), box.take(), box.take(), box.take()].map((e) => e?.publication.topic), ['t/3', 't/4', 't/5', undefined]);
     await box.close();
+  });
+
+  it('writes the appends of one turn as one record, kept until its last entry is removed, so a crash can repeat its entries but never lose one', async () => {
+    let box = await Outbox.open(dir, LIMITS);
+    await Promise.all([0, 1, 2].map((i) => box.append(pub(i))));
+    box.remove(box.take()!);
+    box.remove(box.take()!);
+    await box.close();
+    box = await Outbox.open(dir, LIMITS);
+    assert.deepEqual([box.take(), box.take(), box.take(), box.take()].map((e) => e?.publication.topic), ['t/0', 't/1', 't/2', undefined]);
+    for (const seq of [0, 1, 2]) box.remove({ seq, publication: pub(seq), bytes: 0 });
+    await box.close();
+    box = await Outbox.open(dir, LIMITS);
+    assert.equal(box.depth, 0, 'the record went with its last entry');
+    await box.close();
+  });
+
+  it('reads records of one message under a bare hex key (the first format), before newer ones', async () => {
+    const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+    const header = Buffer.from(JSON.stringify({ t: 't/old', q: 1, r: false }));
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(header.length);
+    await db.put('0000000000007', Buffer.concat([length, header, Buffer.from('old')]));
+    await db.close();
+    const box = await Outbox.open(dir, LIMITS);
+    await box.append(pub(8));
+    const old = box.take();
+    assert.deepEqual(old?.publication, { topic: 't/old', payload: Buffer.from('old'), qos: 1, retain: false });
+    assert.equal(box.take()?.publication.topic, 't/8');
+    box.remove(old);
+    await box.close();
+    const again = await Outbox.open(dir, LIMITS);
+    assert.deepEqual([again.take()?.publication.topic, again.take()], ['t/8', undefined]);
+    await again.close();
   });
 
   it('puts an untaken entry back at its place in the order', async () => {

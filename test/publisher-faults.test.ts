@@ -1,4 +1,4 @@
-// Process-level faults for durable-mqtt-out: Node-RED killed (SIGKILL) with messages in its outbox, and an in → delay → out bridge killed mid-stream.
+// Process-level faults for durable-mqtt-out: Node-RED killed (SIGKILL) with messages in its outbox, the outbox full while the broker is down, and an in → delay → out bridge killed mid-stream.
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,23 +34,40 @@ function firstArrivalsInOrder(seen: number[]): boolean {
   return first.every((n, i) => i === 0 || n > first[i - 1]);
 }
 
-/** POST /feed?n=N → a function node sends payloads 0..N-1 into durable-mqtt-out; a status node records its badge in a file. */
-function feedFlow(brokerUrl: string, clientId: string, topic: string, statusFile: string): FlowNode[] {
+/**
+ * POST /feed?n=N&from=F → a function node sends payloads F..F+N-1 into durable-mqtt-out; a status node
+ * records its badge in a file, and a Catch node records each done(err) as `{"n":…,"error":…}`.
+ */
+function feedFlow(brokerUrl: string, clientId: string, topic: string, files: { status: string; caught: string }, out: Record<string, unknown> = {}): FlowNode[] {
+  const file = (id: string, filename: string): FlowNode => ({ id, type: 'file', z: TAB, filename, filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'none', wires: [[]] });
   return [
     { id: TAB, type: 'tab', label: 'publisher faults' },
     { id: 'conn', type: 'durable-mqtt-broker', broker: brokerUrl, clientId, backoffMin: 0.2, backoffMax: 1 },
     { id: 'feed', type: 'http in', z: TAB, url: '/feed', method: 'post', wires: [['split']] },
     {
       id: 'split', type: 'function', z: TAB, outputs: 2, wires: [['out'], ['reply']],
-      func: 'const n = Number(msg.req.query.n);\nfor (let i = 0; i < n; i++) node.send([{ payload: String(i) }, null]);\nreturn [null, msg];',
+      func: 'const n = Number(msg.req.query.n);\nconst from = Number(msg.req.query.from || 0);\nfor (let i = from; i < from + n; i++) node.send([{ payload: String(i) }, null]);\nreturn [null, msg];',
     },
     { id: 'reply', type: 'http response', z: TAB, statusCode: '204', wires: [] },
-    { id: 'out', type: 'durable-mqtt-out', z: TAB, broker: 'conn', topic, qos: '1', wires: [] },
+    { id: 'out', type: 'durable-mqtt-out', z: TAB, broker: 'conn', topic, qos: '1', wires: [], ...out },
     { id: 'badge', type: 'status', z: TAB, scope: ['out'], wires: [['badge-text']] },
     { id: 'badge-text', type: 'change', z: TAB, rules: [{ t: 'set', p: 'payload', pt: 'msg', to: 'status.text', tot: 'msg' }], wires: [['badge-file']] },
-    { id: 'badge-file', type: 'file', z: TAB, filename: statusFile, filenameType: 'str', appendNewline: true, createDir: true, overwriteFile: 'false', encoding: 'none', wires: [[]] },
+    file('badge-file', files.status),
+    // Not id 'catch': the runtime reads a property naming a node of the flow (here `type`) as a reference to it.
+    { id: 'caught', type: 'catch', z: TAB, scope: ['out'], uncaught: false, wires: [['caught-line']] },
+    { id: 'caught-line', type: 'function', z: TAB, outputs: 1, wires: [['caught-file']], func: 'return { payload: JSON.stringify({ n: Number(msg.payload), error: msg.error.message }) };' },
+    file('caught-file', files.caught),
   ];
 }
+
+/** What the Catch node of feedFlow recorded, in order. */
+function readCaught(file: string): { n: number; error: string }[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { n: number; error: string });
+}
+
+const badgeShows = (file: string, text: string): boolean => existsSync(file) && readFileSync(file, 'utf8').includes(text);
+const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
 /** durable-mqtt-in on one broker → delay (rate) → durable-mqtt-out on another: the bridge of examples/bridge.json. */
 function bridgeFlow(source: string, target: string, name: string, rate: number): FlowNode[] {
@@ -91,12 +108,12 @@ describe('durable-mqtt-out faults (Node-RED as a process, Mosquitto)', function 
     brokers.push(target);
     const port = target.port;
     await target.stop();
-    const statusFile = join(dir, 'badge.log');
-    red = await startNodeRed({ flow: feedFlow(`mqtt://127.0.0.1:${port}`, `pubfault-${process.pid}`, 'pubfault/down', statusFile), userDir: join(dir, 'userdir') });
+    const files = { status: join(dir, 'badge.log'), caught: join(dir, 'caught.log') };
+    red = await startNodeRed({ flow: feedFlow(`mqtt://127.0.0.1:${port}`, `pubfault-${process.pid}`, 'pubfault/down', files), userDir: join(dir, 'userdir') });
     const res = await fetch(`${red.url}/feed?n=${N}`, { method: 'POST' });
     assert.equal(res.status, 204);
     // The badge reaches "… · 1000 queued" once every message is in the outbox on disk.
-    await until(() => existsSync(statusFile) && readFileSync(statusFile, 'utf8').includes(`${N} queued`), `the badge to show ${N} queued`, 60_000);
+    await until(() => badgeShows(files.status, `${N} queued`), `the badge to show ${N} queued`, 60_000);
     await red.kill('SIGKILL');
 
     const back = await startMosquitto({ port });
@@ -109,6 +126,80 @@ describe('durable-mqtt-out faults (Node-RED as a process, Mosquitto)', function 
     console.log(`      broker down, SIGKILL, both back: ${figures(t)}`);
     assert.equal(t.lost, 0);
     assert.ok(firstArrivalsInOrder(sub.seen), 'messages arrived in the order they were accepted');
+  });
+
+  /**
+   * Node-RED with feedFlow and the out node's `out` properties, against a Mosquitto that is down and
+   * keeps sessions across restarts, already holding a persistent subscriber's session on the topic:
+   * whatever Node-RED publishes once the broker is back waits there until the subscriber reconnects.
+   */
+  async function withBrokerDown(name: string, out: Record<string, unknown>) {
+    const topic = `pubfull${process.pid}/${name}`;
+    const subId = `pubfull-sub-${name}-${process.pid}`;
+    const broker = await startMosquitto({ persistence: true });
+    brokers.push(broker);
+    await (await persistentSubscriber(broker.url, topic, subId)).end();
+    await broker.stop();
+    const files = { status: join(dir, 'badge.log'), caught: join(dir, 'caught.log') };
+    const nr = await startNodeRed({ flow: feedFlow(broker.url, `pubfull-${name}-${process.pid}`, topic, files, out), userDir: join(dir, 'userdir') });
+    red = nr;
+    return {
+      files,
+      output: () => nr.output(),
+      feed: async (n: number, from = 0): Promise<void> => assert.equal((await fetch(`${nr.url}/feed?n=${n}&from=${from}`, { method: 'POST' })).status, 204),
+      /** Starts the broker; resolves with what the subscriber got once it has every one of `expected` and the outbox is empty. */
+      brokerUp: async (expected: number[]): Promise<number[]> => {
+        await broker.restart();
+        const sub = await persistentSubscriber(broker.url, topic, subId);
+        ends.push(sub.end);
+        await until(() => expected.every((n) => sub.seen.includes(n)), `all ${expected.length} accepted at the subscriber`, 120_000);
+        // The badge drops its "· N queued" once the outbox is empty: nothing more can come after that.
+        await until(() => badgeShows(files.status, 'connected') && !readFileSync(files.status, 'utf8').trimEnd().endsWith('queued'), 'the outbox to empty', 60_000);
+        return sub.seen;
+      },
+    };
+  }
+
+  it('refuses the messages over outboxMaxMessages with done(err) to a Catch node while the broker is down, and delivers every accepted one once it is up', async () => {
+    const LIMIT = 100;
+    const N = 250;
+    const run = await withBrokerDown('refuse', { outboxMaxMessages: LIMIT });
+    await run.feed(N);
+    await until(() => readCaught(run.files.caught).length >= N - LIMIT && badgeShows(run.files.status, `${LIMIT} queued`), `${N - LIMIT} refusals and ${LIMIT} queued`, 60_000);
+    const caught = readCaught(run.files.caught);
+    assert.deepEqual(caught.map((c) => c.n).sort((a, b) => a - b), range(LIMIT, N), 'exactly the messages over the limit are refused');
+    for (const c of caught) assert.match(c.error, /outbox full \(100 of 100 messages/);
+    assert.match(run.output(), /outbox full .*\(outboxWhenFull: refuse\)/, 'the refusal is logged');
+
+    const seen = await run.brokerUp(range(0, LIMIT));
+    const t = tally(LIMIT, seen);
+    console.log(`      refuse, ${N} into an outbox of ${LIMIT} with the broker down: caught ${caught.length}, ${figures(t)}`);
+    assert.deepEqual(seen.filter((n) => n >= LIMIT), [], 'a refused message was published');
+    assert.equal(readCaught(run.files.caught).length, N - LIMIT, 'an accepted message also got done(err)');
+    assert.ok(firstArrivalsInOrder(seen), 'messages arrived in the order they were accepted');
+  });
+
+  it('with outboxWhenFull dropOldest, drops exactly the oldest queued messages with done(err) to a Catch node, and delivers the rest once the broker is up', async () => {
+    const LIMIT = 100;
+    const MORE = 40;
+    const run = await withBrokerDown('drop', { outboxMaxMessages: LIMIT, outboxWhenFull: 'dropOldest' });
+    // Fill the outbox first: only entries already on disk can make room (docs/outbox.md).
+    await run.feed(LIMIT);
+    await until(() => badgeShows(run.files.status, `${LIMIT} queued`), `the badge to show ${LIMIT} queued`, 60_000);
+    await run.feed(MORE, LIMIT);
+    // An evicted message's done(err) comes once the message that replaced it is on disk.
+    await until(() => readCaught(run.files.caught).length >= MORE, `${MORE} drops`, 60_000);
+    const caught = readCaught(run.files.caught);
+    assert.deepEqual(caught.map((c) => c.n), range(0, MORE), 'exactly the oldest messages are dropped, oldest first');
+    for (const c of caught) assert.match(c.error, /dropped from the full outbox .*dropOldest/);
+
+    const seen = await run.brokerUp(range(MORE, LIMIT + MORE));
+    const t = tally(LIMIT + MORE, seen);
+    console.log(`      dropOldest, ${LIMIT} + ${MORE} into an outbox of ${LIMIT} with the broker down: caught ${caught.length}, ${figures(t)}`);
+    assert.equal(t.lost, MORE, 'only the dropped messages are missing');
+    assert.deepEqual(seen.filter((n) => n < MORE), [], 'a dropped message was published');
+    assert.equal(readCaught(run.files.caught).length, MORE, 'a kept message also got done(err)');
+    assert.ok(firstArrivalsInOrder(seen), 'messages arrived in the order they were accepted');
   });
 
   it('loses nothing end to end when an in → delay → out bridge is killed (SIGKILL) mid-stream', async () => {

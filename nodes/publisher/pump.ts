@@ -20,6 +20,7 @@ export class Pump {
   private inFlight = 0;
   private connected = false;
   private stopped = false;
+  private refill?: NodeJS.Immediate;
 
   constructor(
     private readonly outbox: Outbox,
@@ -57,6 +58,7 @@ export class Pump {
   /** Stops sending; entries in flight stay in the outbox for the next run. */
   stop(): void {
     this.stopped = true;
+    clearImmediate(this.refill);
   }
 
   private finish(entry: Queued, err?: Error): void {
@@ -64,6 +66,14 @@ export class Pump {
     if (this.stopped) return;
     this.outbox.remove(entry);
     this.handlers.settled(entry, err);
-    this.run();
+    // MQTT.js handles one incoming packet per tick and flushes what it wrote on the next, so a
+    // refill per PUBACK costs one socket write per PUBLISH (it led the profile). The acks of one
+    // read refill the window together on the next turn, and their PUBLISHes share a write. Waiting
+    // for more acks than one read brings stalls instead: a broker without TCP_NODELAY (Mosquitto's
+    // default) holds its next PUBACKs until our TCP ack, which the kernel delays when we send nothing.
+    this.refill ??= setImmediate(() => {
+      this.refill = undefined;
+      this.run();
+    });
   }
 }
