@@ -72,6 +72,12 @@ function parseOne(item: unknown): DynamicSubscription | string {
   return sub;
 }
 
+/** What the store gave back: a subscription written by `save`, unless the file was edited by hand. */
+function isSaved(s: unknown): s is DynamicSubscription {
+  const topic = (s as { topic?: unknown } | null)?.topic;
+  return typeof topic === 'string' && filterError(topic) === undefined;
+}
+
 function datatypeOf(name: string): Datatype | undefined {
   if (name in CORE_DATATYPES) return CORE_DATATYPES[name];
   return (DATATYPES as readonly string[]).includes(name) ? (name as Datatype) : undefined;
@@ -98,9 +104,9 @@ export class DynamicSubscriptions {
     private readonly fixed: readonly string[],
     private readonly defaults: NodeDefaults,
     private readonly store: DynamicStore,
-    saved: DynamicSubscription[],
+    saved: readonly unknown[],
   ) {
-    this.subs = saved.filter((s) => typeof s?.topic === 'string' && filterError(s.topic) === undefined);
+    this.subs = saved.filter(isSaved);
     this.derive();
   }
 
