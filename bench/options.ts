@@ -1,15 +1,15 @@
 // Command-line options of `npm run bench`, with the sizes of the full and the --quick run.
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'profile'] as const;
+export const SCENARIOS = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'profile'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 /** `profile` runs only when asked for: it measures where time goes, not how fast. */
-const DEFAULT_SCENARIOS: ScenarioId[] = ['drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish'];
+const DEFAULT_SCENARIOS: ScenarioId[] = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish'];
 
 export interface Options {
   quick: boolean;
   rounds: number;
-  /** Backlog size of the drain scenarios. */
+  /** Backlog size of the drain scenarios (the light-sink ones included). */
   n: number;
   /** Backlog size of the memory scenario. */
   memoryN: number;
