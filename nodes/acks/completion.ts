@@ -25,6 +25,9 @@ interface Tracked {
   readonly done: Finished;
   /** Deliveries to nodes that never call done() (see `forwarder`) not yet passed on, per node id. */
   forwarders?: Map<string, number>;
+  /** The msg objects it was delivered as (see `byObject`), the first one apart. */
+  msg?: object;
+  msgs?: object[];
 }
 
 /** Called once per tracked message: `error` is the first done(err); `stalled`, set when the timeout struck, names the nodes that still held it. */
@@ -92,7 +95,12 @@ export const FORWARD_SETTLE_MS = 50;
  */
 export class CompletionTracker {
   private readonly tracked = new Map<string, Tracked>();
-  private readonly byObject = new WeakMap<object, Tracked>();
+  /**
+   * Delivered msg objects, for nodes that delete or change `_msgid` (see `delivered`). A Map whose
+   * entries go when the message finishes, not a WeakMap: a WeakMap entry per message doubled the
+   * garbage collector's time in a backlog drain (ephemeron tables are walked at every scavenge).
+   */
+  private readonly byObject = new Map<object, Tracked>();
   /**
    * Input handlers running now on a tracked message, innermost last (a link node may call another
    * node's receive directly): the node, its message, and whether it sent something while handling it.
@@ -155,7 +163,11 @@ export class CompletionTracker {
   delivered(msg: TrackedMsg, nodeId: string): void {
     const t = this.lookup(msg);
     if (!t) return;
-    this.byObject.set(msg, t);
+    if (this.byObject.get(msg) !== t) {
+      this.byObject.set(msg, t);
+      if (t.msg === undefined) t.msg = msg;
+      else (t.msgs ??= []).push(msg);
+    }
     hold(t, nodeId);
   }
 
@@ -212,7 +224,14 @@ export class CompletionTracker {
     if (this.tracked.get(t.id) !== t) return false;
     this.tracked.delete(t.id);
     if (t.extra) for (const id of t.extra) this.tracked.delete(id);
+    if (t.msg) this.unmap(t.msg, t);
+    if (t.msgs) for (const m of t.msgs) this.unmap(m, t);
     return true;
+  }
+
+  /** A msg object may have been delivered again as part of a later message: only this one's entry goes. */
+  private unmap(msg: object, t: Tracked): void {
+    if (this.byObject.get(msg) === t) this.byObject.delete(msg);
   }
 
   private finish(t: Tracked, stalled?: readonly string[]): void {
