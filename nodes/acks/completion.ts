@@ -111,6 +111,11 @@ export class CompletionTracker {
   private readonly handlingSent: boolean[] = [];
   private sweeper?: NodeJS.Timeout;
 
+  /** Messages tracked now, and msg objects remembered for them: both go back to 0 once every message has finished. */
+  get size(): { messages: number; objects: number } {
+    return { messages: new Set(this.tracked.values()).size, objects: this.byObject.size };
+  }
+
   /** Starts tracking `msgid`; `done` is called once, on completion or about `timeoutMs` later (0: never). */
   track(msgid: string, timeoutMs: number, done: Finished): void {
     this.tracked.set(msgid, { id: msgid, held: 0, count: 0, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity, done });
