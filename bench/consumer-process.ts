@@ -34,6 +34,14 @@ export interface ConsumerProcess {
   stop(): Promise<void>;
 }
 
+/**
+ * Extra V8 flags for every consumer process from BENCH_V8_FLAGS, e.g. `--no-turbo-inlining`, so a
+ * CPU profile charges each function its own time instead of its callers'.
+ */
+function v8Flags(): string[] {
+  return (process.env.BENCH_V8_FLAGS ?? '').split(' ').filter(Boolean);
+}
+
 export function startConsumer(spec: ConsumerSpec): ConsumerProcess {
   const args: ChildArgs = { arm: spec.arm };
   let userDir: string | undefined;
@@ -49,7 +57,7 @@ export function startConsumer(spec: ConsumerSpec): ConsumerProcess {
     args.userDir = userDir;
   }
   const profiling = spec.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfDir}`] : [];
-  const child = spawn(process.execPath, [...profiling, '--import', 'tsx', script, JSON.stringify(args)], {
+  const child = spawn(process.execPath, [...v8Flags(), ...profiling, '--import', 'tsx', script, JSON.stringify(args)], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

@@ -1,15 +1,15 @@
-// `npm run bench`: ours vs Node-RED's core `mqtt in` vs bare MQTT.js, side by side on one Mosquitto.
+// `npm run bench`: ours vs Node-RED's core `mqtt in`, the ideal thin node and bare MQTT.js, side by side on one Mosquitto.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { mosquittoVersion, startBenchBroker } from './broker';
-import { BARE, CORE, OURS_COMPLETE, OURS_RECEIVE, oursComplete, type Contestant } from './contestants';
+import { BARE, CORE, OURS_COMPLETE, OURS_RECEIVE, oursComplete, THIN, type Contestant } from './contestants';
 import { runDrain, type DrainResult, type DrainSpec } from './drain';
 import { runLive, type LiveResult } from './live';
 import { parseOptions, type Options, type ScenarioId } from './options';
 import { summarizeProfile, type ProfileSummary } from './profile';
 import { publishTable, runPublish, type PublishResult } from './publish';
-import { drainTable, liveTable, profileTable, ratio } from './report';
+import { drainTable, liveTable, profileTable, ratio, targetLines, type Target } from './report';
 
 const REPO_ROOT = resolve(__dirname, '..');
 
@@ -27,7 +27,11 @@ function cpuModel(): string {
 
 function drainSpecs(o: Options): Partial<Record<ScenarioId, DrainSpec>> {
   const four: Contestant[] = [BARE, CORE, OURS_RECEIVE, OURS_COMPLETE];
+  // The light sink costs next to nothing, so these show what each MQTT-in node itself costs.
+  const five: Contestant[] = [BARE, THIN, CORE, OURS_RECEIVE, OURS_COMPLETE];
   return {
+    'drain-light': { id: 'drain-light', title: 'backlog drain, light sink', n: o.n, size: 64, filters: 1, sink: 'light', contestants: five },
+    'drain-100subs': { id: 'drain-100subs', title: 'backlog drain, 100 subscriptions, light sink', n: o.n, size: 64, filters: 100, sink: 'light', contestants: five },
     drain: { id: 'drain', title: 'backlog drain', n: o.n, size: 64, filters: 1, sink: 'sync', contestants: [...four, oursComplete(100)] },
     'drain-1k': { id: 'drain-1k', title: 'backlog drain, 1 kB payloads', n: o.n, size: 1024, filters: 1, sink: 'sync', contestants: four },
     'drain-10subs': { id: 'drain-10subs', title: 'backlog drain, 10 subscriptions', n: o.n, size: 64, filters: 10, sink: 'sync', contestants: four },
@@ -36,12 +40,32 @@ function drainSpecs(o: Options): Partial<Record<ScenarioId, DrainSpec>> {
   };
 }
 
-/** Drains with ours (and core, for comparison) under --cpu-prof and sums self time during the drain. */
+/** The contestants `--contestants` keeps (all when it names none). */
+function picked(all: Contestant[], o: Options): Contestant[] {
+  return o.contestants.length === 0 ? all : all.filter((c) => o.contestants.includes(c.id));
+}
+
+/** The ratios issue 14 asks for: the default mode as fast as acking on arrival, and far ahead of core with many filters. */
+const TARGETS: Partial<Record<ScenarioId, Target[]>> = {
+  'drain-light': [
+    { a: OURS_COMPLETE.id, b: OURS_RECEIVE.id, min: 0.95 },
+    { a: OURS_COMPLETE.id, b: THIN.id, min: 1.0 },
+  ],
+  'drain-100subs': [
+    { a: OURS_COMPLETE.id, b: CORE.id, min: 5 },
+    { a: OURS_RECEIVE.id, b: CORE.id, min: 5 },
+  ],
+};
+
+/**
+ * Drains into the light sink with ours in both modes (and the ideal thin node and core, for
+ * comparison) under --cpu-prof, and sums self time during the drain.
+ */
 async function runProfile(o: Options, url: string): Promise<Record<string, ProfileSummary>> {
   const out: Record<string, ProfileSummary> = {};
-  for (const c of [OURS_RECEIVE, CORE]) {
+  for (const c of picked([OURS_COMPLETE, OURS_RECEIVE, THIN, CORE], o)) {
     const dir = mkdtempSync(join(tmpdir(), 'durable-bench-prof-'));
-    const spec: DrainSpec = { id: `profile-${c.id}`, title: `profile ${c.id}`, n: o.profileN, size: 64, filters: 1, sink: 'sync', contestants: [c], cpuProfDir: dir };
+    const spec: DrainSpec = { id: `profile-${c.id}`, title: `profile ${c.id}`, n: o.profileN, size: 64, filters: 1, sink: 'light', contestants: [c], cpuProfDir: dir };
     const result = await runDrain(spec, url, 1);
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error(`no CPU profile written in ${dir}`);
@@ -77,18 +101,19 @@ async function main(): Promise<void> {
   try {
     for (const id of o.only) {
       console.log(`\n== ${id}`);
-      const spec = specs[id];
-      if (spec) {
+      const full = specs[id];
+      const spec = full && { ...full, contestants: picked(full.contestants, o) };
+      if (spec && spec.contestants.length > 0) {
         const r = await runDrain(spec, broker.url, o.rounds);
         results[id] = r;
-        let table = drainTable(r);
+        let table = [drainTable(r), ...targetLines(r, TARGETS[id] ?? [])].join('\n');
         if (id === 'ack') {
           const [many, one] = spec.contestants.map((c) => r.byContestant[c.id].rate);
           table += `\nmaxInFlight 20 / maxInFlight 1: ${ratio(many, one).toFixed(2)}× (target ≥ 10×)`;
         }
         tables.push(table);
       } else if (id === 'live') {
-        const r = await runLive({ id: 'live', rates: o.liveRates, seconds: o.liveSeconds, size: 64, contestants: [BARE, CORE, OURS_RECEIVE, OURS_COMPLETE] }, broker.url, o.rounds);
+        const r = await runLive({ id: 'live', rates: o.liveRates, seconds: o.liveSeconds, size: 64, contestants: picked([BARE, CORE, OURS_RECEIVE, OURS_COMPLETE], o) }, broker.url, o.rounds);
         results[id] = r;
         tables.push(liveTable(r));
       } else if (id === 'publish') {

@@ -3,6 +3,7 @@
 import RED from 'node-red';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
+import { installBenchNodes } from './bench-nodes';
 import { childArgs, linkSink, reportStarted } from './ipc';
 
 const REPO_ROOT = resolve(__dirname, '..');
@@ -10,6 +11,8 @@ const args = childArgs();
 if (!args.userDir) throw new Error('nodered-child needs userDir');
 
 const sink = linkSink(args, () => RED.stop());
+// The light counting sink and the ideal thin node, for the flows that use them.
+installBenchNodes(args.userDir);
 
 // The server is never listened on: with httpAdminRoot false the runtime only keeps a reference.
 const settings: Parameters<typeof RED.init>[1] & Record<string, unknown> = {

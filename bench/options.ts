@@ -1,15 +1,15 @@
 // Command-line options of `npm run bench`, with the sizes of the full and the --quick run.
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'profile'] as const;
+export const SCENARIOS = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'profile'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 /** `profile` runs only when asked for: it measures where time goes, not how fast. */
-const DEFAULT_SCENARIOS: ScenarioId[] = ['drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish'];
+const DEFAULT_SCENARIOS: ScenarioId[] = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish'];
 
 export interface Options {
   quick: boolean;
   rounds: number;
-  /** Backlog size of the drain scenarios. */
+  /** Backlog size of the drain scenarios (the light-sink ones included). */
   n: number;
   /** Backlog size of the memory scenario. */
   memoryN: number;
@@ -21,11 +21,14 @@ export interface Options {
   liveSeconds: number;
   liveRates: number[];
   only: ScenarioId[];
+  /** Contestant ids to keep in every scenario (empty: all), for quick before/after comparisons. */
+  contestants: string[];
   out: string;
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds R] [--n N] [--memory-n N] [--ack-n N] [--profile-n N]
-                      [--live-seconds S] [--only ${SCENARIOS.join('|')}[,...]] [--out FILE]`;
+                      [--live-seconds S] [--only ${SCENARIOS.join('|')}[,...]]
+                      [--contestants bare|thin|core|ours-receive|ours-complete|ours-complete-N[,...]] [--out FILE]`;
 
 function whole(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -46,6 +49,7 @@ export function parseOptions(argv: string[]): Options {
       'profile-n': { type: 'string' },
       'live-seconds': { type: 'string' },
       only: { type: 'string', multiple: true },
+      contestants: { type: 'string', multiple: true },
       out: { type: 'string', default: 'bench/results/latest.json' },
       help: { type: 'boolean', default: false },
     },
@@ -69,6 +73,7 @@ export function parseOptions(argv: string[]): Options {
     liveSeconds: whole('live-seconds', values['live-seconds'], quick ? 2 : 10),
     liveRates: [5000, 20_000],
     only: only.length > 0 ? (only as ScenarioId[]) : DEFAULT_SCENARIOS,
+    contestants: (values.contestants ?? []).flatMap((s) => s.split(',')).filter(Boolean),
     out: values.out,
   };
 }

@@ -4,6 +4,8 @@ import type { LiveResult } from './live';
 import type { ProfileSummary } from './profile';
 import type { Spread } from './stats';
 
+const SINK_NAMES: Record<DrainResult['sink'], string> = { sync: 'function-node', async5ms: 'async function-node (5 ms)', light: 'light counting' };
+
 const fmt = (v: number, digits = 0): string => (Number.isFinite(v) ? v.toFixed(digits) : '–');
 
 function cell(s: Spread | undefined, digits = 0): string {
@@ -24,6 +26,7 @@ export function ratio(a: Spread | undefined, b: Spread | undefined): number {
 
 export function drainTable(r: DrainResult): string {
   const bare = r.byContestant.bare?.rate;
+  const thin = r.byContestant.thin?.rate;
   const core = r.byContestant.core?.rate;
   const coreCpu = r.byContestant.core?.cpuUsPerMsg;
   const rows = Object.entries(r.byContestant).map(([, c]) => [
@@ -31,14 +34,33 @@ export function drainTable(r: DrainResult): string {
     cell(c.rate),
     fmt(ratio(c.rate, core), 2),
     fmt(ratio(c.rate, bare), 2),
+    fmt(ratio(c.rate, thin), 2),
     cell(c.cpuUsPerMsg, 1),
     // Inverted, so that like the rate ratios, above 1 means better than core.
     fmt(ratio(coreCpu, c.cpuUsPerMsg), 2),
     cell(c.peakRssMiB),
     `${c.complete}/${c.rounds}`,
   ]);
-  const title = `${r.title}: ${r.n.toLocaleString('en')} × ${r.size} B, ${r.filters} filter${r.filters > 1 ? 's' : ''}, ${r.sink} sink`;
-  return `${title}\n${table(['contestant', 'msg/s median (min–max)', '×core', '×bare', 'CPU µs/msg', 'CPU ×core', 'peak RSS MiB', 'complete'], rows)}`;
+  const title = `${r.title}: ${r.n.toLocaleString('en')} × ${r.size} B, ${r.filters} filter${r.filters > 1 ? 's' : ''}, ${SINK_NAMES[r.sink]} sink`;
+  return `${title}\n${table(['contestant', 'msg/s median (min–max)', '×core', '×bare', '×ideal', 'CPU µs/msg', 'CPU ×core', 'peak RSS MiB', 'complete'], rows)}`;
+}
+
+/** A rate ratio the issue set a floor for: contestant `a` over contestant `b`, at least `min`. */
+export interface Target {
+  a: string;
+  b: string;
+  min: number;
+}
+
+/** One line per target, "a / b: 0.97× (target ≥ 0.95×, met)"; targets whose contestants did not run are left out. */
+export function targetLines(r: DrainResult, targets: readonly Target[]): string[] {
+  return targets
+    .filter((t) => r.byContestant[t.a] && r.byContestant[t.b])
+    .map((t) => {
+      const x = ratio(r.byContestant[t.a].rate, r.byContestant[t.b].rate);
+      const verdict = Number.isFinite(x) ? (x >= t.min ? 'met' : 'not met') : 'no rate';
+      return `${r.byContestant[t.a].label} / ${r.byContestant[t.b].label}: ${fmt(x, 2)}× (target ≥ ${t.min}×, ${verdict})`;
+    });
 }
 
 export function liveTable(r: LiveResult): string {

@@ -1,6 +1,6 @@
 // Acknowledges each message only after the flow has finished with it, with at most `maxInFlight` messages inside the flow.
 import type { Settle } from '../session/session';
-import type { CompletionTracker, Outcome } from './completion';
+import type { CompletionTracker } from './completion';
 import { InflightWindow } from './window';
 
 export interface AckOptions {
@@ -68,16 +68,16 @@ export class AckAfterComplete {
     const id = this.events.newId();
     job.msg._msgid = id;
     this.open.set(id, job);
-    this.tracker.track(id, this.options.timeoutMs, (outcome) => this.finished(id, job, outcome));
+    this.tracker.track(id, this.options.timeoutMs, (error, stalled) => this.finished(id, job, error, stalled));
     this.events.changed(this.window.inFlight);
     this.events.send(job.msg);
     this.tracker.sent(id);
   }
 
-  private finished(id: string, job: AckJob, outcome: Outcome): void {
+  private finished(id: string, job: AckJob, error: unknown, stalled?: readonly string[]): void {
     this.open.delete(id);
-    job.settle(outcome.error !== undefined && !this.options.ackOnError ? 'withhold' : 'ack');
-    if (outcome.stalled) this.events.stalled(outcome.stalled);
+    job.settle(error !== undefined && !this.options.ackOnError ? 'withhold' : 'ack');
+    if (stalled) this.events.stalled(stalled);
     this.window.finish();
     this.events.changed(this.window.inFlight);
   }

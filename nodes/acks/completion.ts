@@ -1,39 +1,79 @@
 // Counts where each tracked message is inside the flow and says when every node it reached has finished with it.
 
-export interface Outcome {
-  /** The first error a node reported with `done(err)`. */
-  readonly error?: unknown;
-  /** Set when the timeout struck: the nodes that still held the message. */
-  readonly stalled?: readonly string[];
-}
-
 /** What the hooks give us of a msg: Node-RED's msg object, whose `_msgid` a node may change or delete. */
 export type TrackedMsg = { _msgid?: string };
 
+/**
+ * One tracked message. Nearly every message is held by one node at a time, so one holder lives in
+ * plain fields and a Map is made only when a second node holds it at once (fan-out); the ids of
+ * new msgs made from it are likewise an array only once there is one.
+ */
 interface Tracked {
-  /** The tracked `_msgid` and the ids of new msgs made from it (see `sending`). */
-  readonly ids: string[];
-  /** Deliveries not yet completed, per destination node id. */
-  readonly holders: Map<string, number>;
+  /** The tracked `_msgid`. */
+  readonly id: string;
+  /** Ids of new msgs made from it (see `sending`). */
+  extra?: string[];
+  /** The node holding it while only one does, and how many deliveries of it that node has not completed. */
+  holder?: string;
+  held: number;
+  /** Deliveries not yet completed, per destination node id, once two nodes hold it at once. */
+  holders?: Map<string, number>;
   count: number;
   error?: unknown;
   /** Date.now() after which the message counts as stalled. */
   readonly deadline: number;
-  readonly done: (outcome: Outcome) => void;
+  readonly done: Finished;
   /** Deliveries to nodes that never call done() (see `forwarder`) not yet passed on, per node id. */
   forwarders?: Map<string, number>;
+  /** The msg objects it was delivered as (see `byObject`), the first one apart. */
+  msg?: object;
+  msgs?: object[];
+}
+
+/** Called once per tracked message: `error` is the first done(err); `stalled`, set when the timeout struck, names the nodes that still held it. */
+export type Finished = (error: unknown, stalled?: readonly string[]) => void;
+
+function hold(t: Tracked, nodeId: string): void {
+  t.count++;
+  if (t.holders) {
+    t.holders.set(nodeId, (t.holders.get(nodeId) ?? 0) + 1);
+  } else if (t.held === 0 || t.holder === nodeId) {
+    t.holder = nodeId;
+    t.held++;
+  } else {
+    t.holders = new Map([[t.holder as string, t.held], [nodeId, 1]]);
+    t.holder = undefined;
+    t.held = 0;
+  }
+}
+
+/** Ends one delivery to `nodeId`; false when that node holds none. */
+function unhold(t: Tracked, nodeId: string): boolean {
+  if (t.holders) {
+    const n = t.holders.get(nodeId);
+    if (!n) return false;
+    if (n === 1) t.holders.delete(nodeId);
+    else t.holders.set(nodeId, n - 1);
+  } else if (t.holder === nodeId && t.held > 0) {
+    t.held--;
+  } else {
+    return false;
+  }
+  t.count--;
+  return true;
+}
+
+function holderIds(t: Tracked): string[] {
+  if (t.holders) return [...t.holders.keys()];
+  return t.held > 0 && t.holder !== undefined ? [t.holder] : [];
 }
 
 /** How often timeouts are checked: one timer for all messages, as a timer each cost more than tracking them. */
 const SWEEP_MS = 250;
 
-/** A node handling a tracked message inside its synchronous input handler. */
-interface Handling {
-  readonly nodeId: string;
-  readonly t: Tracked;
-  /** The node sent something while handling it. */
-  sent: boolean;
-}
+
+const SENT = { sent: true } as const;
+const NOT_SENT = { sent: false } as const;
 
 /**
  * How long a node that never calls done() may hold a msg before it counts as dropped by that node
@@ -55,26 +95,43 @@ export const FORWARD_SETTLE_MS = 50;
  */
 export class CompletionTracker {
   private readonly tracked = new Map<string, Tracked>();
-  private readonly byObject = new WeakMap<object, Tracked>();
-  /** Input handlers running now, innermost last (a link node may call another node's receive directly). */
-  private readonly handling: Handling[] = [];
+  /**
+   * Delivered msg objects, for nodes that delete or change `_msgid` (see `delivered`). A Map whose
+   * entries go when the message finishes, not a WeakMap: a WeakMap entry per message doubled the
+   * garbage collector's time in a backlog drain (ephemeron tables are walked at every scavenge).
+   */
+  private readonly byObject = new Map<object, Tracked>();
+  /**
+   * Input handlers running now on a tracked message, innermost last (a link node may call another
+   * node's receive directly): the node, its message, and whether it sent something while handling it.
+   * Three parallel stacks rather than an object per delivery.
+   */
+  private readonly handlingNode: string[] = [];
+  private readonly handlingMsg: Tracked[] = [];
+  private readonly handlingSent: boolean[] = [];
   private sweeper?: NodeJS.Timeout;
 
+  /** Messages tracked now, and msg objects remembered for them: both go back to 0 once every message has finished. */
+  get size(): { messages: number; objects: number } {
+    return { messages: new Set(this.tracked.values()).size, objects: this.byObject.size };
+  }
+
   /** Starts tracking `msgid`; `done` is called once, on completion or about `timeoutMs` later (0: never). */
-  track(msgid: string, timeoutMs: number, done: (outcome: Outcome) => void): void {
-    this.tracked.set(msgid, { ids: [msgid], holders: new Map(), count: 0, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity, done });
+  track(msgid: string, timeoutMs: number, done: Finished): void {
+    this.tracked.set(msgid, { id: msgid, held: 0, count: 0, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity, done });
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
   /** `onSend`: msgs a node sends while handling a tracked message belong to that message. */
   sending(source: string, msg: TrackedMsg): void {
-    const h = this.handling[this.handling.length - 1];
-    if (!h || h.nodeId !== source) return this.passedOn(source, msg);
-    h.sent = true;
+    const top = this.handlingNode.length - 1;
+    if (top < 0 || this.handlingNode[top] !== source) return this.passedOn(source, msg);
+    this.handlingSent[top] = true;
     const id = msg._msgid;
     if (!id || this.tracked.has(id)) return;
-    h.t.ids.push(id);
-    this.tracked.set(id, h.t);
+    const t = this.handlingMsg[top];
+    (t.extra ??= []).push(id);
+    this.tracked.set(id, t);
   }
 
   /**
@@ -111,22 +168,31 @@ export class CompletionTracker {
   delivered(msg: TrackedMsg, nodeId: string): void {
     const t = this.lookup(msg);
     if (!t) return;
-    this.byObject.set(msg, t);
-    t.holders.set(nodeId, (t.holders.get(nodeId) ?? 0) + 1);
-    t.count++;
+    if (this.byObject.get(msg) !== t) {
+      this.byObject.set(msg, t);
+      if (t.msg === undefined) t.msg = msg;
+      else (t.msgs ??= []).push(msg);
+    }
+    hold(t, nodeId);
   }
 
   /** `onReceive`: the node's input handler is about to run. */
   receiving(msg: TrackedMsg, nodeId: string): void {
     const t = this.lookup(msg);
-    if (t) this.handling.push({ nodeId, t, sent: false });
+    if (!t) return;
+    this.handlingNode.push(nodeId);
+    this.handlingMsg.push(t);
+    this.handlingSent.push(false);
   }
 
   /** `postReceive`: the node's input handler has returned. */
   received(nodeId: string): { sent: boolean } | undefined {
     // By node alone: the handler may have deleted or changed the msg's `_msgid`.
-    if (this.handling[this.handling.length - 1]?.nodeId === nodeId) return this.handling.pop();
-    return undefined;
+    const top = this.handlingNode.length - 1;
+    if (top < 0 || this.handlingNode[top] !== nodeId) return undefined;
+    this.handlingNode.pop();
+    this.handlingMsg.pop();
+    return (this.handlingSent.pop() as boolean) ? SENT : NOT_SENT;
   }
 
   /** `onComplete`. */
@@ -136,21 +202,17 @@ export class CompletionTracker {
   }
 
   private release(t: Tracked, nodeId: string, error?: unknown): void {
-    const held = t.holders.get(nodeId);
-    if (!held) return;
-    if (held === 1) t.holders.delete(nodeId);
-    else t.holders.set(nodeId, held - 1);
-    t.count--;
+    if (!unhold(t, nodeId)) return;
     if (error !== undefined && error !== null && t.error === undefined) t.error = error;
     // Some nodes call done() just before they send (the core trigger node): look again once the
     // running code has finished, when such a send has counted its deliveries.
-    if (t.count === 0) queueMicrotask(() => t.count === 0 && this.finish(t, { error: t.error }));
+    if (t.count === 0) queueMicrotask(() => t.count === 0 && this.finish(t));
   }
 
   /** The sender's `node.send` has returned: with sync hooks every delivery is counted by now. */
   sent(msgid: string): void {
     const t = this.tracked.get(msgid);
-    if (t && t.count === 0) this.finish(t, { error: t.error });
+    if (t && t.count === 0) this.finish(t);
   }
 
   /** Stops tracking without calling `done` (the flows are stopping). */
@@ -164,19 +226,27 @@ export class CompletionTracker {
   }
 
   private drop(t: Tracked): boolean {
-    if (this.tracked.get(t.ids[0]) !== t) return false;
-    for (const id of t.ids) this.tracked.delete(id);
+    if (this.tracked.get(t.id) !== t) return false;
+    this.tracked.delete(t.id);
+    if (t.extra) for (const id of t.extra) this.tracked.delete(id);
+    if (t.msg) this.unmap(t.msg, t);
+    if (t.msgs) for (const m of t.msgs) this.unmap(m, t);
     return true;
   }
 
-  private finish(t: Tracked, outcome: Outcome): void {
-    if (this.drop(t)) t.done(outcome);
+  /** A msg object may have been delivered again as part of a later message: only this one's entry goes. */
+  private unmap(msg: object, t: Tracked): void {
+    if (this.byObject.get(msg) === t) this.byObject.delete(msg);
+  }
+
+  private finish(t: Tracked, stalled?: readonly string[]): void {
+    if (this.drop(t)) t.done(t.error, stalled);
   }
 
   private sweep(): void {
     const now = Date.now();
     for (const t of new Set(this.tracked.values())) {
-      if (t.deadline <= now) this.finish(t, { error: t.error, stalled: [...t.holders.keys()] });
+      if (t.deadline <= now) this.finish(t, holderIds(t));
     }
     if (this.tracked.size === 0) {
       clearInterval(this.sweeper);

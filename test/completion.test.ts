@@ -1,0 +1,123 @@
+// Specs for CompletionTracker: when a tracked message counts as finished, fed the way the runtime's hooks feed it.
+import assert from 'node:assert/strict';
+import { CompletionTracker, type TrackedMsg } from '../nodes/acks/completion';
+
+/** Lets queued microtasks run: a message is declared finished in one, after the completing code has returned. */
+const settled = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+/** One delivery of `msg` to `node` whose input handler returns without sending, as the runtime's hooks report it. */
+function deliver(tracker: CompletionTracker, msg: TrackedMsg, node: string): void {
+  tracker.delivered(msg, node);
+  tracker.receiving(msg, node);
+  tracker.received(node);
+}
+
+describe('CompletionTracker', () => {
+  let tracker: CompletionTracker;
+  let finished: { id: string; error: unknown; stalled?: readonly string[] }[];
+  const track = (id: string, timeoutMs = 0): void => tracker.track(id, timeoutMs, (error, stalled) => finished.push({ id, error, stalled }));
+
+  beforeEach(() => {
+    tracker = new CompletionTracker();
+    finished = [];
+  });
+
+  it('finishes a message once the one node it was delivered to completes it', async () => {
+    const msg = { _msgid: 'a' };
+    track('a');
+    tracker.sending('in', msg);
+    deliver(tracker, msg, 'sink');
+    tracker.sent('a');
+    await settled();
+    assert.deepEqual(finished, []);
+    tracker.completed(msg, 'sink');
+    await settled();
+    assert.deepEqual(finished, [{ id: 'a', error: undefined, stalled: undefined }]);
+  });
+
+  it('waits for every node of a fan-out, and for each delivery when one node gets it twice', async () => {
+    const msg = { _msgid: 'a' };
+    const copy = { _msgid: 'a' };
+    track('a');
+    deliver(tracker, msg, 'n1');
+    deliver(tracker, copy, 'n2');
+    deliver(tracker, { _msgid: 'a' }, 'n1');
+    tracker.sent('a');
+    tracker.completed(msg, 'n1');
+    tracker.completed(copy, 'n2');
+    await settled();
+    assert.deepEqual(finished, [], 'n1 still holds its second delivery');
+    tracker.completed({ _msgid: 'a' }, 'n1');
+    await settled();
+    assert.equal(finished.length, 1);
+  });
+
+  it('ignores a completion by a node the message was never delivered to', async () => {
+    const msg = { _msgid: 'a' };
+    track('a');
+    deliver(tracker, msg, 'sink');
+    tracker.sent('a');
+    tracker.completed(msg, 'catch-node');
+    await settled();
+    assert.deepEqual(finished, []);
+  });
+
+  it('follows a msg whose node deleted _msgid before calling done()', async () => {
+    const msg: TrackedMsg = { _msgid: 'a' };
+    track('a');
+    deliver(tracker, msg, 'split');
+    tracker.sent('a');
+    delete msg._msgid;
+    tracker.completed(msg, 'split');
+    await settled();
+    assert.equal(finished.length, 1);
+  });
+
+  it('reports the first error and, on timeout, the nodes that still hold the message', async () => {
+    const msg = { _msgid: 'a' };
+    track('a', 1);
+    deliver(tracker, msg, 'fails');
+    deliver(tracker, { _msgid: 'a' }, 'stuck');
+    tracker.sent('a');
+    tracker.completed(msg, 'fails', new Error('boom'));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => finished.length > 0 && (clearInterval(poll), resolve()), 20);
+    });
+    assert.match(String(finished[0].error), /boom/);
+    assert.deepEqual(finished[0].stalled, ['stuck']);
+  });
+
+  it('forgets every message and msg object once finished, so nothing accumulates over a drain', async () => {
+    for (let i = 0; i < 100; i++) {
+      const msg = { _msgid: `m${i}` };
+      track(msg._msgid);
+      deliver(tracker, msg, 'n1');
+      deliver(tracker, { ...msg }, 'n2');
+      tracker.sent(msg._msgid);
+      tracker.completed(msg, 'n1');
+      tracker.completed({ ...msg }, 'n2');
+    }
+    await settled();
+    assert.equal(finished.length, 100);
+    assert.deepEqual(tracker.size, { messages: 0, objects: 0 });
+  });
+
+  it('keeps a msg object that a newer message was delivered as tied to the newer one when the older finishes', async () => {
+    const msg: TrackedMsg = { _msgid: 'a' };
+    track('a');
+    deliver(tracker, msg, 'n1');
+    tracker.sent('a');
+    // A node re-sends the same object as a new message while the first is still held.
+    msg._msgid = 'b';
+    track('b');
+    deliver(tracker, msg, 'n2');
+    tracker.sent('b');
+    tracker.completed({ _msgid: 'a' }, 'n1');
+    await settled();
+    delete msg._msgid;
+    tracker.completed(msg, 'n2');
+    await settled();
+    assert.deepEqual(finished.map((f) => f.id), ['a', 'b']);
+    assert.deepEqual(tracker.size, { messages: 0, objects: 0 });
+  });
+});
