@@ -70,9 +70,14 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.subs.set(wanted, flags);
   }
 
-  /** The broker subscriptions currently wanted (after merging overlapping filters). */
+  /** The broker subscriptions currently wanted (covered filters dropped, never widened). */
   get subscriptions(): ReadonlyMap<string, QoS> {
     return this.subs.current;
+  }
+
+  /** MQTT 5: the Subscription Identifier of each filter the broker holds; a new map after each change. */
+  get subscriptionIds(): ReadonlyMap<string, number> {
+    return this.subs.ids;
   }
 
   /**
