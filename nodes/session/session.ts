@@ -149,7 +149,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.policy.connected();
     this.pendingError = undefined;
     this.disconnectCode = undefined;
-    this.subs.connected(connack.sessionPresent && !this.config.cleanSession);
+    this.subs.connected(connack.sessionPresent && !this.config.cleanSession, connack.properties?.subscriptionIdentifiersAvailable !== false);
     // "connected" means subscribed: it is announced once the SUBACKs of this connection are in.
     const sessionPresent = connack.sessionPresent;
     this.subs.reconcile(() => {

@@ -28,6 +28,8 @@ export class Subscriptions {
    * (kept in the ledger). Replaced, never changed in place, so a router can tell it changed by identity.
    */
   private idMap: ReadonlyMap<string, number> = new Map();
+  /** MQTT 5 and the broker did not say in CONNACK that it lacks Subscription Identifiers. */
+  private useIds = false;
   /** MQTT 5 subscription options per broker subscription, and those last sent by this session. */
   private flags = new Map<string, SubscribeFlags>();
   private readonly flagsSent = new Map<string, string>();
@@ -69,13 +71,17 @@ export class Subscriptions {
     if (this.connection.client?.connected) this.reconcile();
   }
 
-  /** CONNACK: with a session present the broker holds what the ledger says; without one, nothing. */
-  connected(sessionPresent: boolean): void {
+  /**
+   * CONNACK: with a session present the broker holds what the ledger says; without one, nothing.
+   * `idsAvailable` is false when the broker's CONNACK says it does not take Subscription Identifiers.
+   */
+  connected(sessionPresent: boolean, idsAvailable = true): void {
+    this.useIds = this.protocolVersion === 5 && idsAvailable;
     if (sessionPresent) {
       this.held = this.ledger.load();
       if (this.ledger.problem) this.failed('ledger', this.ledger.problem);
       const held = this.held;
-      this.idMap = this.protocolVersion === 5 && held ? new Map([...(this.ledger.loadIds?.() ?? [])].filter(([f]) => held.has(f))) : new Map();
+      this.idMap = this.useIds && held ? new Map([...(this.ledger.loadIds?.() ?? [])].filter(([f]) => held.has(f))) : new Map();
     } else {
       // No session: the broker has forgotten every subscription (first start, expiry, restart without persistence).
       this.held = new Map();
@@ -123,7 +129,7 @@ export class Subscriptions {
     // The ledger keeps no options: a filter whose options this session has not sent yet is subscribed again (once per start).
     for (const [f, q] of this.wanted) if (flagsKey(this.flags.get(f)) !== (this.flagsSent.get(f) ?? DEFAULT_FLAGS_KEY)) plan.subscribe.set(f, q);
     // MQTT 5: a filter held without an identifier (subscribed by an older version) is subscribed again with one.
-    if (this.protocolVersion === 5) for (const [f, q] of this.wanted) if (!this.idMap.has(f)) plan.subscribe.set(f, q);
+    if (this.useIds) for (const [f, q] of this.wanted) if (!this.idMap.has(f)) plan.subscribe.set(f, q);
     const next = new Map(held);
     for (const [f, code] of this.refusals.entries()) {
       plan.subscribe.delete(f);
@@ -132,7 +138,7 @@ export class Subscriptions {
     if (plan.subscribe.size > 0) {
       this.step = 'subscribe';
       const granted: { topic: string; qos: number }[] = [];
-      const ids = this.protocolVersion === 5 ? assignIds(this.idMap, plan.subscribe.keys()) : undefined;
+      const ids = this.useIds ? assignIds(this.idMap, plan.subscribe.keys()) : undefined;
       // Filters the broker closed on go one per SUBSCRIBE, after the rest, so a refusal names its filter.
       // MQTT 5: the identifier is a property of the whole SUBSCRIBE, so each filter goes in its own.
       const batches = ids ? [...plan.subscribe].map((e) => [e]) : this.refusals.batches(plan.subscribe);
