@@ -1,7 +1,7 @@
-// Specs for nodes/session/cover.ts: merging overlapping filters into broker subscriptions, and the plan from held to wanted.
+// Specs for nodes/session/cover.ts: which wanted filters become broker subscriptions (covered ones dropped, never widened), and the plan from held to wanted.
 import { strict as assert } from 'node:assert';
 import { coverFilters, diffSubscriptions, type QoS } from '../nodes/session/cover.js';
-import { overlaps } from '../nodes/session/topic.js';
+import { covers, overlaps } from '../nodes/session/topic.js';
 import { matches, randomFilter, seeded, topicUniverse } from './support/filters';
 
 describe('cover', () => {
@@ -11,8 +11,12 @@ describe('cover', () => {
       assert.deepEqual(coverFilters(new Map<string, QoS>([['a/b', 2], ['a/#', 1]])), new Map([['a/#', 2]]));
     });
 
-    it('merges a/+/c and a/b/+ into a/+/+', () => {
-      assert.deepEqual(coverFilters(new Map<string, QoS>([['a/+/c', 1], ['a/b/+', 0]])), new Map([['a/+/+', 1]]));
+    it('keeps a/+/c and a/b/+ as they are, never a/+/+, both at the higher QoS of the two', () => {
+      assert.deepEqual(coverFilters(new Map<string, QoS>([['a/+/c', 1], ['a/b/+', 0]])), new Map<string, QoS>([['a/+/c', 1], ['a/b/+', 1]]));
+    });
+
+    it('keeps one of # and +/#, which cover each other', () => {
+      assert.deepEqual(coverFilters(new Map<string, QoS>([['+/#', 1], ['#', 0]])), new Map([['#', 1]]));
     });
 
     it('keeps a shared subscription separate from a plain filter it overlaps', () => {
@@ -27,13 +31,13 @@ describe('cover', () => {
       assert.deepEqual(coverFilters(withHash), withHash);
     });
 
-    it('folds again when a merge makes the result overlap an earlier survivor', () => {
-      // a/z/z meets neither a/+/c nor a/b/+, but their merge a/+/+ covers it.
-      const out = coverFilters(new Map<string, QoS>([['a/z/z', 2], ['a/+/c', 0], ['a/b/+', 1]]));
-      assert.deepEqual(out, new Map([['a/+/+', 2]]));
+    it('raises the QoS across a chain of overlaps, and leaves a filter that meets none of them alone', () => {
+      // a/+/c and a/+/x never meet, but each meets a/b/+ (on a/b/c, a/b/x): one group. a/z/z meets none of them.
+      const out = coverFilters(new Map<string, QoS>([['a/z/z', 2], ['a/+/c', 0], ['a/b/+', 1], ['a/+/x', 0]]));
+      assert.deepEqual(out, new Map<string, QoS>([['a/+/c', 1], ['a/+/x', 1], ['a/b/+', 1], ['a/z/z', 2]]));
     });
 
-    it('returns no overlapping pair, and covers every wanted filter at least at its QoS, for random batches', () => {
+    it('never widens, keeps no covered filter, gives overlapping filters one QoS, and covers every wanted filter at least at its QoS, for random batches', () => {
       const random = seeded(20240601);
       const universe = topicUniverse();
       for (let run = 0; run < 200; run++) {
@@ -42,10 +46,11 @@ describe('cover', () => {
         for (let i = 0; i < n; i++) wanted.set(randomFilter(random), Math.floor(random() * 3) as QoS);
         const out = [...coverFilters(wanted)];
         const context = `run ${run}: ${JSON.stringify([...wanted])} -> ${JSON.stringify(out)}`;
+        for (const [f] of out) assert.ok(wanted.has(f), `${context}: ${f} was never asked for`);
         for (let i = 0; i < out.length; i++) {
           for (let j = i + 1; j < out.length; j++) {
-            assert.equal(overlaps(out[i][0], out[j][0]), false, context);
-            assert.ok(!universe.some((t) => matches(out[i][0], t) && matches(out[j][0], t)), `${context} (brute force)`);
+            assert.ok(!covers(out[i][0], out[j][0]) && !covers(out[j][0], out[i][0]), `${context}: one covers the other`);
+            if (overlaps(out[i][0], out[j][0])) assert.equal(out[i][1], out[j][1], `${context}: overlapping filters at different QoS`);
           }
         }
         for (const [filter, qos] of wanted) {

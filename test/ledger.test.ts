@@ -3,7 +3,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileLedger } from '../nodes/session/ledger.js';
+import { FileLedger, MemoryLedger } from '../nodes/session/ledger.js';
 
 const fresh = (): string => mkdtempSync(join(tmpdir(), 'ledger-'));
 
@@ -16,6 +16,19 @@ describe('ledger', () => {
     assert.equal(readdirSync(dir).length, 1, readdirSync(dir).join(', '));
     assert.deepEqual(ledger.load(), new Map([['b/#', 2]]));
     assert.equal(ledger.problem, undefined);
+  });
+
+  it('keeps the MQTT 5 subscription identifiers with the filters, and knows none in a file written without them', () => {
+    const dir = join(fresh(), 'durable-mqtt');
+    new FileLedger(dir, 'k').save(new Map([['a/+/c', 1], ['a/b/+', 1]]), new Map([['a/+/c', 1], ['a/b/+', 2]]));
+    assert.deepEqual(new FileLedger(dir, 'k').loadIds(), new Map([['a/+/c', 1], ['a/b/+', 2]]));
+    new FileLedger(dir, 'k').save(new Map([['a/+/c', 1]]));
+    assert.deepEqual(new FileLedger(dir, 'k').loadIds(), new Map());
+    const memory = new MemoryLedger(`ids-${process.pid}`);
+    memory.save(new Map([['x', 0]]), new Map([['x', 7]]));
+    assert.deepEqual(new MemoryLedger(`ids-${process.pid}`).loadIds(), new Map([['x', 7]]));
+    memory.clear();
+    assert.deepEqual(memory.loadIds(), new Map());
   });
 
   it('knows nothing, and reports nothing, before the first save', () => {

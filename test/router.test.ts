@@ -1,6 +1,6 @@
-// Specs for nodes/session/router.ts: which consumers a received topic goes to.
+// Specs for nodes/session/router.ts: which consumers a received topic, or an MQTT 5 copy by subscription identifier, goes to.
 import { strict as assert } from 'node:assert';
-import { TopicRouter } from '../nodes/session/router.js';
+import { IdRouter, TopicRouter } from '../nodes/session/router.js';
 
 describe('router', () => {
   it("matches the parent level a for a/#, and everything below it", () => {
@@ -64,5 +64,48 @@ describe('router', () => {
     assert.deepEqual(r.match('b'), new Set());
     r.delete('nobody');
     assert.equal(r.size, 1);
+  });
+});
+
+describe('IdRouter', () => {
+  const targets = (entries: [string, string[]][]): Map<string, string[]> => new Map(entries);
+
+  it('sends a copy by identifier only to the nodes of that filter: a/+/c (1) and a/b/+ (2)', () => {
+    const r = new IdRouter(new Map([['a/+/c', 1], ['a/b/+', 2]]), targets([['one', ['a/+/c']], ['two', ['a/b/+']]]));
+    assert.deepEqual(r.match('a/b/c', 1), new Set(['one']));
+    assert.deepEqual(r.match('a/b/c', 2), new Set(['two']));
+    assert.deepEqual(r.match('a/x/c', 1), new Set(['one']));
+    assert.deepEqual(r.match('a/b/x', 2), new Set(['two']));
+    // One copy carrying both identifiers serves both.
+    assert.deepEqual(r.match('a/b/c', [1, 2]), new Set(['one', 'two']));
+  });
+
+  it('gives a node with two overlapping filters each message once: from the lower identifier', () => {
+    const r = new IdRouter(new Map([['a/+/c', 1], ['a/b/+', 2]]), targets([['both', ['a/+/c', 'a/b/+']], ['two', ['a/b/+']]]));
+    assert.deepEqual(r.match('a/b/c', 1), new Set(['both']));
+    assert.deepEqual(r.match('a/b/c', 2), new Set(['two']));
+    // a/b/x comes through 2 only, so 2 serves both nodes.
+    assert.deepEqual(r.match('a/b/x', 2), new Set(['both', 'two']));
+    // A copy that serves nobody is an empty set (the caller acks it at once).
+    const lone = new IdRouter(new Map([['a/+/c', 1], ['a/b/+', 2]]), targets([['both', ['a/+/c', 'a/b/+']]]));
+    assert.deepEqual(lone.match('a/b/c', 2), new Set());
+  });
+
+  it('routes a filter dropped under a covering one through the covering identifier, by topic', () => {
+    const r = new IdRouter(new Map([['a/#', 7]]), targets([['wide', ['a/#']], ['narrow', ['a/b']]]));
+    assert.deepEqual(r.match('a/b', 7), new Set(['wide', 'narrow']));
+    assert.deepEqual(r.match('a/c', 7), new Set(['wide']));
+  });
+
+  it('serves a shared subscription\'s copy to its nodes whatever the plain ones do', () => {
+    const r = new IdRouter(new Map([['a/b', 1], ['$share/g/a/#', 2]]), targets([['plain', ['a/b']], ['shared', ['$share/g/a/#']]]));
+    assert.deepEqual(r.match('a/b', 1), new Set(['plain']));
+    assert.deepEqual(r.match('a/b', 2), new Set(['shared']));
+  });
+
+  it('answers undefined for an unknown identifier, so the caller routes by topic', () => {
+    const r = new IdRouter(new Map([['a/b', 1]]), targets([['t', ['a/b']]]));
+    assert.equal(r.match('a/b', 9), undefined);
+    assert.equal(r.match('a/b', [1, 9]), undefined);
   });
 });

@@ -8,7 +8,7 @@ import { displayUrl, parseConfig, type SessionConfig, type TlsOptions } from '..
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
 import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
-import { TopicRouter } from '../session/router';
+import { IdRouter, TopicRouter } from '../session/router';
 import { MqttSession, type PublishOptions, type SessionState, type Settle } from '../session/session';
 import { covers, parseFilter } from '../session/topic';
 import { brokerMigrations } from './migrations';
@@ -142,11 +142,30 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   // What this episode of trouble has logged already; an episode ends at the next "connected".
   const logged = new Set<string>();
 
+  // MQTT 5 routing by subscription identifier; rebuilt when the consumers or the held identifiers change.
+  let idRouter: IdRouter<Consumer> | undefined;
+  let idsSeen: ReadonlyMap<string, number> | undefined;
+  const byId = (topic: string, packet: IPublishPacket): ReadonlySet<Consumer> | undefined => {
+    const id = packet.properties?.subscriptionIdentifier;
+    if (id === undefined) return undefined;
+    const ids = session.subscriptionIds;
+    if (!idRouter || ids !== idsSeen) {
+      idRouter = new IdRouter(ids, new Map([...consumers].map((c) => [c, c.filters])));
+      idsSeen = ids;
+    }
+    return idRouter.match(topic, id);
+  };
+  const routesChanged = (): void => {
+    idRouter = undefined;
+  };
+
   const route = (topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle): void => {
-    const targets = router.match(topic);
+    const viaId = byId(topic, packet);
+    const targets = viaId ?? router.match(topic);
     if (targets.size === 0) {
-      // Mid-deploy the consumer may be on its way; otherwise nobody wants it (a merged filter matched wider).
-      if (!settled) parked.push([topic, payload, packet, settle]);
+      // Mid-deploy the consumer may be on its way; otherwise nobody wants it (a filter covering theirs matched wider),
+      // or it is an MQTT 5 copy of a message another copy brings to every node that wants it.
+      if (!settled && (viaId === undefined || router.match(topic).size === 0)) parked.push([topic, payload, packet, settle]);
       else settle('ack');
       return;
     }
@@ -212,15 +231,18 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   node.register = (c) => {
     consumers.add(c);
     router.set(c, c.filters);
+    routesChanged();
     c.setRunning(settled);
     c.onState(session.state);
   };
   node.unregister = (c) => {
     consumers.delete(c);
     router.delete(c);
+    routesChanged();
   };
   node.resubscribe = (c) => {
     router.set(c, c.filters);
+    routesChanged();
     // Before flows:started the connection waits for every node; onStarted applies the change.
     if (!settled || !consumers.has(c)) return Promise.resolve([]);
     const before = session.subscriptions;

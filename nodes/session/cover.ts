@@ -1,5 +1,5 @@
-// Turns the filters every consumer wants into the set the connection subscribes to, with no two overlapping.
-import { generalise, overlaps, parseFilter } from './topic';
+// Turns the filters every consumer wants into the set the connection subscribes to: covered filters dropped, never widened.
+import { covers, overlaps, parseFilter } from './topic';
 
 export type QoS = 0 | 1 | 2;
 
@@ -7,33 +7,36 @@ export type QoS = 0 | 1 | 2;
 export type SubscriptionSet = Map<string, QoS>;
 
 /**
- * Plain filters that overlap are merged into one that covers both, so the broker sends each message
- * once per connection even when it copies a message per matching subscription (Mosquitto 2 does);
- * the router then gives it to every node that wants it. Shared filters stay as written: the group
- * is a different subscription by design.
+ * Never wider than asked: a plain filter is dropped only when another wanted filter covers it
+ * (`a/#` covers `a/b`), so the broker is never asked for a topic no node wants, and an ACL sees
+ * only filters a node names. Filters that overlap without one covering the other (`a/+/c` and
+ * `a/b/+`) both stay, at the highest QoS of their overlap group: MQTT 3.1.1 brokers such as
+ * Mosquitto send one copy per connection at the QoS of one of the matching subscriptions, and
+ * with MQTT 5 subscription identifiers tell the copies apart (see IdRouter). Shared filters stay
+ * as written: the group is a different subscription by design.
  */
 export function coverFilters(wanted: ReadonlyMap<string, QoS>): SubscriptionSet {
-  const plain: { filter: string; qos: QoS }[] = [];
   const out: SubscriptionSet = new Map();
+  const plain: [string, QoS][] = [];
   for (const [raw, qos] of wanted) {
-    if (parseFilter(raw).group !== undefined) {
-      out.set(raw, Math.max(out.get(raw) ?? 0, qos) as QoS);
-      continue;
-    }
-    let merged = { filter: raw, qos };
-    // Merging can make the result overlap an earlier survivor, so keep folding until nothing overlaps.
-    for (let i = 0; i < plain.length; ) {
-      if (overlaps(plain[i].filter, merged.filter)) {
-        merged = { filter: generalise(plain[i].filter, merged.filter), qos: Math.max(plain[i].qos, merged.qos) as QoS };
-        plain.splice(i, 1);
-        i = 0;
-      } else {
-        i++;
-      }
-    }
-    plain.push(merged);
+    if (parseFilter(raw).group !== undefined) out.set(raw, Math.max(out.get(raw) ?? 0, qos) as QoS);
+    else plain.push([raw, qos]);
   }
-  for (const { filter, qos } of plain) out.set(filter, qos);
+  // `#` and `+/#` cover each other: of two such, the first in string order stays.
+  plain.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const kept: [string, QoS][] = [];
+  for (const [f, q] of plain) {
+    const wider = plain.find(([g]) => g !== f && covers(g, f) && (!covers(f, g) || g < f));
+    if (wider === undefined) kept.push([f, q]);
+  }
+  // Each survivor at the highest QoS of what it covers, then of its overlap group.
+  const qos = kept.map(([f, q]) => plain.reduce<number>((m, [g, p]) => (covers(f, g) ? Math.max(m, p) : m), q));
+  const group = kept.map((_, i) => i);
+  const root = (i: number): number => (group[i] === i ? i : (group[i] = root(group[i])));
+  for (let i = 0; i < kept.length; i++) for (let j = i + 1; j < kept.length; j++) if (overlaps(kept[i][0], kept[j][0])) group[root(j)] = root(i);
+  const top = new Map<number, number>();
+  for (let i = 0; i < kept.length; i++) top.set(root(i), Math.max(top.get(root(i)) ?? 0, qos[i]));
+  for (let i = 0; i < kept.length; i++) out.set(kept[i][0], top.get(root(i)) as QoS);
   return out;
 }
 

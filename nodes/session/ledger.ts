@@ -12,24 +12,32 @@ import type { QoS, SubscriptionSet } from './cover';
 export interface SubscriptionLedger {
   /** What the broker holds, or undefined when unknown (never throws: unknown means subscribe everything again). */
   load(): SubscriptionSet | undefined;
+  /**
+   * MQTT 5 subscription identifiers of the held filters, as last saved: a present session after a
+   * restart still tells which filter a message came through. Empty when unknown.
+   */
+  loadIds?(): Map<string, number>;
   /** Throws when the write fails; the session reports it. */
-  save(subscriptions: SubscriptionSet): void;
+  save(subscriptions: SubscriptionSet, ids?: ReadonlyMap<string, number>): void;
   clear(): void;
   /** Why the last `load` found nothing although there was something to read (an unreadable or corrupt file). */
   readonly problem?: Error;
 }
 
-const memory = new Map<string, SubscriptionSet>();
+const memory = new Map<string, { subscriptions: SubscriptionSet; ids: Map<string, number> }>();
 
 /** Lives as long as the process: enough for redeploys, and for tests. */
 export class MemoryLedger implements SubscriptionLedger {
   constructor(private readonly key: string) {}
   load(): SubscriptionSet | undefined {
     const s = memory.get(this.key);
-    return s && new Map(s);
+    return s && new Map(s.subscriptions);
   }
-  save(subscriptions: SubscriptionSet): void {
-    memory.set(this.key, new Map(subscriptions));
+  loadIds(): Map<string, number> {
+    return new Map(memory.get(this.key)?.ids);
+  }
+  save(subscriptions: SubscriptionSet, ids?: ReadonlyMap<string, number>): void {
+    memory.set(this.key, { subscriptions: new Map(subscriptions), ids: new Map(ids) });
   }
   clear(): void {
     memory.delete(this.key);
@@ -64,9 +72,21 @@ export class FileLedger implements SubscriptionLedger {
     }
   }
 
-  save(subscriptions: SubscriptionSet): void {
+  /** Files written before identifiers existed have none: those filters are routed by topic. */
+  loadIds(): Map<string, number> {
+    try {
+      const data = JSON.parse(readFileSync(this.file, 'utf8')) as { ids?: Record<string, unknown> };
+      return new Map(Object.entries(data.ids ?? {}).filter((e): e is [string, number] => Number.isInteger(e[1])));
+    } catch {
+      // load() reports an unreadable file; without it no identifier is known.
+      return new Map();
+    }
+  }
+
+  save(subscriptions: SubscriptionSet, ids?: ReadonlyMap<string, number>): void {
     mkdirSync(this.dir, { recursive: true });
-    writeFileAtomic.sync(this.file, JSON.stringify({ session: this.key, subscriptions: Object.fromEntries(subscriptions) }, null, 1));
+    const data = { session: this.key, subscriptions: Object.fromEntries(subscriptions), ...(ids && ids.size > 0 ? { ids: Object.fromEntries(ids) } : {}) };
+    writeFileAtomic.sync(this.file, JSON.stringify(data, null, 1));
     syncFolder(this.dir);
   }
 

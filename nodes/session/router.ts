@@ -1,5 +1,5 @@
-// Routes a received topic to the consumers whose filters match it, through a trie built once per change.
-import { parseFilter } from './topic';
+// Routes a received message to the consumers whose filters match it: by topic through a trie, or by MQTT 5 subscription identifier.
+import { covers, parseFilter } from './topic';
 
 interface TrieNode<T> {
   children: Map<string, TrieNode<T>>;
@@ -80,4 +80,72 @@ function insert<T>(root: TrieNode<T>, target: T, filter: string): void {
     n = child;
   }
   n.exact.add(target);
+}
+
+/** One held subscription: the consumers it serves, and whether it is shared (its copies may go to another client). */
+interface Via<T> {
+  readonly router: TopicRouter<T>;
+  /** For a plain subscription: the plain subscriptions with lower identifiers, whose copies come too. */
+  readonly before: readonly TopicRouter<T>[];
+  readonly cache: Map<string, ReadonlySet<T>>;
+}
+
+/**
+ * MQTT 5: routes a copy by the Subscription Identifiers it carries. A broker may send one copy per
+ * matching subscription (Mosquitto 2 does) or one copy with every identifier (MQTT 5 §3.3.4), so a
+ * consumer takes a copy only from the lowest-numbered plain subscription serving it that matches
+ * the topic: each consumer gets each message once either way. A consumer's filter is served by the
+ * held filter equal to it, or else by a held plain filter covering it (coverFilters dropped it).
+ */
+export class IdRouter<T> {
+  private readonly byId = new Map<number, Via<T>>();
+
+  /** `ids`: held filter → identifier; `targets`: each consumer's filters as written. */
+  constructor(ids: ReadonlyMap<string, number>, targets: ReadonlyMap<T, readonly string[]>) {
+    const plain = [...ids].filter(([f]) => parseFilter(f).group === undefined).sort((a, b) => a[1] - b[1]);
+    const served = new Map<number, Map<T, string[]>>();
+    for (const [target, filters] of targets) {
+      for (const f of filters) {
+        const id = ids.get(f) ?? (parseFilter(f).group === undefined ? plain.find(([held]) => covers(held, f))?.[1] : undefined);
+        if (id === undefined) continue;
+        let list = served.get(id);
+        if (!list) served.set(id, (list = new Map<T, string[]>()));
+        list.set(target, [...(list.get(target) ?? []), f]);
+      }
+    }
+    const routers = new Map<number, TopicRouter<T>>();
+    for (const [, id] of ids) {
+      const router = new TopicRouter<T>();
+      for (const [target, filters] of served.get(id) ?? []) router.set(target, filters);
+      routers.set(id, router);
+    }
+    for (const [f, id] of ids) {
+      const before = parseFilter(f).group === undefined ? plain.filter(([, other]) => other < id).map(([, other]) => routers.get(other) as TopicRouter<T>) : [];
+      this.byId.set(id, { router: routers.get(id) as TopicRouter<T>, before, cache: new Map() });
+    }
+  }
+
+  /** The consumers this copy is for, or undefined when an identifier is unknown (route it by topic then). */
+  match(topic: string, id: number | readonly number[]): ReadonlySet<T> | undefined {
+    if (typeof id === 'number') return this.one(topic, id);
+    const out = new Set<T>();
+    for (const each of id) {
+      const hit = this.one(topic, each);
+      if (!hit) return undefined;
+      for (const t of hit) out.add(t);
+    }
+    return out;
+  }
+
+  private one(topic: string, id: number): ReadonlySet<T> | undefined {
+    const via = this.byId.get(id);
+    if (!via) return undefined;
+    const known = via.cache.get(topic);
+    if (known) return known;
+    const hit = via.router.match(topic);
+    const out = via.before.length === 0 ? hit : new Set([...hit].filter((t) => !via.before.some((r) => r.match(topic).has(t))));
+    if (via.cache.size >= CACHE_LIMIT) via.cache.clear();
+    via.cache.set(topic, out);
+    return out;
+  }
 }

@@ -70,9 +70,14 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.subs.set(wanted, flags);
   }
 
-  /** The broker subscriptions currently wanted (after merging overlapping filters). */
+  /** The broker subscriptions currently wanted (covered filters dropped, never widened). */
   get subscriptions(): ReadonlyMap<string, QoS> {
     return this.subs.current;
+  }
+
+  /** MQTT 5: the Subscription Identifier of each filter the broker holds; a new map after each change. */
+  get subscriptionIds(): ReadonlyMap<string, number> {
+    return this.subs.ids;
   }
 
   /**
@@ -144,7 +149,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.policy.connected();
     this.pendingError = undefined;
     this.disconnectCode = undefined;
-    this.subs.connected(connack.sessionPresent && !this.config.cleanSession);
+    this.subs.connected(connack.sessionPresent && !this.config.cleanSession, connack.properties?.subscriptionIdentifiersAvailable !== false);
     // "connected" means subscribed: it is announced once the SUBACKs of this connection are in.
     const sessionPresent = connack.sessionPresent;
     this.subs.reconcile(() => {

@@ -12,6 +12,8 @@ import { Refusals } from './refusals';
 export const SUBACK_FAILURE = 0x80;
 /** ms the UNSUBSCRIBE of a deleted config node may take before the session ends without it. */
 export const FORGET_TIMEOUT = 5000;
+/** The largest MQTT 5 Subscription Identifier (a Variable Byte Integer, §3.8.2.1.2). */
+export const MAX_SUBSCRIPTION_ID = 268_435_455;
 
 type Events = Pick<EventEmitter<SessionEvents>, 'emit'>;
 
@@ -21,6 +23,13 @@ export class Subscriptions {
   private wanted: SubscriptionSet = new Map();
   /** What the broker holds now, while connected; undefined when unknown. */
   private held?: SubscriptionSet;
+  /**
+   * MQTT 5: the Subscription Identifier of each held filter, stable for the life of the session
+   * (kept in the ledger). Replaced, never changed in place, so a router can tell it changed by identity.
+   */
+  private idMap: ReadonlyMap<string, number> = new Map();
+  /** MQTT 5 and the broker did not say in CONNACK that it lacks Subscription Identifiers. */
+  private useIds = false;
   /** MQTT 5 subscription options per broker subscription, and those last sent by this session. */
   private flags = new Map<string, SubscribeFlags>();
   private readonly flagsSent = new Map<string, string>();
@@ -44,6 +53,11 @@ export class Subscriptions {
     return this.wanted;
   }
 
+  /** Held filter → its MQTT 5 Subscription Identifier; empty on MQTT 3.1.1. */
+  get ids(): ReadonlyMap<string, number> {
+    return this.idMap;
+  }
+
   /** Settles once every change asked for so far is done or has failed. */
   get settled(): Promise<void> {
     return this.sync;
@@ -57,14 +71,21 @@ export class Subscriptions {
     if (this.connection.client?.connected) this.reconcile();
   }
 
-  /** CONNACK: with a session present the broker holds what the ledger says; without one, nothing. */
-  connected(sessionPresent: boolean): void {
+  /**
+   * CONNACK: with a session present the broker holds what the ledger says; without one, nothing.
+   * `idsAvailable` is false when the broker's CONNACK says it does not take Subscription Identifiers.
+   */
+  connected(sessionPresent: boolean, idsAvailable = true): void {
+    this.useIds = this.protocolVersion === 5 && idsAvailable;
     if (sessionPresent) {
       this.held = this.ledger.load();
       if (this.ledger.problem) this.failed('ledger', this.ledger.problem);
+      const held = this.held;
+      this.idMap = this.useIds && held ? new Map([...(this.ledger.loadIds?.() ?? [])].filter(([f]) => held.has(f))) : new Map();
     } else {
       // No session: the broker has forgotten every subscription (first start, expiry, restart without persistence).
       this.held = new Map();
+      this.idMap = new Map();
       this.write(() => this.ledger.clear());
     }
   }
@@ -107,6 +128,8 @@ export class Subscriptions {
     const plan = held ? diffSubscriptions(held, this.wanted) : { subscribe: new Map(this.wanted), unsubscribe: [] };
     // The ledger keeps no options: a filter whose options this session has not sent yet is subscribed again (once per start).
     for (const [f, q] of this.wanted) if (flagsKey(this.flags.get(f)) !== (this.flagsSent.get(f) ?? DEFAULT_FLAGS_KEY)) plan.subscribe.set(f, q);
+    // MQTT 5: a filter held without an identifier (subscribed by an older version) is subscribed again with one.
+    if (this.useIds) for (const [f, q] of this.wanted) if (!this.idMap.has(f)) plan.subscribe.set(f, q);
     const next = new Map(held);
     for (const [f, code] of this.refusals.entries()) {
       plan.subscribe.delete(f);
@@ -115,8 +138,12 @@ export class Subscriptions {
     if (plan.subscribe.size > 0) {
       this.step = 'subscribe';
       const granted: { topic: string; qos: number }[] = [];
+      const ids = this.useIds ? assignIds(this.idMap, plan.subscribe.keys()) : undefined;
       // Filters the broker closed on go one per SUBSCRIBE, after the rest, so a refusal names its filter.
-      for (const batch of this.refusals.batches(plan.subscribe)) granted.push(...(await this.subscribeBatch(client, batch)));
+      // MQTT 5: the identifier is a property of the whole SUBSCRIBE, so each filter goes in its own.
+      const batches = ids ? [...plan.subscribe].map((e) => [e]) : this.refusals.batches(plan.subscribe);
+      for (const batch of batches) granted.push(...(await this.subscribeBatch(client, batch, ids?.get(batch[0][0]))));
+      const nextIds = new Map(this.idMap);
       const done: SubscriptionSet = new Map();
       for (const g of granted) {
         const qos = plan.subscribe.get(g.topic);
@@ -124,10 +151,13 @@ export class Subscriptions {
         else if (qos !== undefined) {
           done.set(g.topic, qos);
           this.flagsSent.set(g.topic, flagsKey(this.flags.get(g.topic)));
+          const id = ids?.get(g.topic);
+          if (id !== undefined) nextIds.set(g.topic, id);
         }
         this.refusals.answered(g.topic);
       }
       for (const [f, q] of done) next.set(f, q);
+      if (ids) this.idMap = nextIds;
       this.commit(next);
       if (done.size > 0) this.events.emit('subscribed', done);
     } else if (!held) {
@@ -139,20 +169,24 @@ export class Subscriptions {
       this.unsubscribing = true;
       await client.unsubscribeAsync(plan.unsubscribe);
       this.unsubscribing = false;
+      const nextIds = new Map(this.idMap);
       for (const f of plan.unsubscribe) {
         next.delete(f);
+        nextIds.delete(f);
         this.flagsSent.delete(f);
       }
+      this.idMap = nextIds;
       this.commit(next);
       this.events.emit('unsubscribed', plan.unsubscribe);
     }
   }
 
-  private async subscribeBatch(client: MqttClient, batch: [string, QoS][]): Promise<{ topic: string; qos: number }[]> {
+  private async subscribeBatch(client: MqttClient, batch: [string, QoS][], id?: number): Promise<{ topic: string; qos: number }[]> {
     const request = Object.fromEntries(batch.map(([filter, qos]) => [filter, { qos, ...this.flags.get(filter) }]));
     this.subscribing = Object.keys(request);
+    const options = id === undefined ? undefined : { properties: { subscriptionIdentifier: id } };
     // MQTT.js rejects the whole SUBSCRIBE when any grant is a failure (≥ 0x80); its SUBACK still says which.
-    const granted = await client.subscribeAsync(request).catch((err: Partial<ErrorWithSubackPacket> & Error) => {
+    const granted = await client.subscribeAsync(request, options).catch((err: Partial<ErrorWithSubackPacket> & Error) => {
       const codes = err.packet?.granted;
       const topics = Object.keys(request);
       if (!codes || codes.length !== topics.length) throw err;
@@ -164,7 +198,8 @@ export class Subscriptions {
 
   private commit(held: SubscriptionSet): void {
     if (this.connection.client?.connected) this.held = held;
-    this.write(() => this.ledger.save(held));
+    const ids = this.idMap;
+    this.write(() => this.ledger.save(held, ids));
   }
 
   /** A ledger write that fails leaves the broker's subscriptions as they are: reported, and the change goes on. */
@@ -179,4 +214,25 @@ export class Subscriptions {
   private failed(operation: Operation, err: unknown): void {
     this.events.emit('failure', { operation, error: asError(err) });
   }
+}
+
+/** The identifier of each filter: the one it holds, or the next free one above every held identifier. */
+function assignIds(held: ReadonlyMap<string, number>, filters: Iterable<string>): Map<string, number> {
+  const used = new Set(held.values());
+  let next = 0;
+  for (const id of used) next = Math.max(next, id);
+  const out = new Map<string, number>();
+  for (const f of filters) {
+    const id = held.get(f);
+    if (id !== undefined) {
+      out.set(f, id);
+      continue;
+    }
+    // Past the largest identifier, the lowest free one is taken (a session holds far fewer filters than that).
+    do next = next >= MAX_SUBSCRIPTION_ID ? 1 : next + 1;
+    while (used.has(next));
+    used.add(next);
+    out.set(f, next);
+  }
+  return out;
 }
