@@ -7,6 +7,7 @@ import { migrate } from '../common/migrations';
 import { displayUrl, parseConfig, type SessionConfig, type TlsOptions } from '../session/config';
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
+import { userDirOf } from '../session/durable-file';
 import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
 import { IdRouter, TopicRouter } from '../session/router';
 import { MqttSession, type PublishOptions, type SessionState, type Settle } from '../session/session';
@@ -328,13 +329,9 @@ function receiveMaximum(consumers: Iterable<Consumer>): number | undefined {
 
 function ledgerFor(RED: NodeAPI, config: SessionConfig): SubscriptionLedger {
   const key = `${displayUrl(config.url)}|${config.clientId}`;
-  let userDir: unknown;
-  try {
-    userDir = (RED.settings as { userDir?: unknown }).userDir;
-  } catch {
-    // Runtime settings not loaded (as under the test helper): remember in memory.
-  }
-  if (config.cleanSession || typeof userDir !== 'string') return new MemoryLedger(key);
+  const userDir = userDirOf(RED.settings);
+  // Without a userDir (the test helper) or with clean sessions, the ledger lives as long as the process.
+  if (config.cleanSession || userDir === undefined) return new MemoryLedger(key);
   return new FileLedger(join(userDir, 'durable-mqtt'), key);
 }
 

@@ -1,9 +1,6 @@
 // Remembers which filters the broker holds for a persistent session, across redeploys and restarts.
-import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import type { QoS, SubscriptionSet } from './cover';
+import { DurableFile } from './durable-file';
 
 /**
  * With a session present the broker still has our subscriptions, but not which ones: the ledger
@@ -45,29 +42,28 @@ export class MemoryLedger implements SubscriptionLedger {
 }
 
 /**
- * A JSON file per session in `dir` (Node-RED's userDir). Written atomically and durably: the new
- * content is fsynced in a temporary file renamed over the old one (write-file-atomic), then the
- * folder is fsynced so the rename itself survives a power cut.
+ * A JSON file per session in `dir` (Node-RED's userDir), written atomically and durably (DurableFile):
+ * a crash leaves the old ledger or the new one, never half of one.
  */
 export class FileLedger implements SubscriptionLedger {
-  private readonly file: string;
+  private readonly file: DurableFile;
   problem?: Error;
 
   constructor(
-    private readonly dir: string,
+    dir: string,
     private readonly key: string,
   ) {
-    this.file = join(dir, `${createHash('sha256').update(key).digest('hex').slice(0, 24)}.json`);
+    this.file = new DurableFile(dir, key);
   }
 
   load(): SubscriptionSet | undefined {
     this.problem = undefined;
     try {
-      const data = JSON.parse(readFileSync(this.file, 'utf8')) as { subscriptions?: Record<string, QoS> };
-      return data.subscriptions ? new Map(Object.entries(data.subscriptions)) : undefined;
+      const data = this.file.read() as { subscriptions?: Record<string, QoS> } | undefined;
+      return data?.subscriptions ? new Map(Object.entries(data.subscriptions)) : undefined;
     } catch (err) {
-      // No file yet is the normal unknown; anything else is worth a word.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.problem = new Error(`cannot read the subscription ledger ${this.file}: ${(err as Error).message}`, { cause: err });
+      // No file yet (read() gives undefined) is the normal unknown; anything else is worth a word.
+      this.problem = new Error(`cannot read the subscription ledger ${this.file.path}: ${(err as Error).message}`, { cause: err });
       return undefined;
     }
   }
@@ -75,8 +71,8 @@ export class FileLedger implements SubscriptionLedger {
   /** Files written before identifiers existed have none: those filters are routed by topic. */
   loadIds(): Map<string, number> {
     try {
-      const data = JSON.parse(readFileSync(this.file, 'utf8')) as { ids?: Record<string, unknown> };
-      return new Map(Object.entries(data.ids ?? {}).filter((e): e is [string, number] => Number.isInteger(e[1])));
+      const data = this.file.read() as { ids?: Record<string, unknown> } | undefined;
+      return new Map(Object.entries(data?.ids ?? {}).filter((e): e is [string, number] => Number.isInteger(e[1])));
     } catch {
       // load() reports an unreadable file; without it no identifier is known.
       return new Map();
@@ -84,29 +80,10 @@ export class FileLedger implements SubscriptionLedger {
   }
 
   save(subscriptions: SubscriptionSet, ids?: ReadonlyMap<string, number>): void {
-    mkdirSync(this.dir, { recursive: true });
-    const data = { session: this.key, subscriptions: Object.fromEntries(subscriptions), ...(ids && ids.size > 0 ? { ids: Object.fromEntries(ids) } : {}) };
-    writeFileAtomic.sync(this.file, JSON.stringify(data, null, 1));
-    syncFolder(this.dir);
+    this.file.write({ session: this.key, subscriptions: Object.fromEntries(subscriptions), ...(ids && ids.size > 0 ? { ids: Object.fromEntries(ids) } : {}) });
   }
 
   clear(): void {
-    rmSync(this.file, { force: true });
-    syncFolder(this.dir);
-  }
-}
-
-/** fsync of a folder makes a rename or removal in it durable; Windows cannot open a folder for it, and does not need it. */
-function syncFolder(dir: string): void {
-  if (process.platform === 'win32') return;
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch (err) {
-    // The folder is gone (cleared before it was ever written): nothing to make durable.
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
+    this.file.remove();
   }
 }
