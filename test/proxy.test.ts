@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import mqtt from 'mqtt';
 import { wsProxyFor } from '../nodes/session/proxy';
+import { makeCerts, type TestCerts } from './support/certs';
 import { startHttpProxy } from './support/http-proxy';
 import { startMosquitto, requireMosquitto, type MosquittoHandle } from './support/mosquitto';
 import { callsOf, collect, consumerFlow, helper, lastStatus, load, until } from './support/nodered';
@@ -10,6 +11,8 @@ import { publishMany } from './support/publisher';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const httpProxyNode = require('@node-red/nodes/core/network/06-httpproxy.js') as unknown;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tlsConfigNode = require('@node-red/nodes/core/network/05-tls.js') as unknown;
 
 const ENV_NAMES = ['ws_proxy', 'WS_PROXY', 'wss_proxy', 'WSS_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY', 'npm_config_proxy', 'npm_config_no_proxy'];
 
@@ -75,12 +78,26 @@ describe('proxy', () => {
   describe('through a real HTTP proxy to Mosquitto over WebSocket', function () {
     let mosq: MosquittoHandle;
     let wsPort = 0;
+    let wssPort = 0;
+    let certs: TestCerts;
     const wsUrl = (): string => `ws://127.0.0.1:${wsPort}/mqtt`;
 
     before(async function () {
       requireMosquitto();
       wsPort = await freePort();
-      mosq = await startMosquitto({ extraConfig: `listener ${wsPort} 127.0.0.1\nprotocol websockets\nallow_anonymous true\n` });
+      wssPort = await freePort();
+      certs = makeCerts();
+      mosq = await startMosquitto({
+        extraConfig: [
+          `listener ${wsPort} 127.0.0.1`,
+          'protocol websockets',
+          `listener ${wssPort} 127.0.0.1`,
+          'protocol websockets',
+          `certfile ${certs.certFile}`,
+          `keyfile ${certs.keyFile}`,
+          '',
+        ].join('\n'),
+      });
     });
     after(async () => {
       await mosq?.stop();
@@ -114,6 +131,23 @@ describe('proxy', () => {
         assert.deepEqual(proxy.tunnels(), [`127.0.0.1:${wsPort}`]);
         const said = JSON.stringify(['b1', 'in1'].flatMap((id) => ['log', 'warn', 'error'].flatMap((m) => callsOf(id, m as 'log'))));
         assert.doesNotMatch(said, /px-s3cret/);
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('runs wss:// TLS inside the tunnel, checked against the tls-config CA', async () => {
+      const proxy = await startHttpProxy();
+      try {
+        const flow = consumerFlow(`wss://localhost:${wssPort}/mqtt`, [{ topic: 'wss/#', qos: 1 }], { clientId: freshId(), proxy: 'p1', tls: 't1' });
+        flow.push({ id: 'p1', type: 'http proxy', url: proxy.url, noproxy: [] });
+        flow.push({ id: 't1', type: 'tls-config', cert: '', key: '', ca: certs.caFile, verifyservercert: true });
+        await load(flow, {}, [httpProxyNode, tlsConfigNode]);
+        const got = collect('in1-out');
+        await until(() => mosq.log().includes('wss/#'), 'the SUBSCRIBE over wss');
+        await publishMany(mosq.url, 'wss/a', 1, { qos: 1 });
+        await until(() => got.length === 1, 'the message over wss');
+        assert.deepEqual(proxy.tunnels(), [`localhost:${wssPort}`]);
       } finally {
         await proxy.close();
       }
