@@ -18,6 +18,8 @@ interface BrokerProps extends EditorNodeProperties {
   backoffMin: number;
   backoffMax: number;
   socksProxy: string;
+  /** A core `http proxy` config node, as core's http request node names it, for ws:// and wss://. */
+  proxy: string;
   userProps: string;
   version: number;
   // Core's names, kept so an imported core node keeps them until the migration reads them.
@@ -197,6 +199,7 @@ const definition: NodeDefinition<BrokerProps & MessageProps, BrokerCreds> = {
     backoffMin: { value: 1, validate: check('backoffMin') },
     backoffMax: { value: 60, validate: check('backoffMax') },
     socksProxy: { value: '', validate: check('socksProxy') },
+    proxy: { value: '', type: 'http proxy', required: false },
     userProps: { value: '', validate: check('userProps') },
     ...messageDefaults(),
     version: { value: currentVersion(brokerMigrations) },

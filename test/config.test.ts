@@ -1,4 +1,4 @@
-// Specs for nodes/session/config.ts: URL normalisation, display, parseConfig defaults and limits, and what it reads beyond our own names (core port and usetls, env, user properties, SOCKS).
+// Specs for nodes/session/config.ts: URL normalisation, display, parseConfig defaults and limits, and what it reads beyond our own names (core port and usetls, env, user properties, SOCKS, core's http proxy node).
 import { strict as assert } from 'node:assert';
 import { clientOptions, DEFAULTS, displayUrl, normaliseBrokerUrl, parseConfig, withPort, type SessionConfig } from '../nodes/session/config';
 import { mosquittoForSuite } from './support/mosquitto';
@@ -175,6 +175,16 @@ describe('config', () => {
       assert.equal(clientOptions(r.config).socksProxy, 'socks5h://p:1080');
       assert.match(errorOf({ broker: 'ws://h', clientId: 'c', socksProxy: 'socks5://p:1080' }), /mqtt:\/\/ and mqtts:\/\/ only/);
       assert.match(errorOf({ broker: 'h', clientId: 'c', socksProxy: 'http://p:3128' }), /socksProxy must be/);
+    });
+
+    it("takes core's http proxy node for ws:// and wss:// with its credentials, and refuses it for mqtt://", () => {
+      const proxy = { url: 'http://p.example:3128', noproxy: ['internal'], username: 'u@x', password: 'p:w' };
+      assert.equal(configOf({ broker: 'ws://h', clientId: 'c', httpProxy: proxy }).httpProxy, 'http://u%40x:p%3Aw@p.example:3128/');
+      assert.equal(configOf({ broker: 'wss://internal:443', clientId: 'c', httpProxy: proxy }).httpProxy, null);
+      assert.equal(configOf({ broker: 'ws://h', clientId: 'c' }).httpProxy, undefined);
+      assert.match(errorOf({ broker: 'mqtt://h', clientId: 'c', httpProxy: proxy }), /ws:\/\/ and wss:\/\/ only .*socksProxy/);
+      assert.match(errorOf({ broker: 'ws://h', clientId: 'c', httpProxy: { url: 'socks5://p:1080' } }), /must be an http:\/\/ or https:\/\/ URL/);
+      assert.match(errorOf({ broker: 'ws://h', clientId: 'c', httpProxy: { url: '' } }), /must be an http:\/\/ or https:\/\/ URL/);
     });
 
     it('reads MQTTJS_SOCKS_PROXY when no proxy is set, as MQTT.js does', () => {

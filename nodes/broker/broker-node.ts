@@ -23,6 +23,8 @@ export interface BrokerProps extends NodeDef {
   sessionExpiry?: number | string;
   keepalive?: number | string;
   tls?: string;
+  /** A core `http proxy` config node, for ws:// and wss://. */
+  proxy?: string;
   backoffMin?: number | string;
   backoffMax?: number | string;
 }
@@ -90,6 +92,12 @@ interface TlsConfigNode extends Node {
   addTLSOptions(options: TlsOptions): void;
 }
 
+/** Core's `http proxy` config node (06-httpproxy.js). */
+interface HttpProxyNode extends Node<{ username?: string; password?: string }> {
+  url?: string;
+  noproxy?: string[];
+}
+
 type Parked = [topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle];
 
 const MAX_RECEIVE_MAXIMUM = 65535;
@@ -103,7 +111,9 @@ export function registerBroker(RED: NodeAPI): void {
     const tlsNode = props.tls ? (RED.nodes.getNode(props.tls) as TlsConfigNode | null) : null;
     let tls: TlsOptions | undefined;
     if (tlsNode) tlsNode.addTLSOptions((tls = {}));
-    const parsed = parseConfig({ ...props, username: this.credentials?.user, password: this.credentials?.password, tls });
+    const proxyNode = props.proxy ? (RED.nodes.getNode(props.proxy) as HttpProxyNode | null) : null;
+    const httpProxy = proxyNode ? { url: proxyNode.url, noproxy: proxyNode.noproxy, ...proxyNode.credentials } : undefined;
+    const parsed = parseConfig({ ...props, username: this.credentials?.user, password: this.credentials?.password, tls, httpProxy });
     if (!parsed.ok) {
       node.error(`invalid broker configuration: ${parsed.error}`);
       node.register = (c) => c.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
@@ -117,6 +127,7 @@ export function registerBroker(RED: NodeAPI): void {
       return;
     }
     if (props.tls && !tlsNode) node.warn(`TLS configuration node ${props.tls} not found; connecting without it`);
+    if (props.proxy && !proxyNode) node.warn(`HTTP proxy configuration node ${props.proxy} not found; connecting without it`);
     attachSession(RED, node, parsed.config);
   }
   RED.nodes.registerType<Node<BrokerCredentials>, BrokerProps, unknown, BrokerCredentials>('durable-mqtt-broker', DurableMqttBroker, {

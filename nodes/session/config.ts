@@ -37,6 +37,12 @@ export interface SessionConfig {
   readonly userProperties?: Record<string, string>;
   /** A SOCKS proxy (`socks5://host:port`, …) for mqtt:// and mqtts://, as MQTT.js's `socksProxy`. */
   readonly socksProxy?: string;
+  /**
+   * An HTTP(S) proxy URL (credentials included) that ws:// and wss:// tunnel through with CONNECT.
+   * Undefined: no proxy node, so the environment decides at connect time as in core (`proxy.ts`);
+   * null: a proxy node is set but its no-proxy list names the broker, so connect directly.
+   */
+  readonly httpProxy?: string | null;
 }
 
 export type ConfigResult = { ok: true; config: SessionConfig } | { ok: false; error: string };
@@ -111,6 +117,8 @@ export interface RawConfig extends RawMessages {
   /** MQTT 5 CONNECT user properties, a JSON object as core's `userProps`. */
   userProps?: unknown;
   socksProxy?: unknown;
+  /** Core's `http proxy` config node (the one `proxy` names), resolved by the runtime. */
+  httpProxy?: { url?: unknown; noproxy?: unknown; username?: string; password?: string };
   clientId?: unknown;
   cleanSession?: unknown;
   protocolVersion?: unknown;
@@ -164,6 +172,26 @@ export function userPropertiesOf(value: unknown, name: string): Record<string, s
 
 const SOCKS = /^socks(4a?|5h?):\/\/[^/]+/i;
 
+/**
+ * The proxy URL a core `http proxy` node gives for this broker: null when its no-proxy list names
+ * the broker (a substring match, as core's http request node does), or an error text.
+ */
+export function httpProxyOf(proxy: NonNullable<RawConfig['httpProxy']>, brokerUrl: string): string | null | { error: string } {
+  if (!brokerUrl.startsWith('ws')) return { error: 'an HTTP proxy works with ws:// and wss:// only (MQTT.js tunnels mqtt:// through SOCKS only: use socksProxy)' };
+  let url: URL;
+  try {
+    url = new URL(asText(proxy.url).trim());
+  } catch {
+    return { error: "the HTTP proxy node's URL must be an http:// or https:// URL" };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { error: "the HTTP proxy node's URL must be an http:// or https:// URL" };
+  const noproxy = Array.isArray(proxy.noproxy) ? proxy.noproxy.map((h) => asText(h).trim()).filter((h) => h !== '') : [];
+  if (noproxy.some((h) => brokerUrl.includes(h))) return null;
+  if (proxy.username) url.username = encodeURIComponent(proxy.username);
+  if (proxy.password) url.password = encodeURIComponent(proxy.password);
+  return url.toString();
+}
+
 /** Applies defaults to a flow's properties and checks them; a missing property gets its default. */
 export function parseConfig(raw: RawConfig): ConfigResult {
   const parsed = normaliseBrokerUrl(withPort(typeof raw.broker === 'string' ? raw.broker : '', raw.port), raw.tls !== undefined || asBool(raw.usetls));
@@ -188,6 +216,8 @@ export function parseConfig(raw: RawConfig): ConfigResult {
   if (socksText && !SOCKS.test(socksText)) return { ok: false, error: `socksProxy must be a socks4://, socks4a://, socks5:// or socks5h:// URL` };
   if (socksText && viaWs) return { ok: false, error: 'a SOCKS proxy works with mqtt:// and mqtts:// only (MQTT.js has none for WebSockets)' };
   const socksProxy = socksText ?? (viaWs || typeof process === 'undefined' ? undefined : process.env.MQTTJS_SOCKS_PROXY || undefined);
+  const httpProxy = raw.httpProxy ? httpProxyOf(raw.httpProxy, parsed.url) : undefined;
+  if (httpProxy && typeof httpProxy === 'object') return { ok: false, error: httpProxy.error };
   return {
     ok: true,
     config: {
@@ -208,6 +238,7 @@ export function parseConfig(raw: RawConfig): ConfigResult {
       messages: messages.messages,
       userProperties,
       socksProxy,
+      httpProxy,
     },
   };
 }

@@ -47,7 +47,7 @@ export class Connection {
   /** Builds the client and attaches every listener; `connect` sends the first CONNECT. */
   create(): void {
     if (this.client || this.closing) return;
-    const client = gatedClient(this.config.url, clientOptions(this.config), (stream) => this.on.stream(stream));
+    const client = gatedClient(this.config.url, clientOptions(this.config), (stream) => this.on.stream(stream), this.config.httpProxy);
     this.client = client;
     client.on('packetreceive', (packet) => this.on.packet(packet));
     client.on('packetsend', (packet) => this.onSend(packet));
