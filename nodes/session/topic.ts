@@ -94,28 +94,3 @@ export function overlaps(a: string, b: string): boolean {
     if (p !== q) return false;
   }
 }
-
-/**
- * The narrowest filter covering both, level by level: equal levels stay, others become `+`,
- * and a length mismatch ends in `#` (`a/+/c` and `a/b/+` give `a/+/+`).
- */
-export function generalise(a: string, b: string): string {
-  if (covers(a, b)) return a;
-  if (covers(b, a)) return b;
-  const x = a.split('/');
-  const y = b.split('/');
-  const out: string[] = [];
-  const common = Math.min(x.length, y.length);
-  for (let i = 0; i < common; i++) {
-    if (x[i] === '#' || y[i] === '#') {
-      out.push('#');
-      return out.join('/');
-    }
-    out.push(x[i] === y[i] ? x[i] : '+');
-  }
-  if (x.length !== y.length) {
-    // `a/b` and `a/b/c` meet in `a/b/#`, which also matches the parent `a/b`.
-    out.push('#');
-  }
-  return out.join('/');
-}
