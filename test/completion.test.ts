@@ -15,7 +15,8 @@ function deliver(tracker: CompletionTracker, msg: TrackedMsg, node: string): voi
 describe('CompletionTracker', () => {
   let tracker: CompletionTracker;
   let finished: { id: string; error: unknown; stalled?: readonly string[] }[];
-  const track = (id: string, timeoutMs = 0): void => tracker.track(id, timeoutMs, (error, stalled) => finished.push({ id, error, stalled }));
+  const onFinished = (id: string, error: unknown, stalled?: readonly string[]): void => void finished.push({ id, error, stalled });
+  const track = (id: string, timeoutMs = 0): void => tracker.track(id, timeoutMs, onFinished, id);
 
   beforeEach(() => {
     tracker = new CompletionTracker();

@@ -266,7 +266,7 @@ describe('editor', function () {
     it('has the status keys the ack runtime uses', () => {
       assertKeyInEveryLocale('durable-mqtt.status.inflight', 'the ack runtime');
       assertKeyInEveryLocale('durable-mqtt.status.ackTimeout', 'the ack runtime');
-      assert.match(catalogs.get('en-US')!.get('durable-mqtt.status.inflight')!, /__count__/);
+      assert.match(catalogs.get('en-US')!.get('durable-mqtt.status.inflight')!, /__n__/);
       assert.match(catalogs.get('en-US')!.get('durable-mqtt.status.ackTimeout')!, /__node__/);
     });
 

@@ -28,7 +28,6 @@ export interface AckEvents {
 
 export class AckAfterComplete {
   private readonly window: InflightWindow<AckJob>;
-  private readonly open = new Map<string, AckJob>();
 
   constructor(
     private readonly tracker: CompletionTracker,
@@ -55,30 +54,27 @@ export class AckAfterComplete {
    */
   withholdAll(): void {
     for (const job of this.window.clear()) job.settle('withhold');
-    for (const [id, job] of this.open) {
-      this.tracker.forget(id);
+    for (const job of this.tracker.forgetAll(this.finished)) {
       job.settle('withhold');
       this.window.finish();
     }
-    this.open.clear();
     this.events.changed(this.window.inFlight);
   }
 
   private start(job: AckJob): void {
     const id = this.events.newId();
     job.msg._msgid = id;
-    this.open.set(id, job);
-    this.tracker.track(id, this.options.timeoutMs, (error, stalled) => this.finished(id, job, error, stalled));
+    this.tracker.track(id, this.options.timeoutMs, this.finished, job);
     this.events.changed(this.window.inFlight);
     this.events.send(job.msg);
     this.tracker.sent(id);
   }
 
-  private finished(id: string, job: AckJob, error: unknown, stalled?: readonly string[]): void {
-    this.open.delete(id);
+  /** One callback for all of this node's messages: the tracker hands back the job. */
+  private readonly finished = (job: AckJob, error: unknown, stalled?: readonly string[]): void => {
     job.settle(error !== undefined && !this.options.ackOnError ? 'withhold' : 'ack');
     if (stalled) this.events.stalled(stalled);
     this.window.finish();
     this.events.changed(this.window.inFlight);
-  }
+  };
 }

