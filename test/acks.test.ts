@@ -2,6 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { parseConfig, type SessionConfig } from '../nodes/session/config.js';
 import { MemoryLedger } from '../nodes/session/ledger.js';
+import { READ_SLICE_BYTES } from '../nodes/session/read-pacer.js';
 import { MqttSession, type SessionState, type Settle } from '../nodes/session/session.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { startMosquitto, type MosquittoHandle } from './support/mosquitto.js';
@@ -226,6 +227,37 @@ describe('held acknowledgements (session with manualAcks)', function () {
       return settled === 20000;
     }, 60000);
     assert.deepEqual(back.got.map((g) => Number.parseInt(g.payload, 10)), Array.from({ length: 20000 }, (_, i) => i));
+  });
+
+  it('hands MQTT.js at most 16 kB of a read per turn of the event loop, so a backlog never becomes hundreds of messages at once', async () => {
+    // No in-flight limit, so the broker streams the backlog in reads as large as the socket gives.
+    const b = await startMosquitto({ extraConfig: 'max_inflight_messages 0' });
+    cleanups.push(() => b.stop());
+    const clientId = unique('paced');
+    const away = open(config(b.url, clientId), 'pc/#', 1, false);
+    await waitFor('subscribed', () => away.states.some((st) => st.state === 'connected'));
+    await away.s.close();
+    const n = 5000;
+    await publishMany(b.url, 'pc/x', n, { qos: 1, payload: (i) => `${i}`.padEnd(64, '.') });
+
+    // Settled on arrival, as receive mode does: only the pacing limits how many arrive in one turn.
+    const back = open(config(b.url, clientId), 'pc/#');
+    back.s.on('message', (_topic, _payload, _packet, settle) => settle('ack'));
+    // Messages per turn, counted from one setImmediate to the next (a turn may hold a read's first slice and the next one).
+    let most = 0;
+    let before = 0;
+    const count = (): void => {
+      most = Math.max(most, back.got.length - before);
+      before = back.got.length;
+      if (back.got.length < n) setImmediate(count);
+    };
+    setImmediate(count);
+    await waitFor('the whole backlog', () => back.got.length === n, 30000);
+    assert.deepEqual(back.got.map((g) => Number.parseInt(g.payload, 10)), Array.from({ length: n }, (_, i) => i));
+    // A PUBLISH here is 74 bytes: 16 kB is 222 of them, and a 64 kB read would be 885.
+    const perSlice = Math.ceil(READ_SLICE_BYTES / 74);
+    assert.ok(most <= 2 * perSlice + 2, `${most} messages in one turn`);
+    assert.ok(most > 0);
   });
 
   it('keeps the connection through several keepalive periods while reading is held at the high water, then drains', async () => {

@@ -2,6 +2,7 @@
 import { Duplex } from 'node:stream';
 import type { MqttClient, Packet } from 'mqtt';
 import { AckGate } from './ack-gate';
+import { ReadPacer } from './read-pacer';
 
 /** The bytes of one ack MQTT.js is writing, collected until the packet is whole. */
 interface Capture {
@@ -22,6 +23,7 @@ interface Capture {
  */
 export class GatedStream extends Duplex {
   readonly gate: AckGate;
+  private readonly pacer: ReadPacer;
   private capture?: Capture;
   private corked = false;
   private readingHeld = false;
@@ -38,16 +40,15 @@ export class GatedStream extends Duplex {
       this.capture = id !== undefined && this.gate.tracks(id) ? { id, chunks: [], length: 0 } : undefined;
     };
     client.on('packetsend', onPacketSend);
-    inner.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) inner.pause();
-    });
+    this.pacer = new ReadPacer(inner, this, () => !this.readingHeld);
+    inner.on('data', (chunk: Buffer) => this.pacer.data(chunk));
     inner.on('drain', () => this.emit('drain'));
-    inner.on('end', () => this.push(null));
+    inner.on('end', () => this.pacer.end());
     inner.on('error', (err) => this.destroy(err));
     inner.on('close', () => {
       client.off('packetsend', onPacketSend);
       clearInterval(this.pinger);
-      this.destroy();
+      this.pacer.close();
     });
   }
 
@@ -71,13 +72,13 @@ export class GatedStream extends Duplex {
           this.client.reschedulePing(true);
         }, every).unref();
       }
-    } else {
+    } else if (this.pacer.idle) {
       this.inner.resume();
     }
   }
 
   override _read(): void {
-    if (!this.readingHeld) this.inner.resume();
+    this.pacer.more();
   }
 
   override write(chunk: Buffer, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {
@@ -115,6 +116,7 @@ export class GatedStream extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.pacer.stop();
     this.inner.destroy();
     callback(error);
   }
