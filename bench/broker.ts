@@ -5,12 +5,18 @@ import { publishMany } from '../test/support/publisher';
 import { nowMs } from './clock';
 import { makePayload, makeWarmup } from './payload';
 
-/** A Mosquitto that keeps `maxQueued` messages per offline session and logs no per-message lines. */
-export function startBenchBroker(maxQueued: number): Promise<MosquittoHandle> {
+/**
+ * A Mosquitto that keeps `maxQueued` messages per offline session and logs no per-message lines.
+ * `maxInflight` sets how many unacknowledged QoS 1/2 messages it sends a 3.1.1 client (default 20):
+ * the window that an ack-after-complete consumer waits on.
+ */
+export function startBenchBroker(maxQueued: number, maxInflight?: number): Promise<MosquittoHandle> {
   // The test helper turns on `log_type all`, a few lines per message; at bench rates that logging
   // would cost the broker (and the bench reading it) more than the consumers under test.
   // `none` resets the set; `information` keeps the "running" line the helper waits for.
-  return startMosquitto({ maxQueued, extraConfig: 'log_type none\nlog_type information' });
+  const lines = ['log_type none', 'log_type information'];
+  if (maxInflight !== undefined) lines.push(`max_inflight_messages ${maxInflight}`);
+  return startMosquitto({ maxQueued, extraConfig: lines.join('\n') });
 }
 
 /** The version from the broker's "mosquitto version X running" line. */

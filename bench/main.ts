@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   const biggest = Math.max(o.n, o.only.includes('memory') ? o.memoryN : 0, o.only.includes('profile') ? o.profileN : 0, o.ackN, ...o.liveRates.map((r) => r * o.liveSeconds));
   // Room for the whole backlog plus warm-up messages; Mosquitto drops silently past this.
-  const broker = await startBenchBroker(biggest + 100_000);
+  const broker = await startBenchBroker(biggest + 100_000, o.maxInflight);
   const meta = {
     date: new Date().toISOString(),
     machine: { nproc: cpus().length, cpu: cpuModel(), loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100) },
@@ -93,7 +93,8 @@ async function main(): Promise<void> {
     options: o,
   };
   console.log(`bench: ${meta.machine.nproc} × ${meta.machine.cpu}, load ${meta.machine.loadavgAtStart.join(' ')}; Node ${meta.versions.node}, ` +
-    `Node-RED ${meta.versions.nodeRed}, MQTT.js ${meta.versions.mqtt}, Mosquitto ${meta.versions.mosquitto}; ${o.rounds} rounds${o.quick ? ' (quick)' : ''}`);
+    `Node-RED ${meta.versions.nodeRed}, MQTT.js ${meta.versions.mqtt}, Mosquitto ${meta.versions.mosquitto}` +
+    `${o.maxInflight === undefined ? '' : ` (max_inflight_messages ${o.maxInflight})`}; ${o.rounds} rounds${o.quick ? ' (quick)' : ''}`);
 
   const results: Record<string, DrainResult | LiveResult | PublishResult | Record<string, ProfileSummary>> = {};
   const tables: string[] = [];

@@ -23,12 +23,15 @@ export interface Options {
   only: ScenarioId[];
   /** Contestant ids to keep in every scenario (empty: all), for quick before/after comparisons. */
   contestants: string[];
+  /** Mosquitto's max_inflight_messages (undefined: its default of 20; 0: no limit). */
+  maxInflight?: number;
   out: string;
 }
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds R] [--n N] [--memory-n N] [--ack-n N] [--profile-n N]
                       [--live-seconds S] [--only ${SCENARIOS.join('|')}[,...]]
-                      [--contestants bare|thin|core|ours-receive|ours-complete|ours-complete-N[,...]] [--out FILE]`;
+                      [--contestants bare|thin|core|ours-receive|ours-complete|ours-complete-N[,...]]
+                      [--max-inflight N] [--out FILE]`;
 
 function whole(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -48,6 +51,7 @@ export function parseOptions(argv: string[]): Options {
       'ack-n': { type: 'string' },
       'profile-n': { type: 'string' },
       'live-seconds': { type: 'string' },
+      'max-inflight': { type: 'string' },
       only: { type: 'string', multiple: true },
       contestants: { type: 'string', multiple: true },
       out: { type: 'string', default: 'bench/results/latest.json' },
@@ -74,6 +78,7 @@ export function parseOptions(argv: string[]): Options {
     liveRates: [5000, 20_000],
     only: only.length > 0 ? (only as ScenarioId[]) : DEFAULT_SCENARIOS,
     contestants: (values.contestants ?? []).flatMap((s) => s.split(',')).filter(Boolean),
+    maxInflight: values['max-inflight'] === undefined ? undefined : values['max-inflight'] === '0' ? 0 : whole('max-inflight', values['max-inflight'], 20),
     out: values.out,
   };
 }
