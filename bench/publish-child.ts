@@ -70,7 +70,7 @@ async function coreConnected(): Promise<void> {
 }
 
 /** Hands `count` msgs to the out node; resolves once the complete node has seen every one of them, with the wall and CPU time it took. */
-async function feed(count: number): Promise<{ seconds: number; cpuSeconds: number }> {
+async function feed(count: number): Promise<{ seconds: number; cpuSeconds: number; window: [number, number] }> {
   const out = await outNode();
   const payload = Buffer.alloc(size, 'x');
   const began = process.hrtime.bigint();
@@ -84,15 +84,18 @@ async function feed(count: number): Promise<{ seconds: number; cpuSeconds: numbe
   }
   await completedReach(start + count);
   const cpu = process.cpuUsage(cpuBefore);
-  return { seconds: Number(process.hrtime.bigint() - began) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+  const ended = process.hrtime.bigint();
+  // Monotonic µs, the clock of a --cpu-prof profile's timestamps, so its samples can be cut to this window.
+  const window: [number, number] = [Number(began / 1000n), Number(ended / 1000n)];
+  return { seconds: Number(ended - began) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6, window };
 }
 
 RED.start()
   .then(async () => {
     await coreConnected();
     await feed(warm);
-    const { seconds, cpuSeconds } = await feed(n);
-    console.log(`RESULT ${JSON.stringify({ n, seconds, rate: n / seconds, cpuUsPerMsg: (cpuSeconds * 1e6) / n })}`);
+    const { seconds, cpuSeconds, window } = await feed(n);
+    console.log(`RESULT ${JSON.stringify({ n, seconds, rate: n / seconds, cpuUsPerMsg: (cpuSeconds * 1e6) / n, window })}`);
     // No RED.stop(): a clean close of the core broker node can wait for ever, and the figure is in.
     process.exit(0);
   })
