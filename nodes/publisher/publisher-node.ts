@@ -55,10 +55,11 @@ export function registerPublisher(RED: NodeAPI): void {
       entry.done?.(err);
       changed();
     };
-    /** One function for every append rather than a promise each: on disk, the pump may send it; a failed write fails its msg. */
+    /** One function for every append rather than a promise each: on disk, the pump may send it and the depth counts it; a failed write fails its msg. */
     const written = (entry: Queued, err?: Error): void => {
       if (err) return entry.done?.(err);
       pump?.run();
+      changed();
     };
 
     const publisher: Publisher = {
@@ -108,7 +109,6 @@ export function registerPublisher(RED: NodeAPI): void {
         else this.warn(why.message);
       }
       fullWarned = false;
-      changed();
     };
 
     this.on('input', (msg: NodeMessage, _send: unknown, done: Done) => {
