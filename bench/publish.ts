@@ -26,6 +26,8 @@ export interface PublishResult {
   median: Record<Publisher, number>;
   /** CPU time of the whole Node-RED process per msg, µs, round by round. */
   cpuUsPerMsg: Record<Publisher, number[]>;
+  /** The same split: the main thread, and all other threads (GC helpers, LevelDB's writes and fsyncs). */
+  threadUsPerMsg: Record<Publisher, { main: number; others: number }[]>;
   medianCpuUsPerMsg: Record<Publisher, number>;
   /** ours / core, of the medians. */
   ratio: number;
@@ -68,6 +70,8 @@ export function publishFlow(who: Publisher, url: string, clientId: string): Flow
 interface Run {
   rate: number;
   cpuUsPerMsg: number;
+  mainUsPerMsg: number;
+  othersUsPerMsg: number;
   /** Monotonic µs at the start and the end of the measured feed. */
   window: [number, number];
 }
@@ -100,19 +104,24 @@ function runOnce(who: Publisher, url: string, spec: PublishSpec, round: number, 
 export async function runPublish(spec: PublishSpec, url: string): Promise<PublishResult> {
   const rates: Record<Publisher, number[]> = { core: [], ours: [] };
   const cpu: Record<Publisher, number[]> = { core: [], ours: [] };
+  const threads: PublishResult['threadUsPerMsg'] = { core: [], ours: [] };
   for (let round = 0; round < spec.rounds; round++) {
     for (const who of ['core', 'ours'] as const) {
       const run = await runOnce(who, url, spec, round);
       rates[who].push(run.rate);
       cpu[who].push(run.cpuUsPerMsg);
-      console.log(`  round ${round + 1}: ${who} ${Math.round(run.rate)} msg/s, ${run.cpuUsPerMsg.toFixed(1)} µs CPU/msg`);
+      threads[who].push({ main: run.mainUsPerMsg, others: run.othersUsPerMsg });
+      console.log(
+        `  round ${round + 1}: ${who} ${Math.round(run.rate)} msg/s, ${run.cpuUsPerMsg.toFixed(1)} µs CPU/msg ` +
+          `(main thread ${run.mainUsPerMsg.toFixed(1)}, other threads ${run.othersUsPerMsg.toFixed(1)})`,
+      );
     }
   }
   const median = (xs: number[]): number => spread(xs)?.median ?? NaN;
   const m = { core: median(rates.core), ours: median(rates.ours) };
   const profiles: PublishResult['profiles'] = {};
   for (const who of profiled()) profiles[who] = await profileOnce(who, url, spec);
-  return { spec, rates, median: m, cpuUsPerMsg: cpu, medianCpuUsPerMsg: { core: median(cpu.core), ours: median(cpu.ours) }, ratio: m.ours / m.core, profiles };
+  return { spec, rates, median: m, cpuUsPerMsg: cpu, threadUsPerMsg: threads, medianCpuUsPerMsg: { core: median(cpu.core), ours: median(cpu.ours) }, ratio: m.ours / m.core, profiles };
 }
 
 /** One run under the profiler; the profile is kept as bench/results/publish-<who>.cpuprofile and summarized over the measured feed. */
