@@ -38,7 +38,7 @@ export interface ConsumerProcess {
  * Extra V8 flags for every consumer process from BENCH_V8_FLAGS, e.g. `--no-turbo-inlining`, so a
  * CPU profile charges each function its own time instead of its callers'.
  */
-function v8Flags(): string[] {
+export function v8Flags(): string[] {
   return (process.env.BENCH_V8_FLAGS ?? '').split(' ').filter(Boolean);
 }
 

@@ -58,7 +58,8 @@ describe('connection', function () {
     conn.closing = true;
     await conn.end();
     assert.equal(conn.open, false);
-    await assert.rejects(conn.publish('t', Buffer.from('x'), { qos: 1 }), /not started/);
+    const published = new Promise((resolve, reject) => conn.publish('t', Buffer.from('x'), { qos: 1 }, (err) => (err ? reject(err) : resolve(undefined))));
+    await assert.rejects(published, /not started/);
   });
 
   it('rejects end() with the close message the broker did not take, after disconnecting anyway', async () => {

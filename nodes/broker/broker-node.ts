@@ -10,7 +10,7 @@ import type { SubscribeFlags } from '../session/flags';
 import { userDirOf } from '../session/durable-file';
 import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
 import { IdRouter, TopicRouter } from '../session/router';
-import { MqttSession, type PublishOptions, type SessionState, type Settle } from '../session/session';
+import { MqttSession, type PublishOptions, type Published, type SessionState, type Settle } from '../session/session';
 import { covers, parseFilter } from '../session/topic';
 import { brokerMigrations } from './migrations';
 import { changeOf, untilApplied } from './until-applied';
@@ -83,8 +83,8 @@ export interface BrokerNode extends Node<BrokerCredentials> {
   /** A registered publisher keeps the connection up even when no consumer uses it. */
   addPublisher(publisher: Publisher): void;
   removePublisher(publisher: Publisher): void;
-  /** See MqttSession.publish: resolves on PUBACK (QoS 1), PUBCOMP (QoS 2) or once written (QoS 0). */
-  publish(topic: string, payload: Buffer, options: PublishOptions): Promise<void>;
+  /** See MqttSession.publish: `published` is called on PUBACK (QoS 1), PUBCOMP (QoS 2) or once written (QoS 0), or with the error. */
+  publish(topic: string, payload: Buffer, options: PublishOptions, published: Published): void;
 }
 
 /** The part of the core `tls-config` node we use. */
@@ -123,7 +123,7 @@ export function registerBroker(RED: NodeAPI): void {
       node.disconnect = () => Promise.resolve();
       node.addPublisher = (p) => p.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
       node.removePublisher = () => undefined;
-      node.publish = () => Promise.reject(new Error(`invalid broker configuration: ${parsed.error}`));
+      node.publish = (_topic, _payload, _options, published) => published(new Error(`invalid broker configuration: ${parsed.error}`));
       return;
     }
     if (props.tls && !tlsNode) node.warn(`TLS configuration node ${props.tls} not found; connecting without it`);
@@ -283,7 +283,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   node.removePublisher = (p) => {
     publishers.delete(p);
   };
-  node.publish = (topic, payload, options) => session.publish(topic, payload, options);
+  node.publish = (topic, payload, options, published) => session.publish(topic, payload, options, published);
 
   RED.events.on('flows:started', onStarted);
   RED.events.on('flows:stopping', onStopping);

@@ -28,7 +28,13 @@ export interface Queued {
   readonly publication: Publication;
   /** Bytes on disk, as counted against `maxBytes`. */
   readonly bytes: number;
+  /** The msg's done(), carried for the node that added the entry; none for entries loaded from disk. */
+  readonly done?: Done;
 }
+
+export type Done = (err?: Error) => void;
+/** Called once per added entry: without an error once it is on disk, or with the write's error (the entry is gone then). */
+export type Written = (entry: Queued, err?: Error) => void;
 
 export class OutboxFullError extends Error {
   override name = 'OutboxFullError';
@@ -40,16 +46,26 @@ interface Group {
   live: number;
 }
 
+/** An entry as added; the same object is handed out once written, so nothing is copied per message. */
 interface Stored extends Queued {
-  readonly group: Group;
+  /** Set once its batch is written. */
+  group?: Group;
 }
 
-interface Waiter {
-  readonly entry: Queued;
-  readonly value: Buffer;
-  resolve(): void;
-  reject(err: Error): void;
+/** A written entry: in the outbox, in memory and on disk. */
+interface Admitted extends Stored {
+  group: Group;
 }
+
+/** An added entry until its batch is written: the record's header (JSON, encoded into the batch's value then) and who to tell. */
+interface Pending {
+  readonly entry: Stored;
+  readonly header: string;
+  readonly headerBytes: number;
+  readonly written: Written;
+}
+
+const NONE_EVICTED: readonly Queued[] = [];
 
 /**
  * A group commit is one LevelDB record, `g` + the first entry's sequence number in fixed-width hex,
@@ -72,24 +88,24 @@ const LENGTH_BYTES = 4;
  * again after the restart, and duplicates are allowed at QoS 1/2.
  */
 export class Outbox {
-  private readonly entries = new Map<number, Stored>();
+  private readonly entries = new Map<number, Admitted>();
   /** Durable entries not handed out by `take`, oldest first. */
-  private waiting = new Fifo<Stored>();
+  private waiting = new Fifo<Admitted>();
   private nextSeq: number;
   /** Count and bytes reserved, including appends still being written. */
   private reservedCount = 0;
   private reservedBytes = 0;
   private deletes: string[] = [];
-  private waiters: Waiter[] = [];
+  private pending: Pending[] = [];
   private writing?: Promise<void>;
   private closed = false;
 
   private constructor(
     private readonly db: ClassicLevel<string, Buffer>,
     readonly limits: OutboxLimits,
-    loaded: Stored[],
+    loaded: Admitted[],
   ) {
-    for (const e of loaded) this.admit(e);
+    for (const e of loaded) this.admit(e, e.group);
     this.reservedCount = loaded.length;
     this.reservedBytes = loaded.reduce((n, e) => n + e.bytes, 0);
     this.nextSeq = loaded.length > 0 ? loaded[loaded.length - 1].seq + 1 : 0;
@@ -100,16 +116,17 @@ export class Outbox {
     mkdirSync(dir, { recursive: true });
     const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     await db.open();
-    const loaded: Stored[] = [];
+    const loaded: Admitted[] = [];
     for await (const [key, value] of db.iterator()) {
       if (!key.startsWith(GROUP_PREFIX)) {
-        loaded.push({ seq: parseInt(key, 16), publication: decode(value), bytes: value.length, group: { key, live: 1 } });
+        // The first format: one message per record.
+        loaded.push({ seq: parseInt(key, 16), publication: decode(value), bytes: value.length, done: undefined, group: { key, live: 1 } });
         continue;
       }
       const records = split(value);
       const group: Group = { key, live: records.length };
       const first = parseInt(key.slice(GROUP_PREFIX.length), 16);
-      records.forEach((r, i) => loaded.push({ seq: first + i, publication: decode(r), bytes: r.length, group }));
+      records.forEach((r, i) => loaded.push({ seq: first + i, publication: decode(r), bytes: r.length, done: undefined, group }));
     }
     return new Outbox(db, limits, loaded);
   }
@@ -123,33 +140,44 @@ export class Outbox {
    * Resolves once `publication` is on disk. When the outbox is full, `refuse` rejects with an
    * OutboxFullError; `dropOldest` removes the oldest waiting entries to make room and returns them.
    */
-  append(publication: Publication): Promise<{ entry: Queued; evicted: Queued[] }> {
-    if (this.closed) return Promise.reject(new Error('the outbox is closed'));
-    const value = encode(publication);
-    const evicted: Queued[] = [];
+  append(publication: Publication): Promise<{ entry: Queued; evicted: readonly Queued[] }> {
+    return new Promise((resolve, reject) => {
+      const evicted = this.add(publication, (entry, err) => (err ? reject(err) : resolve({ entry, evicted })));
+    });
+  }
+
+  /**
+   * `append` without a promise, for the node's per-message path: reserves room at once and queues
+   * the record for the next group commit; `written` is called when that is on disk (or failed).
+   * Returns the entries evicted to make room (`dropOldest`), already removed. Throws an
+   * OutboxFullError when the message does not fit (`refuse`, or nothing left to evict).
+   */
+  add(publication: Publication, written: Written, done?: Done): readonly Queued[] {
+    if (this.closed) throw new Error('the outbox is closed');
+    const { header, headerBytes } = headerOf(publication);
+    const bytes = LENGTH_BYTES + headerBytes + publication.payload.length;
+    let evicted = NONE_EVICTED;
     const { maxMessages, maxBytes, whenFull } = this.limits;
-    const fits = (): boolean => this.reservedCount + 1 <= maxMessages && this.reservedBytes + value.length <= maxBytes;
-    if (!fits() && whenFull === 'dropOldest' && value.length <= maxBytes) {
-      while (!fits() && this.waiting.size > 0) {
-        const old = this.waiting.shift() as Stored;
+    if (!this.fits(bytes) && whenFull === 'dropOldest' && bytes <= maxBytes) {
+      const dropped: Queued[] = [];
+      while (!this.fits(bytes) && this.waiting.size > 0) {
+        const old = this.waiting.shift() as Admitted;
         this.remove(old);
-        evicted.push(old);
+        dropped.push(old);
       }
+      evicted = dropped;
     }
-    if (!fits()) {
-      return Promise.reject(
-        new OutboxFullError(
-          `outbox full (${this.reservedCount} of ${maxMessages} messages, ${this.reservedBytes + value.length} of ${maxBytes} bytes with this one): message refused`,
-        ),
+    if (!this.fits(bytes)) {
+      throw new OutboxFullError(
+        `outbox full (${this.reservedCount} of ${maxMessages} messages, ${this.reservedBytes + bytes} of ${maxBytes} bytes with this one): message refused`,
       );
     }
-    const entry: Queued = { seq: this.nextSeq++, publication, bytes: value.length };
+    const entry: Stored = { seq: this.nextSeq++, publication, bytes, done, group: undefined };
     this.reservedCount++;
-    this.reservedBytes += value.length;
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ entry, value, resolve, reject });
-      this.startWriting();
-    }).then(() => ({ entry, evicted }));
+    this.reservedBytes += bytes;
+    this.pending.push({ entry, header, headerBytes, written });
+    this.startWriting();
+    return evicted;
   }
 
   /** Hands out the oldest waiting entry, which stays in the outbox until `remove` or `untake`. */
@@ -162,7 +190,7 @@ export class Outbox {
     const stored = this.entries.get(entry.seq);
     if (!stored) return;
     const rest = this.waiting.clear();
-    this.waiting = new Fifo<Stored>();
+    this.waiting = new Fifo<Admitted>();
     let placed = false;
     for (const e of rest) {
       if (!placed && e.seq > entry.seq) {
@@ -195,9 +223,15 @@ export class Outbox {
     await this.db.close();
   }
 
-  private admit(entry: Stored): void {
-    this.entries.set(entry.seq, entry);
-    this.waiting.push(entry);
+  private fits(bytes: number): boolean {
+    return this.reservedCount + 1 <= this.limits.maxMessages && this.reservedBytes + bytes <= this.limits.maxBytes;
+  }
+
+  private admit(entry: Stored, group: Group): void {
+    entry.group = group;
+    const admitted = entry as Admitted; // its group is set just above
+    this.entries.set(entry.seq, admitted);
+    this.waiting.push(admitted);
   }
 
   private startWriting(): void {
@@ -208,27 +242,26 @@ export class Outbox {
   private async flush(): Promise<void> {
     // Let the current turn's appends join this batch.
     await Promise.resolve();
-    while (this.waiters.length > 0 || this.deletes.length > 0) {
+    while (this.pending.length > 0 || this.deletes.length > 0) {
       const deletes = this.deletes;
-      const waiters = this.waiters;
+      const pending = this.pending;
       this.deletes = [];
-      this.waiters = [];
+      this.pending = [];
       try {
         const batch = this.db.batch();
         for (const key of deletes) batch.del(key);
         // Appends take sequence numbers in order and all join the batch, so one group is a run of them.
-        const group: Group = { key: groupKeyOf(waiters[0]?.entry.seq ?? 0), live: waiters.length };
-        if (waiters.length > 0) batch.put(group.key, join(waiters.map((w) => w.value)));
-        await batch.write({ sync: waiters.length > 0 });
-        for (const w of waiters) {
-          this.admit({ ...w.entry, group });
-          w.resolve();
-        }
+        const group: Group = { key: groupKeyOf(pending[0]?.entry.seq ?? 0), live: pending.length };
+        if (pending.length > 0) batch.put(group.key, groupValue(pending));
+        await batch.write({ sync: pending.length > 0 });
+        // All of the batch is takeable before anyone hears of it, so the pump fills its window in one go.
+        for (const p of pending) this.admit(p.entry, group);
+        for (const p of pending) p.written(p.entry);
       } catch (err) {
-        for (const w of waiters) {
+        for (const p of pending) {
           this.reservedCount--;
-          this.reservedBytes -= w.entry.bytes;
-          w.reject(err as Error);
+          this.reservedBytes -= p.entry.bytes;
+          p.written(p.entry, err as Error);
         }
       }
     }
@@ -243,15 +276,23 @@ interface Header {
   p?: Omit<PublishProperties, 'correlationData'> & { correlationData?: string };
 }
 
-/** A group's value: each record behind its 4-byte length. */
-function join(records: Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const r of records) {
-    const length = Buffer.allocUnsafe(LENGTH_BYTES);
-    length.writeUInt32BE(r.length);
-    parts.push(length, r);
+/**
+ * A group's value: each record behind its 4-byte length. The records are written straight into the
+ * one buffer: a buffer or two per message (length, header, concatenation) were a good part of the
+ * garbage per message.
+ */
+function groupValue(pending: readonly Pending[]): Buffer {
+  let total = 0;
+  for (const p of pending) total += LENGTH_BYTES + p.entry.bytes;
+  const value = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const { entry, header, headerBytes } of pending) {
+    at = value.writeUInt32BE(entry.bytes, at);
+    at = value.writeUInt32BE(headerBytes, at);
+    at += value.write(header, at);
+    at += entry.publication.payload.copy(value, at);
   }
-  return Buffer.concat(parts);
+  return value;
 }
 
 function split(value: Buffer): Buffer[] {
@@ -264,17 +305,15 @@ function split(value: Buffer): Buffer[] {
   return records;
 }
 
-/** One record: a 4-byte header length, the header as JSON, then the payload bytes as they are. */
-function encode(p: Publication): Buffer {
-  const header: Header = { t: p.topic, q: p.qos, r: p.retain };
+/** One record is a 4-byte header length, the header as JSON, then the payload bytes as they are; this is its header. */
+function headerOf(p: Publication): { header: string; headerBytes: number } {
+  const h: Header = { t: p.topic, q: p.qos, r: p.retain };
   if (p.properties) {
     const { correlationData, ...rest } = p.properties;
-    header.p = correlationData ? { ...rest, correlationData: correlationData.toString('base64') } : rest;
+    h.p = correlationData ? { ...rest, correlationData: correlationData.toString('base64') } : rest;
   }
-  const json = Buffer.from(JSON.stringify(header));
-  const length = Buffer.alloc(LENGTH_BYTES);
-  length.writeUInt32BE(json.length);
-  return Buffer.concat([length, json, p.payload]);
+  const header = JSON.stringify(h);
+  return { header, headerBytes: Buffer.byteLength(header) };
 }
 
 function decode(value: Buffer): Publication {

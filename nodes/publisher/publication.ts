@@ -29,7 +29,8 @@ export interface PublishDefaults {
 export function publicationOf(msg: Msg, s: PublishDefaults): PublicationResult {
   const topic = s.topic || (typeof msg.topic === 'string' ? msg.topic : '');
   if (!topic) return { ok: false, error: 'no topic: set the node\'s topic or msg.topic' };
-  const why = topicError(topic);
+  // The node's own topic was checked once, when its settings were parsed.
+  const why = topic === s.topic ? undefined : topicError(topic);
   if (why) return { ok: false, error: `invalid topic "${topic}": ${why}` };
   const payload = payloadOf(msg.payload);
   if (typeof payload === 'string') return { ok: false, error: payload };

@@ -5,15 +5,13 @@ import { join } from 'node:path';
 import type { BrokerNode, Publisher } from '../broker/broker-node';
 import { configErrorStatus, statusFor, type Translate } from '../common/status';
 import type { SessionState } from '../session/session';
-import { Outbox, type Publication, type Queued } from './outbox';
+import { Outbox, OutboxFullError, type Done, type Publication, type Queued } from './outbox';
 import { publicationOf } from './publication';
 import { Pump } from './pump';
 import { parsePublisher, type PublisherProps } from './settings';
 
 // Badge refreshes for the outbox depth, at most this often: a status goes to every open editor.
 const STATUS_INTERVAL_MS = 250;
-
-type Done = (err?: Error) => void;
 
 export function registerPublisher(RED: NodeAPI): void {
   const t: Translate = (key, subs) => (subs ? RED._(key, subs) : key);
@@ -38,7 +36,6 @@ export function registerPublisher(RED: NodeAPI): void {
     let pump: Pump | undefined;
     let statusTimer: NodeJS.Timeout | undefined;
     let fullWarned = false;
-    const dones = new Map<number, Done>();
 
     const showStatus = (): void => {
       clearTimeout(statusTimer);
@@ -52,11 +49,16 @@ export function registerPublisher(RED: NodeAPI): void {
       statusTimer ??= setTimeout(showStatus, STATUS_INTERVAL_MS);
     };
 
+    // The entry carries its msg's done(); entries an earlier run left have none.
     const settle = (entry: Queued, err?: Error): void => {
-      const done = dones.get(entry.seq);
-      dones.delete(entry.seq);
       if (err) this.warn(`the broker refused the message for ${entry.publication.topic}: ${err.message}`);
-      done?.(err);
+      entry.done?.(err);
+      changed();
+    };
+    /** One function for every append rather than a promise each: on disk, the pump may send it and the depth counts it; a failed write fails its msg. */
+    const written = (entry: Queued, err?: Error): void => {
+      if (err) return entry.done?.(err);
+      pump?.run();
       changed();
     };
 
@@ -71,7 +73,7 @@ export function registerPublisher(RED: NodeAPI): void {
     const ready = Outbox.open(dir, settings.outbox).then(
       (opened) => {
         outbox = opened;
-        pump = new Pump(opened, (p) => broker.publish(p.topic, p.payload, optionsOf(p)), { settled: settle });
+        pump = new Pump(opened, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle });
         if (opened.depth > 0) this.log(`${opened.depth} messages left in the outbox by an earlier run; sending them first`);
         pump.setConnected(state.state === 'connected');
         showStatus();
@@ -90,30 +92,23 @@ export function registerPublisher(RED: NodeAPI): void {
       if (!result.ok) return done(new Error(result.error));
       const p = result.publication;
       // QoS 0 is fire and forget, as the broker treats it: not persisted, done once written.
-      if (p.qos === 0) return void broker.publish(p.topic, p.payload, optionsOf(p)).then(() => done(), done);
-      const box = outbox as Outbox;
-      box.append(p).then(
-        ({ entry, evicted }) => {
-          dones.set(entry.seq, done);
-          for (const old of evicted) {
-            const oldDone = dones.get(old.seq);
-            dones.delete(old.seq);
-            const why = new Error(`dropped from the full outbox to make room for a newer message (outboxWhenFull: dropOldest), topic ${old.publication.topic}`);
-            if (oldDone) oldDone(why);
-            else this.warn(why.message);
-          }
-          fullWarned = false;
-          pump?.run();
-          changed();
-        },
-        (err: Error) => {
-          if (err.name === 'OutboxFullError' && !fullWarned) {
-            fullWarned = true;
-            this.warn(`${err.message} (outboxWhenFull: ${settings.outbox.whenFull})`);
-          }
-          done(err);
-        },
-      );
+      if (p.qos === 0) return broker.publish(p.topic, p.payload, optionsOf(p), (err) => done(err ?? undefined));
+      let evicted: readonly Queued[];
+      try {
+        evicted = (outbox as Outbox).add(p, written, done);
+      } catch (err) {
+        if (err instanceof OutboxFullError && !fullWarned) {
+          fullWarned = true;
+          this.warn(`${err.message} (outboxWhenFull: ${settings.outbox.whenFull})`);
+        }
+        return done(err as Error);
+      }
+      for (const old of evicted) {
+        const why = new Error(`dropped from the full outbox to make room for a newer message (outboxWhenFull: dropOldest), topic ${old.publication.topic}`);
+        if (old.done) old.done(why);
+        else this.warn(why.message);
+      }
+      fullWarned = false;
     };
 
     this.on('input', (msg: NodeMessage, _send: unknown, done: Done) => {

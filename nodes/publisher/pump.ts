@@ -1,4 +1,5 @@
 // Moves outbox entries to the broker in order while connected, a window at a time, and removes each once the broker has acknowledged it.
+import type { Published } from '../session/session';
 import type { Outbox, Publication, Queued } from './outbox';
 
 /** Publishes in flight at once: enough to keep the connection busy, few enough that a reconnect resends little. */
@@ -24,7 +25,7 @@ export class Pump {
 
   constructor(
     private readonly outbox: Outbox,
-    private readonly publish: (p: Publication) => Promise<void>,
+    private readonly publish: (p: Publication, published: Published) => void,
     private readonly handlers: PumpHandlers,
     private readonly window = PUBLISH_WINDOW,
   ) {}
@@ -41,17 +42,7 @@ export class Pump {
       const entry = this.outbox.take();
       if (!entry) return;
       this.inFlight++;
-      this.publish(entry.publication).then(
-        () => this.finish(entry),
-        (err: Error & { code?: unknown }) => {
-          if (typeof err.code === 'number' && err.code >= REFUSED) return this.finish(entry, err);
-          this.inFlight--;
-          if (this.stopped) return;
-          this.outbox.untake(entry);
-          // Wait for the next connect rather than spin on a client that is going away.
-          this.connected = false;
-        },
-      );
+      this.publish(entry.publication, (err) => this.published(entry, err));
     }
   }
 
@@ -59,6 +50,16 @@ export class Pump {
   stop(): void {
     this.stopped = true;
     clearImmediate(this.refill);
+  }
+
+  private published(entry: Queued, err?: (Error & { code?: unknown }) | null): void {
+    if (!err) return this.finish(entry);
+    if (typeof err.code === 'number' && err.code >= REFUSED) return this.finish(entry, err);
+    this.inFlight--;
+    if (this.stopped) return;
+    this.outbox.untake(entry);
+    // Wait for the next connect rather than spin on a client that is going away.
+    this.connected = false;
   }
 
   private finish(entry: Queued, err?: Error): void {

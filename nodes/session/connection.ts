@@ -12,6 +12,8 @@ export const END_TIMEOUT = 5000;
 
 /** What `publish` passes on to MQTT.js: MQTT 5 properties are sent only on an MQTT 5 connection. */
 export type PublishOptions = Pick<IClientPublishOptions, 'qos' | 'retain' | 'properties'>;
+/** How a publish ends: no error once the broker has it; an MQTT 5 refusal carries its reason code as `code`. */
+export type Published = (err?: (Error & { code?: unknown }) | null) => void;
 
 /** The session's side of the client's events; each is called as MQTT.js emits it. */
 export interface ConnectionHandlers {
@@ -79,11 +81,12 @@ export class Connection {
     return was;
   }
 
-  publish(topic: string, payload: Buffer | string, options: PublishOptions): Promise<void> {
+  /** A callback rather than a promise: the out node publishes every message through here, and a promise chain per message showed in its profile. */
+  publish(topic: string, payload: Buffer | string, options: PublishOptions, published: Published): void {
     const client = this.client;
-    if (!client || this.closing) return Promise.reject(new Error('the session is not started'));
+    if (!client || this.closing) return published(new Error('the session is not started'));
     // The GatedStream holds only the PUBACK/PUBREC we send for inbound messages; our PUBLISH and PUBREL pass through.
-    return client.publishAsync(topic, payload, options).then(() => undefined);
+    client.publish(topic, payload, options, published);
   }
 
   /**

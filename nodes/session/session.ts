@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import type { IConnackPacket, IDisconnectPacket, Packet } from 'mqtt';
 import { DEFAULTS, type SessionConfig } from './config';
-import { Connection, type PublishOptions } from './connection';
+import { Connection, type PublishOptions, type Published } from './connection';
 import type { QoS } from './cover';
 import { asError, type Operation, type SessionEvents, type SessionState } from './events';
 import type { SubscribeFlags } from './flags';
@@ -12,7 +12,7 @@ import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from 
 import { ReconnectPolicy } from './reconnect-policy';
 import { Subscriptions } from './subscriptions';
 
-export type { PublishOptions } from './connection';
+export type { PublishOptions, Published } from './connection';
 export type { SessionEvents, SessionFailure, SessionState, Settle } from './events';
 
 /**
@@ -89,14 +89,14 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Publishes one message on this session's connection. Resolves when the broker has it: PUBACK for
-   * QoS 1, PUBCOMP for QoS 2, and for QoS 0 once MQTT.js has written it. A QoS 1/2 publish that is
-   * in flight when the connection drops is resent by MQTT.js on the next connection, so the promise
-   * spans reconnects; it rejects when the broker refuses the message (MQTT 5 reason code ≥ 0x80,
-   * the error's `code`) or the session is not started or is closing.
+   * Publishes one message on this session's connection. `published` is called without an error when
+   * the broker has it: PUBACK for QoS 1, PUBCOMP for QoS 2, and for QoS 0 once MQTT.js has written it.
+   * A QoS 1/2 publish that is in flight when the connection drops is resent by MQTT.js on the next
+   * connection, so the call spans reconnects; it gets an error when the broker refuses the message
+   * (MQTT 5 reason code ≥ 0x80, the error's `code`) or the session is not started or is closing.
    */
-  publish(topic: string, payload: Buffer, options: PublishOptions): Promise<void> {
-    return this.connection.publish(topic, payload, options);
+  publish(topic: string, payload: Buffer, options: PublishOptions, published: Published): void {
+    this.connection.publish(topic, payload, options, published);
   }
 
   /** Reconnects now if messages were withheld (flows were redeployed), so the broker sends them again. */
