@@ -88,7 +88,7 @@ describe('CompletionTracker', () => {
     assert.deepEqual(finished[0].stalled, ['stuck']);
   });
 
-  it('forgets every message once finished, so nothing accumulates over a drain', async () => {
+  it('forgets every message and msg object once finished, so nothing accumulates over a drain', async () => {
     for (let i = 0; i < 100; i++) {
       const msg = { _msgid: `m${i}` };
       track(msg._msgid);
@@ -100,7 +100,7 @@ describe('CompletionTracker', () => {
     }
     await settled();
     assert.equal(finished.length, 100);
-    assert.equal(tracker.size, 0);
+    assert.deepEqual(tracker.size, { messages: 0, objects: 0 });
   });
 
   it('keeps a msg object that a newer message was delivered as tied to the newer one when the older finishes', async () => {
@@ -119,6 +119,6 @@ describe('CompletionTracker', () => {
     tracker.completed(msg, 'n2');
     await settled();
     assert.deepEqual(finished.map((f) => f.id), ['a', 'b']);
-    assert.equal(tracker.size, 0);
+    assert.deepEqual(tracker.size, { messages: 0, objects: 0 });
   });
 });

@@ -24,23 +24,13 @@ interface Tracked {
   /** Date.now() after which the message counts as stalled. */
   readonly deadline: number;
   readonly done: Finished<unknown>;
-  /** Cleared once it has finished: a msg object kept by a flow keeps its tag (see MESSAGE), not the owner's job. */
-  token: unknown;
+  readonly token: unknown;
   /** Deliveries to nodes that never call done() (see `forwarder`) not yet passed on, per node id. */
   forwarders?: Map<string, number>;
+  /** The msg objects it was delivered as (see `byObject`), the first one apart. */
+  msg?: object;
+  msgs?: object[];
 }
-
-/**
- * On each msg object delivered as part of a tracked message: the message, for a node that deletes or
- * changes `_msgid` before it calls done() (the core split node deletes it). A property rather than
- * a Map from object to message: a WeakMap entry per message doubled the garbage collector's time
- * (ephemeron tables are walked at every scavenge), and a Map filled and emptied at every message
- * promoted them all (see Table). A symbol, so JSON, the debug sidebar and context stores skip it;
- * Node-RED's cloneMessage copies it, and a clone is the same message.
- */
-const MESSAGE = Symbol('durable-mqtt message');
-
-type Tagged = TrackedMsg & { [MESSAGE]?: Tracked };
 
 /**
  * Called once per tracked message with the token it was tracked with: `error` is the first done(err);
@@ -110,8 +100,15 @@ export const FORWARD_SETTLE_MS = 50;
  * is handling.
  */
 export class CompletionTracker {
-  /** By `_msgid`; a message is also here under the ids of msgs made from it (see `sending`). */
+  /** By `_msgid`; a message is also here under the ids of msgs made from it (see `sending`). Not a Map: see Table. */
   private readonly tracked = new Table<string, Tracked>();
+  /**
+   * Delivered msg objects, for nodes that delete or change `_msgid` (see `delivered`). Entries go
+   * when the message finishes. Not a WeakMap: a WeakMap entry per message doubled the garbage
+   * collector's time in a backlog drain (ephemeron tables are walked at every scavenge). Not a
+   * property on the msg either: cloneMessage would deep-copy it with every fan-out.
+   */
+  private readonly byObject = new Table<object, Tracked>();
   /**
    * Input handlers running now on a tracked message, innermost last (a link node may call another
    * node's receive directly): the node, its message, and whether it sent something while handling it.
@@ -124,9 +121,9 @@ export class CompletionTracker {
   private emptied: Tracked[] = [];
   private sweeper?: NodeJS.Timeout;
 
-  /** Messages tracked now: back to 0 once every message has finished. */
-  get size(): number {
-    return new Set(this.tracked.values()).size;
+  /** Messages tracked now, and msg objects remembered for them: both go back to 0 once every message has finished. */
+  get size(): { messages: number; objects: number } {
+    return { messages: new Set(this.tracked.values()).size, objects: this.byObject.size };
   }
 
   /** Starts tracking `msgid`; `done(token, …)` is called once, on completion or about `timeoutMs` later (0: never). */
@@ -182,8 +179,11 @@ export class CompletionTracker {
   delivered(msg: TrackedMsg, nodeId: string): void {
     const t = this.lookup(msg);
     if (!t) return;
-    // A frozen msg cannot lose its `_msgid` either.
-    if ((msg as Tagged)[MESSAGE] !== t && Object.isExtensible(msg)) (msg as Tagged)[MESSAGE] = t;
+    if (this.byObject.get(msg) !== t) {
+      this.byObject.set(msg, t);
+      if (t.msg === undefined) t.msg = msg;
+      else (t.msgs ??= []).push(msg);
+    }
     hold(t, nodeId);
   }
 
@@ -239,31 +239,31 @@ export class CompletionTracker {
   forgetAll<T>(done: Finished<T>): T[] {
     const tokens: T[] = [];
     for (const t of new Set(this.tracked.values())) {
-      const token = t.token as T;
-      if (t.done === done && this.drop(t)) tokens.push(token);
+      if (t.done === done && this.drop(t)) tokens.push(t.token as T);
     }
     return tokens;
   }
 
   private lookup(msg: TrackedMsg): Tracked | undefined {
-    const byId = msg._msgid !== undefined ? this.tracked.get(msg._msgid) : undefined;
-    if (byId) return byId;
-    // The tag may name a message that has finished, or one delivered before this object was sent again.
-    const tagged = (msg as Tagged)[MESSAGE];
-    return tagged && this.tracked.get(tagged.id) === tagged ? tagged : undefined;
+    return (msg._msgid !== undefined ? this.tracked.get(msg._msgid) : undefined) ?? this.byObject.get(msg);
   }
 
   private drop(t: Tracked): boolean {
     if (this.tracked.get(t.id) !== t) return false;
     this.tracked.delete(t.id);
     if (t.extra) for (const id of t.extra) this.tracked.delete(id);
-    t.token = undefined;
+    if (t.msg) this.unmap(t.msg, t);
+    if (t.msgs) for (const m of t.msgs) this.unmap(m, t);
     return true;
   }
 
+  /** A msg object may have been delivered again as part of a later message: only this one's entry goes. */
+  private unmap(msg: object, t: Tracked): void {
+    if (this.byObject.get(msg) === t) this.byObject.delete(msg);
+  }
+
   private finish(t: Tracked, stalled?: readonly string[]): void {
-    const token = t.token;
-    if (this.drop(t)) t.done(token, t.error, stalled);
+    if (this.drop(t)) t.done(t.token, t.error, stalled);
   }
 
   private sweep(): void {
