@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { parseConfig, type SessionConfig } from '../nodes/session/config.js';
 import { MemoryLedger } from '../nodes/session/ledger.js';
-import { READ_SLICE_BYTES } from '../nodes/session/read-pacer.js';
+import { PACKETS_PER_TURN } from '../nodes/session/read-pacer.js';
 import { MqttSession, type SessionState, type Settle } from '../nodes/session/session.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { startMosquitto, type MosquittoHandle } from './support/mosquitto.js';
@@ -221,24 +221,37 @@ describe('held acknowledgements (session with manualAcks)', function () {
     }
     assert.ok(back.got.length < 5000, `read ${back.got.length} of 20,000 while none was settled`);
 
-    let settled = 0;
-    await waitFor('all 20,000', () => {
-      while (settled < back.got.length) back.got[settled++].settle('ack');
-      return settled === 20000;
-    }, 60000);
-    assert.deepEqual(back.got.map((g) => Number.parseInt(g.payload, 10)), Array.from({ length: 20000 }, (_, i) => i));
+    await settleAllInOrder(back.got, 20000);
   });
 
-  it('hands MQTT.js at most 16 kB of a read per turn of the event loop, so a backlog never becomes hundreds of messages at once', async () => {
-    // No in-flight limit, so the broker streams the backlog in reads as large as the socket gives.
+  /** Settles each message as it arrives until `n` have been, then checks they came in publish order (payloads `0`, `1`, …). */
+  async function settleAllInOrder(got: Got[], n: number): Promise<void> {
+    let settled = 0;
+    await waitFor(`all ${n}`, () => {
+      while (settled < got.length) got[settled++].settle('ack');
+      return settled === n;
+    }, 60000);
+    assert.deepEqual(got.map((g) => Number.parseInt(g.payload, 10)), Array.from({ length: n }, (_, i) => i));
+  }
+
+  /**
+   * `n` QoS 1 messages of 74 bytes queued under `prefix/#` for a new client on a Mosquitto with no
+   * in-flight limit, which streams the backlog in reads as large as the socket gives (64 kB: 885).
+   */
+  async function unlimitedBacklog(prefix: string, n: number): Promise<{ b: MosquittoHandle; clientId: string }> {
     const b = await startMosquitto({ extraConfig: 'max_inflight_messages 0' });
     cleanups.push(() => b.stop());
-    const clientId = unique('paced');
-    const away = open(config(b.url, clientId), 'pc/#', 1, false);
+    const clientId = unique(prefix);
+    const away = open(config(b.url, clientId), `${prefix}/#`, 1, false);
     await waitFor('subscribed', () => away.states.some((st) => st.state === 'connected'));
     await away.s.close();
+    await publishMany(b.url, `${prefix}/x`, n, { qos: 1, payload: (i) => `${i}`.padEnd(64, '.') });
+    return { b, clientId };
+  }
+
+  it('hands MQTT.js at most PACKETS_PER_TURN packets of a read per turn of the event loop, so a backlog never becomes hundreds of messages at once', async () => {
     const n = 5000;
-    await publishMany(b.url, 'pc/x', n, { qos: 1, payload: (i) => `${i}`.padEnd(64, '.') });
+    const { b, clientId } = await unlimitedBacklog('pc', n);
 
     // Settled on arrival, as receive mode does: only the pacing limits how many arrive in one turn.
     const back = open(config(b.url, clientId), 'pc/#');
@@ -254,10 +267,20 @@ describe('held acknowledgements (session with manualAcks)', function () {
     setImmediate(count);
     await waitFor('the whole backlog', () => back.got.length === n, 30000);
     assert.deepEqual(back.got.map((g) => Number.parseInt(g.payload, 10)), Array.from({ length: n }, (_, i) => i));
-    // A PUBLISH here is 74 bytes: 16 kB is 222 of them, and a 64 kB read would be 885.
-    const perSlice = Math.ceil(READ_SLICE_BYTES / 74);
-    assert.ok(most <= 2 * perSlice + 2, `${most} messages in one turn`);
+    // A PUBLISH here is 74 bytes, so a 64 kB read would be 885 of them.
+    assert.ok(most <= 2 * PACKETS_PER_TURN + 2, `${most} messages in one turn`);
     assert.ok(most > 0);
+  });
+
+  it('hands on nothing more of what it already read while reading is held, so the high water bounds the unsettled messages', async () => {
+    const { b, clientId } = await unlimitedBacklog('hr', 3000);
+
+    // 74-byte PUBLISHes: a 64 kB read is some 885 of them, far past a high water of 100.
+    const back = open(config(b.url, clientId, { readHighWater: 100 }), 'hr/#');
+    await waitFor('the high water', () => back.got.length >= 100);
+    await sleep(500);
+    assert.ok(back.got.length <= 100 + PACKETS_PER_TURN, `${back.got.length} unsettled messages`);
+    await settleAllInOrder(back.got, 3000);
   });
 
   it('keeps the connection through several keepalive periods while reading is held at the high water, then drains', async () => {

@@ -1,4 +1,5 @@
 // Counts where each tracked message is inside the flow and says when every node it reached has finished with it.
+import { Table } from '../session/table';
 
 /** What the hooks give us of a msg: Node-RED's msg object, whose `_msgid` a node may change or delete. */
 export type TrackedMsg = { _msgid?: string };
@@ -99,13 +100,15 @@ export const FORWARD_SETTLE_MS = 50;
  * is handling.
  */
 export class CompletionTracker {
-  private readonly tracked = new Map<string, Tracked>();
+  /** By `_msgid`; a message is also here under the ids of msgs made from it (see `sending`). Not a Map: see Table. */
+  private readonly tracked = new Table<string, Tracked>();
   /**
-   * Delivered msg objects, for nodes that delete or change `_msgid` (see `delivered`). A Map whose
-   * entries go when the message finishes, not a WeakMap: a WeakMap entry per message doubled the
-   * garbage collector's time in a backlog drain (ephemeron tables are walked at every scavenge).
+   * Delivered msg objects, for nodes that delete or change `_msgid` (see `delivered`). Entries go
+   * when the message finishes. Not a WeakMap: a WeakMap entry per message doubled the garbage
+   * collector's time in a backlog drain (ephemeron tables are walked at every scavenge). Not a
+   * property on the msg either: cloneMessage would deep-copy it with every fan-out.
    */
-  private readonly byObject = new Map<object, Tracked>();
+  private readonly byObject = new Table<object, Tracked>();
   /**
    * Input handlers running now on a tracked message, innermost last (a link node may call another
    * node's receive directly): the node, its message, and whether it sent something while handling it.

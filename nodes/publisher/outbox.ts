@@ -3,6 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import { mkdirSync } from 'node:fs';
 import type { QoS } from '../session/cover';
 import { Fifo } from '../session/fifo';
+import { Table } from '../session/table';
 import type { OutboxLimits } from './limits';
 
 /** The MQTT 5 properties the out node takes from msg. */
@@ -88,7 +89,8 @@ const LENGTH_BYTES = 4;
  * again after the restart, and duplicates are allowed at QoS 1/2.
  */
 export class Outbox {
-  private readonly entries = new Map<number, Admitted>();
+  /** By seq; not a Map: see Table. */
+  private readonly entries = new Table<number, Admitted>();
   /** Durable entries not handed out by `take`, oldest first. */
   private waiting = new Fifo<Admitted>();
   private nextSeq: number;

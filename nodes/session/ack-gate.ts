@@ -1,5 +1,6 @@
 // Holds the acknowledgement of each received QoS 1/2 PUBLISH until the application settles it, and lets acks out in arrival order.
 import { Fifo } from './fifo';
+import { Table } from './table';
 
 /** What the application decided for one message: send its ack, or withhold it so the broker redelivers it on the next connection. */
 export type Verdict = 'ack' | 'withhold';
@@ -20,7 +21,8 @@ interface Entry {
  */
 export class AckGate {
   private readonly queue = new Fifo<Entry>();
-  private readonly byId = new Map<number, Entry>();
+  /** Not a Map: see Table. */
+  private readonly byId = new Table<number, Entry>();
   private withheldCount = 0;
 
   constructor(private readonly write: (bytes: Buffer) => void) {}

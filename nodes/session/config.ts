@@ -28,7 +28,8 @@ export interface SessionConfig {
   readonly takeoverCount: number;
   /**
    * Unsettled messages at which the session stops reading from the socket (and resumes at half),
-   * for brokers that ignore any in-flight limit; `DEFAULTS.readHighWater` when absent.
+   * for brokers that ignore any in-flight limit; `DEFAULTS.readHighWater` when absent. The most:
+   * once the application says how many it takes (`MqttSession.receiveMaximum`), reading stops sooner.
    */
   readonly readHighWater?: number;
   /** Birth (after each CONNACK), close (before a clean disconnect) and will (the broker's, on a lost connection). */

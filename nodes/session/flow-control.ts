@@ -3,6 +3,7 @@ import type { IPublishPacket } from 'mqtt';
 import { backoffDelay, type BackoffOptions } from './backoff';
 import type { Settle } from './events';
 import type { GatedStream } from './gated-stream';
+import { PACKETS_PER_TURN } from './read-pacer';
 
 /**
  * Redeliveries of withheld messages come at most this close together after an error, backing off
@@ -33,11 +34,25 @@ export class FlowControl {
   private redeliveries = 0;
   private lastRedelivery = 0;
   private stopped = false;
+  private highWater: number;
 
   constructor(
     private readonly limits: FlowLimits,
     private readonly hooks: FlowHooks,
-  ) {}
+  ) {
+    this.highWater = limits.readHighWater;
+  }
+
+  /**
+   * The application takes at most `limit` unsettled messages at once (undefined: it sets no limit).
+   * Reading then stops a turn's worth of packets past it, never past `readHighWater`, so with a
+   * broker that ignores in-flight limits the rest waits in TCP buffers as bytes, not here as msgs:
+   * a thousand msgs queued behind a window of ten lived long enough to be promoted to the old
+   * generation, and the garbage collector's work per message doubled.
+   */
+  taking(limit: number | undefined): void {
+    this.highWater = limit === undefined ? this.limits.readHighWater : Math.min(this.limits.readHighWater, limit + PACKETS_PER_TURN);
+  }
 
   /** A new connection's stream (MQTT.js builds one per CONNECT). */
   attach(stream: GatedStream): void {
@@ -77,8 +92,8 @@ export class FlowControl {
 
   private check(stream: GatedStream): void {
     const { pending, withheld } = stream.gate;
-    if (pending >= this.limits.readHighWater) stream.holdReading(true);
-    else if (pending <= this.limits.readHighWater / 2) stream.holdReading(false);
+    if (pending >= this.highWater) stream.holdReading(true);
+    else if (pending <= this.highWater / 2) stream.holdReading(false);
     if (withheld > 0) this.schedule();
   }
 

@@ -72,8 +72,8 @@ export class GatedStream extends Duplex {
           this.client.reschedulePing(true);
         }, every).unref();
       }
-    } else if (this.pacer.idle) {
-      this.inner.resume();
+    } else {
+      this.pacer.release();
     }
   }
 

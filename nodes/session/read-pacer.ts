@@ -1,13 +1,15 @@
-// Hands what the socket read to MQTT.js a slice per turn of the event loop, so one large read does not become hundreds of msgs at once.
+// Hands what the socket read to MQTT.js a few dozen packets per turn of the event loop, so one large read does not become hundreds of msgs at once.
 import type { Duplex } from 'node:stream';
+import { PacketBoundaries } from './packet-boundaries';
 
 /**
- * Bytes handed to MQTT.js per turn: about 200 small PUBLISHes. A socket read holds up to 64 kB
- * (some 800 of them), which MQTT.js turns into msgs in one go, before Node-RED has delivered any.
- * That many msgs waiting outlived the young generation's collections, and the old one grew with
- * the backlog: receive mode peaked at 579 MiB in a 1M drain, 274 MiB paced like this.
+ * Packets handed to MQTT.js per turn of the event loop. A socket read holds up to 64 kB (some 800
+ * small PUBLISHes), which MQTT.js turns into msgs in one go, before Node-RED has delivered any.
+ * That many msgs waiting outlived the young generation's collections and the old one grew with the
+ * backlog: receive mode peaked at 579 MiB in a 1M drain. Counted in packets, not bytes, so the pace
+ * does not depend on the payloads' size.
  */
-export const READ_SLICE_BYTES = 16 * 1024;
+export const PACKETS_PER_TURN = 50;
 
 /** The readable side the pacer feeds: a Readable's push and destroy. */
 export interface PacedSink {
@@ -16,15 +18,20 @@ export interface PacedSink {
 }
 
 /**
- * While bytes wait here the socket is paused, so at most one read waits in memory; the next slice
- * goes out in a setImmediate, after the msgs of the last one have been delivered.
+ * While bytes wait here the socket is paused, so at most one read waits in memory. Each turn of
+ * the event loop gets a budget of PACKETS_PER_TURN, whether the bytes come from a read in that
+ * turn or from one that waited; it is refilled in a setImmediate, after the msgs of the last
+ * slice have been delivered. While the owner holds reading, what was read waits here as bytes.
  */
 export class ReadPacer {
   private readonly unread: Buffer[] = [];
+  private readonly boundaries = new PacketBoundaries();
+  private budget = PACKETS_PER_TURN;
   private next?: NodeJS.Immediate;
   /** The sink's buffer is full: slices wait for `more()`. */
   private full = false;
   private ended = false;
+  private endPushed = false;
 
   constructor(
     private readonly source: Duplex,
@@ -40,29 +47,32 @@ export class ReadPacer {
 
   data(chunk: Buffer): void {
     this.unread.push(chunk);
-    if (this.next || this.full) this.source.pause();
-    else this.drip();
+    this.drip();
   }
 
   /** The socket ended: the end goes on once what was read before it has. */
   end(): void {
     this.ended = true;
-    if (this.idle) this.sink.push(null);
+    if (this.idle) this.pushEnd();
   }
 
   /** The socket closed: what is left goes on at once, as there is no more reading to pace. */
   close(): void {
     this.stop();
     for (const chunk of this.unread.splice(0)) this.sink.push(chunk);
-    if (this.ended) this.sink.push(null);
+    if (this.ended) this.pushEnd();
     this.sink.destroy();
   }
 
-  /** The sink wants more (Readable._read). Never hands on a slice at once: that would undo the pacing. */
+  /** The sink wants more (Readable._read). */
   more(): void {
     this.full = false;
-    if (!this.idle) this.next ??= setImmediate(() => this.drip());
-    else if (this.mayRead()) this.source.resume();
+    this.drip();
+  }
+
+  /** The owner lets reading go on again. */
+  release(): void {
+    this.drip();
   }
 
   stop(): void {
@@ -71,24 +81,29 @@ export class ReadPacer {
   }
 
   private drip(): void {
-    this.next = undefined;
-    let budget = READ_SLICE_BYTES;
-    while (budget > 0 && !this.full && this.unread.length > 0) {
+    while (this.budget > 0 && !this.full && this.unread.length > 0 && this.mayRead()) {
       const head = this.unread[0];
-      const part = head.length <= budget ? (this.unread.shift() as Buffer) : head.subarray(0, budget);
-      if (part !== head) this.unread[0] = head.subarray(budget);
-      budget -= part.length;
-      this.full = !this.sink.push(part);
+      const end = this.boundaries.cut(head, this.budget);
+      this.budget -= this.boundaries.ended;
+      if (end === head.length) this.unread.shift();
+      else this.unread[0] = head.subarray(end);
+      this.full = !this.sink.push(end === head.length ? head : head.subarray(0, end));
     }
-    if (!this.idle) {
-      this.source.pause();
-      if (!this.full) this.next = setImmediate(() => this.drip());
-    } else if (this.ended) {
-      this.sink.push(null);
-    } else if (this.full) {
-      this.source.pause();
-    } else if (this.mayRead()) {
-      this.source.resume();
-    }
+    if (this.budget < PACKETS_PER_TURN) this.next ??= setImmediate(this.refill);
+    if (!this.idle || this.full || !this.mayRead()) this.source.pause();
+    else if (this.ended) this.pushEnd();
+    else this.source.resume();
   }
+
+  private pushEnd(): void {
+    if (this.endPushed) return;
+    this.endPushed = true;
+    this.sink.push(null);
+  }
+
+  private readonly refill = (): void => {
+    this.next = undefined;
+    this.budget = PACKETS_PER_TURN;
+    this.drip();
+  };
 }

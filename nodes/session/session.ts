@@ -83,9 +83,11 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   /**
    * The most unsettled messages the application takes at once. With MQTT 5 it is sent as Receive
    * Maximum, so the broker stops sending while that many await acks; it applies from the next start.
+   * With any version, reading stops soon past it (see FlowControl.taking); that applies at once.
    */
   set receiveMaximum(limit: number | undefined) {
     this.connection.receiveMaximum = limit;
+    this.flow.taking(limit);
   }
 
   /**

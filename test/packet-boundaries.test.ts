@@ -1,0 +1,60 @@
+// Specs for PacketBoundaries: the read pacer's packet counting across reads, headers and bodies split anywhere.
+import assert from 'node:assert/strict';
+import { PacketBoundaries } from '../nodes/session/packet-boundaries';
+
+/** An MQTT packet: type byte, remaining length (1-4 bytes), body. */
+function packet(type: number, bodyLength: number): Buffer {
+  const length: number[] = [];
+  let n = bodyLength;
+  do {
+    const byte = n % 128;
+    n = Math.floor(n / 128);
+    length.push(n > 0 ? byte | 0x80 : byte);
+  } while (n > 0);
+  return Buffer.concat([Buffer.from([type, ...length]), Buffer.alloc(bodyLength, 0xaa)]);
+}
+
+describe('PacketBoundaries', () => {
+  // Bodies of 0, 1, 127 and 128 bytes (1- and 2-byte lengths), 16,384 (3 bytes) and 2,097,152 (4 bytes).
+  const packets = [0, 1, 127, 128, 60, 16384, 0, 2097152, 5, 200].map((len, i) => packet(i === 0 ? 0xd0 : 0x32, len));
+  const stream = Buffer.concat(packets);
+  const ends = packets.map((_, i) => packets.slice(0, i + 1).reduce((sum, p) => sum + p.length, 0));
+
+  /** Feeds `stream` in reads of `readSize` bytes, cutting every `per` packets as the read pacer does; returns the cut offsets. */
+  function cuts(readSize: number, per: number): number[] {
+    const b = new PacketBoundaries();
+    const found: number[] = [];
+    let left = per;
+    for (let at = 0; at < stream.length; at += readSize) {
+      let read = stream.subarray(at, at + readSize);
+      let offset = at;
+      while (read.length > 0) {
+        const end = b.cut(read, left);
+        left -= b.ended;
+        if (left === 0) {
+          found.push(offset + end);
+          left = per;
+        }
+        read = read.subarray(end);
+        offset += end;
+      }
+    }
+    return found;
+  }
+
+  for (const readSize of [1, 2, 3, 7, 1000, 65536, stream.length]) {
+    it(`finds every packet end with reads of ${readSize} bytes, headers and bodies split across them`, () => {
+      assert.deepEqual(cuts(readSize, 1), ends);
+      assert.deepEqual(cuts(readSize, 3), ends.filter((_, i) => (i + 1) % 3 === 0));
+    });
+  }
+
+  it('says how many packets ended in what it returned, a packet begun in an earlier read counting in the read it ends in', () => {
+    const b = new PacketBoundaries();
+    const two = Buffer.concat([packet(0x32, 10), packet(0x32, 10)]);
+    assert.equal(b.cut(two.subarray(0, 15), 5), 15);
+    assert.equal(b.ended, 1);
+    assert.equal(b.cut(two.subarray(15), 5), two.length - 15);
+    assert.equal(b.ended, 1);
+  });
+});
