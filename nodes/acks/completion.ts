@@ -100,7 +100,7 @@ export const FORWARD_SETTLE_MS = 50;
  * is handling.
  */
 export class CompletionTracker {
-  /** By `_msgid`; a message is also here under the ids of msgs made from it (see `sending`). Not a Map: see Table. */
+  /** By `_msgid`; a message is also here under the ids of msgs made from it (see `sending`). A Table, not a bare Map: see Table. */
   private readonly tracked = new Table<string, Tracked>();
   /**
    * Delivered msg objects, for nodes that delete or change `_msgid` (see `delivered`). Entries go

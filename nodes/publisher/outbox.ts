@@ -89,7 +89,7 @@ const LENGTH_BYTES = 4;
  * again after the restart, and duplicates are allowed at QoS 1/2.
  */
 export class Outbox {
-  /** By seq; not a Map: see Table. */
+  /** By seq; a Table, not a bare Map: see Table. */
   private readonly entries = new Table<number, Admitted>();
   /** Durable entries not handed out by `take`, oldest first. */
   private waiting = new Fifo<Admitted>();

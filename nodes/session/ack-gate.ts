@@ -21,7 +21,7 @@ interface Entry {
  */
 export class AckGate {
   private readonly queue = new Fifo<Entry>();
-  /** Not a Map: see Table. */
+  /** A Table, not a bare Map: see Table. */
   private readonly byId = new Table<number, Entry>();
   private withheldCount = 0;
 

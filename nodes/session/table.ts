@@ -10,7 +10,7 @@ export const RENEW_AFTER = 1024;
  * through every young-generation collection, the successor is promoted, and so on: every entry the
  * Map ever held is promoted before a full collection finds it dead. In a drain of 100,000 messages
  * in ackMode complete, that was about 530 kB promoted per young collection, and each collection
- * took 3.5 ms instead of 0.6.
+ * took 3.5 ms; renewed as below, under 1 kB and 0.3 ms.
  *
  * So every RENEW_AFTER insertions the entries move to a new Map, whose tables nothing old links
  * to; under load none of them lives long enough to be promoted. A table holding more than that
