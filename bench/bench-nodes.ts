@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 const BENCH_NODES: Record<string, string> = {
   'bench-count': 'light-sink.ts',
   'bench-thin-in': 'thin-in.ts',
+  'bench-noop-hooks': 'noop-hooks.ts',
 };
 
 /**

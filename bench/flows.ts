@@ -60,7 +60,8 @@ function ourNodes(spec: FlowSpec, c: Extract<Contestant, { kind: 'ours' }>): Flo
     statusOutput: false, ackMode: c.ackMode, ...(c.maxInFlight === undefined ? {} : { maxInFlight: c.maxInFlight }),
     wires: [[SINK]],
   }));
-  return [broker, ...consumers];
+  const hooks: FlowNode[] = c.noopHooks ? [{ id: 'bench-hooks', type: 'bench-noop-hooks', z: TAB, wires: [] }] : [];
+  return [broker, ...consumers, ...hooks];
 }
 
 /** One thin node for every filter: its session was primed with them, as the bare client's is. */

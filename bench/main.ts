@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { mosquittoVersion, startBenchBroker } from './broker';
-import { BARE, CORE, OURS_COMPLETE, OURS_RECEIVE, oursComplete, THIN, type Contestant } from './contestants';
+import { BARE, CORE, OURS_COMPLETE, OURS_RECEIVE, OURS_RECEIVE_HOOKS, oursComplete, THIN, type Contestant } from './contestants';
 import { runDrain, type DrainResult, type DrainSpec } from './drain';
 import { runLive, type LiveResult } from './live';
 import { parseOptions, type Options, type ScenarioId } from './options';
@@ -30,7 +30,7 @@ function drainSpecs(o: Options): Partial<Record<ScenarioId, DrainSpec>> {
   // The light sink costs next to nothing, so these show what each MQTT-in node itself costs.
   const five: Contestant[] = [BARE, THIN, CORE, OURS_RECEIVE, OURS_COMPLETE];
   return {
-    'drain-light': { id: 'drain-light', title: 'backlog drain, light sink', n: o.n, size: 64, filters: 1, sink: 'light', contestants: five },
+    'drain-light': { id: 'drain-light', title: 'backlog drain, light sink', n: o.n, size: 64, filters: 1, sink: 'light', contestants: [...five, oursComplete(1000), OURS_RECEIVE_HOOKS] },
     'drain-100subs': { id: 'drain-100subs', title: 'backlog drain, 100 subscriptions, light sink', n: o.n, size: 64, filters: 100, sink: 'light', contestants: five },
     drain: { id: 'drain', title: 'backlog drain', n: o.n, size: 64, filters: 1, sink: 'sync', contestants: [...four, oursComplete(100)] },
     'drain-1k': { id: 'drain-1k', title: 'backlog drain, 1 kB payloads', n: o.n, size: 1024, filters: 1, sink: 'sync', contestants: four },

@@ -30,7 +30,7 @@ export interface Options {
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds R] [--n N] [--memory-n N] [--ack-n N] [--profile-n N]
                       [--live-seconds S] [--only ${SCENARIOS.join('|')}[,...]]
-                      [--contestants bare|thin|core|ours-receive|ours-complete|ours-complete-N[,...]]
+                      [--contestants bare|thin|core|ours-receive|ours-receive-hooks|ours-complete|ours-complete-N[,...]]
                       [--max-inflight N] [--out FILE]`;
 
 function whole(name: string, value: string | undefined, fallback: number): number {
