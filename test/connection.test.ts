@@ -55,7 +55,7 @@ describe('connection', function () {
     conn.reconnect();
     await again;
     assert.equal(streams(), 2);
-    conn.closing = true;
+    conn.beginClose();
     await conn.end();
     assert.equal(conn.open, false);
     const published = new Promise((resolve, reject) => conn.publish('t', Buffer.from('x'), { qos: 1 }, (err) => (err ? reject(err) : resolve(undefined))));
@@ -69,7 +69,7 @@ describe('connection', function () {
     const connected = once(seen, 'connect');
     conn.connect();
     await connected;
-    conn.closing = true;
+    conn.beginClose();
     await assert.rejects(conn.end());
     assert.equal(conn.open, false);
   });

@@ -18,7 +18,7 @@ describe('flow control', function () {
     broker = await startAedes();
   });
   afterEach(async () => {
-    if (conn) conn.closing = true;
+    if (conn) conn.beginClose();
     await conn?.end();
     conn = undefined;
     await broker.close();

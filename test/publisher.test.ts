@@ -109,6 +109,30 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await sub.end();
   });
 
+  // Mosquitto 2.0 refuses a QoS 2 PUBLISH past its max_inflight_messages with PUBREC 0x97 over MQTT 5, and over 3.1.1 acknowledges and drops it.
+  for (const [version, config, limit] of [[5, 'max_inflight_messages 5', 'the broker\'s Receive Maximum'], [4, '', 'Mosquitto\'s default max_inflight_messages']] as const) {
+    it(`with MQTT ${version === 5 ? '5' : '3.1.1'}, keeps no more QoS 2 publishes in flight than ${limit}, over every out node of a connection, so none of a burst is refused or lost`, async () => {
+      own = await startMosquitto({ extraConfig: config });
+      const sub = await subscriber(own.url, 'pub/quota/#');
+      const [a, b] = [outId('quota-a'), outId('quota-b')];
+      const flow = outFlow(own.url, a, { topic: 'pub/quota/a', qos: 2 }, { protocolVersion: version });
+      flow.push({ id: b, z: 'f1', type: 'durable-mqtt-out', broker: 'b1', topic: 'pub/quota/b', qos: 2 });
+      for (const n of flow) if (n.type === 'complete' || n.type === 'catch') n.scope = [a, b];
+      await load(flow, {}, [catchNode, completeNode]);
+      const [done, caught] = [collect('done-out'), collect('caught-out')];
+      await until(() => [a, b].every((id) => String(lastStatus(id)?.text).includes('connected')), 'both connected');
+      const n = 60;
+      for (let i = 0; i < n; i++) for (const id of [a, b]) send(id, { payload: String(i) });
+      await until(() => done.length + caught.length === 2 * n, 'every message done or caught');
+      assert.deepEqual(caught.map((m) => (m.error as { message?: string } | undefined)?.message), [], 'no message refused');
+      await until(() => sub.messages.length === 2 * n, 'all at the subscriber');
+      for (const topic of ['pub/quota/a', 'pub/quota/b']) {
+        assert.deepEqual(sub.messages.filter((m) => m.topic === topic).map((m) => Number(m.payload)), Array.from({ length: n }, (_, i) => i), `${topic} in order`);
+      }
+      await sub.end();
+    });
+  }
+
   it('keeps messages in the outbox while the broker is down, shows the depth, and sends them in order on return before calling done()', async () => {
     own = await startMosquitto();
     const port = own.port;

@@ -3,6 +3,7 @@ import type { IClientPublishOptions, IConnackPacket, IDisconnectPacket, MqttClie
 import { clientOptions, type SessionConfig } from './config';
 import { asError } from './events';
 import type { GatedStream } from './gated-stream';
+import { SendQuota } from './send-quota';
 import { gatedClient } from './transport';
 
 /** ms the close message may take to reach the broker before the disconnect goes ahead without it (as core). */
@@ -30,16 +31,29 @@ export interface ConnectionHandlers {
 /** Listeners are attached before the first CONNECT, as in the Paho async consumer, so no queued message arrives unheard. */
 export class Connection {
   client?: MqttClient;
-  /** Set once by `close`: nothing reconnects or is sent any more. */
-  closing = false;
   /** MQTT 5 Receive Maximum for the next CONNECT. */
   receiveMaximum?: number;
+  private closed = false;
   private recycling = false;
+  private readonly quota: SendQuota;
 
   constructor(
     private readonly config: SessionConfig,
     private readonly on: ConnectionHandlers,
-  ) {}
+  ) {
+    this.quota = new SendQuota(config.protocolVersion);
+  }
+
+  /** Set once by `beginClose`: nothing reconnects or is sent any more. */
+  get closing(): boolean {
+    return this.closed;
+  }
+
+  /** From now on nothing reconnects, and every publish fails, those waiting for the broker's quota too. */
+  beginClose(): void {
+    this.closed = true;
+    this.quota.release();
+  }
 
   /** Connected, and not closing: the session may send. */
   get open(): boolean {
@@ -53,7 +67,10 @@ export class Connection {
     this.client = client;
     client.on('packetreceive', (packet) => this.on.packet(packet));
     client.on('packetsend', (packet) => this.onSend(packet));
-    client.on('connect', (connack) => this.on.connect(connack));
+    client.on('connect', (connack) => {
+      this.quota.connected(connack.properties?.receiveMaximum);
+      this.on.connect(connack);
+    });
     client.on('error', (err) => this.on.error(err));
     client.on('disconnect', (packet) => this.on.disconnect(packet));
     client.on('close', () => this.on.close());
@@ -86,7 +103,20 @@ export class Connection {
     const client = this.client;
     if (!client || this.closing) return published(new Error('the session is not started'));
     // The GatedStream holds only the PUBACK/PUBREC we send for inbound messages; our PUBLISH and PUBREL pass through.
-    client.publish(topic, payload, options, published);
+    if (!this.quota.counts(options.qos)) {
+      client.publish(topic, payload, options, published);
+      return;
+    }
+    this.quota.run(() => {
+      if (this.closing) {
+        this.quota.ended();
+        return published(new Error('the session is not started'));
+      }
+      client.publish(topic, payload, options, (err) => {
+        this.quota.ended();
+        published(err);
+      });
+    });
   }
 
   /**

@@ -118,7 +118,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
    * (the config node was deleted) the subscriptions are removed first, so nothing piles up.
    */
   async close({ forget = false } = {}): Promise<void> {
-    this.connection.closing = true;
+    this.connection.beginClose();
     this.policy.cancel();
     this.flow.stop();
     if (!this.started) return;
