@@ -130,7 +130,8 @@ export class Connection {
     if (!birth || !client) return;
     await after;
     if (!client.connected) return;
-    await client.publishAsync(birth.topic, birth.payload, birth.options).catch((err: unknown) => {
+    // Through `publish`, so it counts against the broker's quota with the out nodes' messages.
+    await new Promise<void>((resolve, reject) => this.publish(birth.topic, birth.payload, birth.options, (err) => (err ? reject(err) : resolve()))).catch((err: unknown) => {
       if (client.connected) throw err;
     });
   }
