@@ -84,6 +84,20 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     outIds.push(id);
     return id;
   };
+  /**
+   * Two out nodes, `<prefix>/a` at QoS `qos[0]` and `<prefix>/b` at `qos[1]`, on one broker config
+   * (one connection), loaded and connected; done and caught collect both.
+   */
+  async function twoOutNodes(url: string, prefix: string, qos: readonly [number, number], version: 4 | 5) {
+    const [a, b] = [outId(`${prefix}-a`), outId(`${prefix}-b`)];
+    const flow = outFlow(url, a, { topic: `pub/${prefix}/a`, qos: qos[0] }, { protocolVersion: version });
+    flow.push({ id: b, z: 'f1', type: 'durable-mqtt-out', broker: 'b1', topic: `pub/${prefix}/b`, qos: qos[1] });
+    for (const n of flow) if (n.type === 'complete' || n.type === 'catch') n.scope = [a, b];
+    await load(flow, {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    await until(() => [a, b].every((id) => String(lastStatus(id)?.text).includes('connected')), 'both connected');
+    return { ids: [a, b], done, caught, clientId: String(flow.find((node) => node.id === 'b1')?.clientId) };
+  }
   afterEach(async () => {
     await helper.unload();
     await own?.stop('SIGKILL');
@@ -114,15 +128,9 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     it(`with MQTT ${version === 5 ? '5' : '3.1.1'}, keeps no more QoS 2 publishes in flight than ${limit}, over every out node of a connection, so none of a burst is refused or lost`, async () => {
       own = await startMosquitto({ extraConfig: config });
       const sub = await subscriber(own.url, 'pub/quota/#');
-      const [a, b] = [outId('quota-a'), outId('quota-b')];
-      const flow = outFlow(own.url, a, { topic: 'pub/quota/a', qos: 2 }, { protocolVersion: version });
-      flow.push({ id: b, z: 'f1', type: 'durable-mqtt-out', broker: 'b1', topic: 'pub/quota/b', qos: 2 });
-      for (const n of flow) if (n.type === 'complete' || n.type === 'catch') n.scope = [a, b];
-      await load(flow, {}, [catchNode, completeNode]);
-      const [done, caught] = [collect('done-out'), collect('caught-out')];
-      await until(() => [a, b].every((id) => String(lastStatus(id)?.text).includes('connected')), 'both connected');
+      const { ids, done, caught } = await twoOutNodes(own.url, 'quota', [2, 2], version);
       const n = 60;
-      for (let i = 0; i < n; i++) for (const id of [a, b]) send(id, { payload: String(i) });
+      for (let i = 0; i < n; i++) for (const id of ids) send(id, { payload: String(i) });
       await until(() => done.length + caught.length === 2 * n, 'every message done or caught');
       assert.deepEqual(caught.map((m) => (m.error as { message?: string } | undefined)?.message), [], 'no message refused');
       await until(() => sub.messages.length === 2 * n, 'all at the subscriber');
@@ -130,6 +138,26 @@ describe('durable-mqtt-out (Mosquitto)', function () {
         assert.deepEqual(sub.messages.filter((m) => m.topic === topic).map((m) => Number(m.payload)), Array.from({ length: n }, (_, i) => i), `${topic} in order`);
       }
       await sub.end();
+    });
+  }
+
+  for (const version of [4, 5] as const) {
+    it(`with MQTT ${version === 5 ? '5' : '3.1.1'}, resends what was in flight when the connection is cut mid-burst of QoS 1 and 2, so every message gets done() and reaches the broker`, async () => {
+      const subs = [await subscriber(mosq().url, 'pub/cut/a'), await subscriber(mosq().url, 'pub/cut/b')];
+      const { ids, done, caught, clientId } = await twoOutNodes(mosq().url, 'cut', [1, 2], version);
+      const n = 1000;
+      for (let i = 0; i < n; i++) for (const id of ids) send(id, { payload: String(i) });
+      await until(() => done.length >= 100, 'a first part acknowledged');
+      // A client connecting with our client ID makes the broker close our connection (the session stays: clean session off).
+      const thief = await mqtt.connectAsync(mosq().url, { clientId, clean: false, reconnectPeriod: 0, protocolVersion: version, ...(version === 5 ? { properties: { sessionExpiryInterval: 3600 } } : {}) });
+      await thief.endAsync();
+      assert.ok(done.length < 2 * n, 'the cut came mid-burst');
+      await until(() => done.length === 2 * n, 'done() for every message after the reconnect');
+      assert.equal(caught.length, 0);
+      for (const sub of subs) {
+        await until(() => new Set(sub.messages.map((m) => m.payload)).size === n, 'every message at the subscriber');
+        await sub.end();
+      }
     });
   }
 

@@ -1,16 +1,16 @@
-// Specifies SendQuota: at most the broker's Receive Maximum of publishes in flight (MQTT 5), 20 QoS 2 ones over 3.1.1, the rest in order, none kept once the client closes.
+// Specifies SendQuota: at most the broker's Receive Maximum of publishes in flight (MQTT 5), 19 QoS 2 ones over 3.1.1, all in order, none kept once the client closes.
 import assert from 'node:assert/strict';
 import { QOS2_IN_FLIGHT_MQTT3, SendQuota } from '../nodes/session/send-quota';
 
 /** Runs `count` sends through `quota`, recording the order they go out in. */
 function sends(quota: SendQuota, count: number): { sent: number[] } {
   const sent: number[] = [];
-  for (let i = 0; i < count; i++) quota.run(() => sent.push(i));
+  for (let i = 0; i < count; i++) quota.run(() => sent.push(i), true);
   return { sent };
 }
 
 describe('SendQuota', () => {
-  it('over MQTT 3.1.1 holds QoS 2 publishes past 20 in flight and lets QoS 0 and 1 pass, whatever the CONNACK', () => {
+  it('over MQTT 3.1.1 holds QoS 2 publishes past 19 in flight and counts no QoS 0 or 1 one, whatever the CONNACK', () => {
     const quota = new SendQuota(4);
     assert.deepEqual([0, 1, 2].map((q) => quota.counts(q)), [false, false, true]);
     quota.connected(undefined);
@@ -44,10 +44,10 @@ describe('SendQuota', () => {
     const quota = new SendQuota(5);
     quota.connected(1);
     const sent: string[] = [];
-    quota.run(() => sent.push('a'));
-    quota.run(() => sent.push('b'));
+    quota.run(() => sent.push('a'), true);
+    quota.run(() => sent.push('b'), true);
     quota.connected(3);
-    quota.run(() => sent.push('c'));
+    quota.run(() => sent.push('c'), true);
     assert.deepEqual(sent, ['a', 'b', 'c']);
   });
 
@@ -66,7 +66,7 @@ describe('SendQuota', () => {
     assert.deepEqual(sent, [0, 1, 2, 3, 4, 5]);
   });
 
-  it('lets every waiting send go on release, so each can fail back to its sender', () => {
+  it('calls every waiting send on release, so each can fail back to its sender', () => {
     const quota = new SendQuota(5);
     quota.connected(1);
     const { sent } = sends(quota, 4);
@@ -75,16 +75,55 @@ describe('SendQuota', () => {
     assert.equal(quota.queued, 0);
   });
 
-  it('takes a send that ends at once, inside run, without losing count', () => {
+  it('keeps order across QoS: an uncounted publish waits behind a counted one that waits, and then needs no slot', () => {
+    const quota = new SendQuota(4);
+    quota.connected(undefined);
+    const sent: string[] = [];
+    for (let i = 0; i < QOS2_IN_FLIGHT_MQTT3; i++) quota.run(() => sent.push(`q2-${i}`), true);
+    quota.run(() => sent.push('q2-late'), true);
+    quota.run(() => sent.push('q1'), false);
+    assert.equal(sent.length, QOS2_IN_FLIGHT_MQTT3);
+    quota.ended();
+    assert.deepEqual(sent.slice(-2), ['q2-late', 'q1']);
+    quota.run(() => sent.push('q1-next'), false);
+    assert.equal(sent.at(-1), 'q1-next', 'nothing waits, so it goes at once though every slot is taken');
+  });
+
+  it('takes sends that end at once, inside run or release, without losing count or nesting', () => {
     const quota = new SendQuota(5);
     quota.connected(1);
-    const sent: number[] = [];
-    // A send that fails synchronously ends before run returns, as a publish on a closing client does.
-    for (let i = 0; i < 3; i++) quota.run(() => {
-      sent.push(i);
+    let sent = 0;
+    // A send that fails synchronously ends before it returns, as a publish on a closing client does.
+    const failing = (): void => {
+      sent++;
       quota.ended();
-    });
-    assert.deepEqual(sent, [0, 1, 2]);
-    assert.equal(quota.queued, 0);
+    };
+    for (let i = 0; i < 3; i++) quota.run(failing, true);
+    assert.equal(sent, 3);
+    quota.run(() => sent++, true);
+    const n = 100_000;
+    for (let i = 0; i < n; i++) quota.run(failing, true);
+    assert.equal(quota.queued, n);
+    quota.ended();
+    assert.equal(sent, 4 + n, 'each failed in turn, with no stack overflow');
+    quota.run(() => sent++, true);
+    for (let i = 0; i < n; i++) quota.run(failing, true);
+    quota.release();
+    assert.equal(sent, 5 + 2 * n, 'release calls them all');
+    quota.ended();
+    quota.run(() => sent++, true);
+    assert.equal(sent, 6 + 2 * n, 'the count is back to none in flight');
+  });
+
+  it('keeps the limit after release: a send that comes later still waits for a slot', () => {
+    const quota = new SendQuota(5);
+    quota.connected(1);
+    const sent: string[] = [];
+    quota.run(() => sent.push('in flight'), true);
+    quota.release();
+    quota.run(() => sent.push('close message'), true);
+    assert.deepEqual(sent, ['in flight']);
+    quota.ended();
+    assert.deepEqual(sent, ['in flight', 'close message']);
   });
 });

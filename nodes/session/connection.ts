@@ -80,8 +80,14 @@ export class Connection {
     this.client?.connect();
   }
 
+  /**
+   * With the client's stores: `reconnect()` without them gives MQTT.js empty ones, so the publishes
+   * in flight would be neither resent nor called back, and their senders would wait for ever.
+   */
   reconnect(): void {
-    if (!this.closing) this.client?.reconnect();
+    const client = this.client;
+    if (!client || this.closing) return;
+    client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
   }
 
   /** Drops the connection so that it reconnects at once: the broker resends every unacknowledged message. */
@@ -101,22 +107,8 @@ export class Connection {
   /** A callback rather than a promise: the out node publishes every message through here, and a promise chain per message showed in its profile. */
   publish(topic: string, payload: Buffer | string, options: PublishOptions, published: Published): void {
     const client = this.client;
-    if (!client || this.closing) return published(new Error('the session is not started'));
-    // The GatedStream holds only the PUBACK/PUBREC we send for inbound messages; our PUBLISH and PUBREL pass through.
-    if (!this.quota.counts(options.qos)) {
-      client.publish(topic, payload, options, published);
-      return;
-    }
-    this.quota.run(() => {
-      if (this.closing) {
-        this.quota.ended();
-        return published(new Error('the session is not started'));
-      }
-      client.publish(topic, payload, options, (err) => {
-        this.quota.ended();
-        published(err);
-      });
-    });
+    if (!client || this.closing) return published(notStarted());
+    this.send(client, topic, payload, options, published, false);
   }
 
   /**
@@ -130,9 +122,8 @@ export class Connection {
     if (!birth || !client) return;
     await after;
     if (!client.connected) return;
-    // Through `publish`, so it counts against the broker's quota with the out nodes' messages.
-    await new Promise<void>((resolve, reject) => this.publish(birth.topic, birth.payload, birth.options, (err) => (err ? reject(err) : resolve()))).catch((err: unknown) => {
-      if (client.connected) throw err;
+    await promised((done) => this.publish(birth.topic, birth.payload, birth.options, done)).catch((err: unknown) => {
+      if (client.connected && !this.closing) throw err;
     });
   }
 
@@ -147,7 +138,8 @@ export class Connection {
     let unsent: Error | undefined;
     if (last && client.connected) {
       // As core: the close message goes out before a clean disconnect, if the broker takes it in time.
-      await withTimeout(client.publishAsync(last.topic, last.payload, last.options), CLOSE_MESSAGE_TIMEOUT).catch((err: unknown) => {
+      // Through the quota like every publish, but allowed while closing.
+      await withTimeout(promised((done) => this.send(client, last.topic, last.payload, last.options, done, true)), CLOSE_MESSAGE_TIMEOUT).catch((err: unknown) => {
         unsent = asError(err);
       });
     }
@@ -156,6 +148,25 @@ export class Connection {
       END_TIMEOUT,
     ).catch(() => client.end(true));
     if (unsent) throw unsent;
+  }
+
+  /**
+   * Every publish goes through the broker's quota, in order (the GatedStream holds only the
+   * PUBACK/PUBREC we send for inbound messages; our PUBLISH and PUBREL pass through it). One that
+   * waited fails once the connection is closing, unless it is the close message (`last`).
+   */
+  private send(client: MqttClient, topic: string, payload: Buffer | string, options: PublishOptions, published: Published, last: boolean): void {
+    const counted = this.quota.counts(options.qos);
+    this.quota.run(() => {
+      if (this.closing && !last) {
+        if (counted) this.quota.ended();
+        return published(notStarted());
+      }
+      client.publish(topic, payload, options, counted ? (err) => {
+        this.quota.ended();
+        published(err);
+      } : published);
+    }, counted);
   }
 
   /**
@@ -168,6 +179,15 @@ export class Connection {
     if (packet.cmd !== 'connect' || this.config.protocolVersion !== 5 || this.receiveMaximum === undefined) return;
     packet.properties = { ...packet.properties, receiveMaximum: this.receiveMaximum };
   }
+}
+
+function notStarted(): Error {
+  return new Error('the session is not started');
+}
+
+/** A promise for one callback-style publish. */
+function promised(publish: (done: Published) => void): Promise<void> {
+  return new Promise((resolve, reject) => publish((err) => (err ? reject(err) : resolve())));
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
