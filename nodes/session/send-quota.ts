@@ -21,7 +21,7 @@ export const QOS2_IN_FLIGHT_MQTT3 = 19;
 /**
  * MQTT 5 §4.9: a client must not have more QoS 1 and 2 PUBLISH packets unacknowledged than the
  * Receive Maximum the broker sent in CONNACK. MQTT.js does not hold to it, and a broker refuses the
- * excess: Mosquitto 2.0 answers PUBREC 0x97 (quota exceeded) past its max_inflight_messages.
+ * excess: Mosquitto 2.0 answers PUBACK or PUBREC 0x97 (quota exceeded) past its max_inflight_messages.
  * One quota serves one client, whatever number of nodes publish through it.
  */
 export class SendQuota {
