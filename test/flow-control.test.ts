@@ -42,7 +42,7 @@ describe('flow control', function () {
         if (c.recycled()) c.reconnect();
       },
     });
-    const flow = new FlowControl({ readHighWater: 1000, backoff: parsed.config.backoff }, { recycle: () => c.recycle(), redelivery: (attempt) => redeliveries.push(attempt) });
+    const flow = new FlowControl({ readHighWater: 1000, heldBytes: 1 << 24, backoff: parsed.config.backoff }, { recycle: () => c.recycle(), redelivery: (attempt) => redeliveries.push(attempt), shed: () => undefined });
     conn = c;
     c.create();
     c.connect();

@@ -32,6 +32,8 @@ export interface SessionConfig {
    * once the application says how many it takes (`MqttSession.receiveMaximum`), reading stops sooner.
    */
   readonly readHighWater?: number;
+  /** Bytes of inbound PUBLISHes held at most while the flows take no more; HELD_BYTES when absent (nodes/session/read-pacer.ts). */
+  readonly heldBytes?: number;
   /** Birth (after each CONNACK), close (before a clean disconnect) and will (the broker's, on a lost connection). */
   readonly messages?: ConfiguredMessages;
   /** MQTT 5 CONNECT user properties. */

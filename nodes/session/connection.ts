@@ -36,6 +36,8 @@ export class Connection {
   private closed = false;
   private recycling = false;
   private readonly quota: SendQuota;
+  /** The current network connection's stream. */
+  private stream?: GatedStream;
 
   constructor(
     private readonly config: SessionConfig,
@@ -63,7 +65,10 @@ export class Connection {
   /** Builds the client and attaches every listener; `connect` sends the first CONNECT. */
   create(): void {
     if (this.client || this.closing) return;
-    const client = gatedClient(this.config.url, clientOptions(this.config), (stream) => this.on.stream(stream), this.config.httpProxy);
+    const client = gatedClient(this.config.url, clientOptions(this.config), (stream) => {
+      this.stream = stream;
+      this.on.stream(stream);
+    }, this.config.httpProxy);
     this.client = client;
     client.on('packetreceive', (packet) => this.on.packet(packet));
     client.on('packetsend', (packet) => this.onSend(packet));
@@ -94,7 +99,7 @@ export class Connection {
   recycle(): void {
     if (this.recycling || !this.open) return;
     this.recycling = true;
-    this.client?.stream.destroy();
+    this.stream?.closeGently();
   }
 
   /** True on the close a `recycle` caused (once). */

@@ -2,6 +2,7 @@
 import type { IPublishPacket } from 'mqtt';
 import type { Verdict } from './ack-gate';
 import type { SubscriptionSet } from './cover';
+import type { Shed } from './read-pacer';
 import type { Reason } from './reasons';
 
 export type SessionState =
@@ -40,6 +41,8 @@ export interface SessionEvents {
   takeover: [];
   /** Withheld messages will be fetched again by reconnecting in `delayMs`; `attempt` counts the redeliveries in a row. */
   redelivery: [attempt: number, delayMs: number];
+  /** The broker sent past HELD_LIMIT while the flows took no more; the connection is recycled to fetch the QoS 1/2 ones again. */
+  shed: [Shed];
   /** Work of the session failed in a way `state` does not show (a ledger write, a SUBSCRIBE on a live connection, the birth message…). */
   failure: [SessionFailure];
 }

@@ -3,7 +3,7 @@ import type { IPublishPacket } from 'mqtt';
 import { backoffDelay, type BackoffOptions } from './backoff';
 import type { Settle } from './events';
 import type { GatedStream } from './gated-stream';
-import { PACKETS_PER_TURN } from './read-pacer';
+import { PACKETS_PER_TURN, type Shed } from './read-pacer';
 
 /**
  * Redeliveries of withheld messages come at most this close together after an error, backing off
@@ -12,14 +12,18 @@ import { PACKETS_PER_TURN } from './read-pacer';
 export const REDELIVERY_QUIET_FACTOR = 2;
 
 export interface FlowLimits {
-  /** Unsettled messages at which reading stops; it resumes at half. */
+  /** Unsettled messages at which inbound PUBLISHes are held; they go on again at half. */
   readonly readHighWater: number;
+  /** Bytes of PUBLISHes held at most before the pacer sheds (ReadPacer.shed). */
+  readonly heldBytes: number;
   readonly backoff: BackoffOptions;
 }
 
 export interface FlowHooks {
   /** Drop the connection so the broker resends every unacknowledged message. */
   recycle(): void;
+  /** The broker sent past HELD_LIMIT while the application took no more: the connection is recycled to fetch those again (QoS 0 ones are gone). */
+  shed(shed: Shed): void;
   /** A redelivery is scheduled in `delayMs`; `attempt` counts them in a row. */
   redelivery(attempt: number, delayMs: number): void;
 }
@@ -34,6 +38,9 @@ export class FlowControl {
   private redeliveries = 0;
   private lastRedelivery = 0;
   private stopped = false;
+  private intakeHeld = false;
+  /** The stream recycled to fetch again what it shed. */
+  private refetched?: GatedStream;
   private highWater: number;
 
   constructor(
@@ -45,8 +52,9 @@ export class FlowControl {
 
   /**
    * The application takes at most `limit` unsettled messages at once (undefined: it sets no limit).
-   * Reading then stops a turn's worth of packets past it, never past `readHighWater`, so with a
-   * broker that ignores in-flight limits the rest waits in TCP buffers as bytes, not here as msgs:
+   * PUBLISHes are then held a turn's worth of packets past it, never past `readHighWater`, so with a
+   * broker that sends past its in-flight limit the rest waits as bytes (in the pacer, or in TCP
+   * buffers while nothing we sent awaits an answer), not here as msgs:
    * a thousand msgs queued behind a window of ten lived long enough to be promoted to the old
    * generation, and the garbage collector's work per message doubled.
    */
@@ -57,6 +65,9 @@ export class FlowControl {
   /** A new connection's stream (MQTT.js builds one per CONNECT). */
   attach(stream: GatedStream): void {
     this.stream = stream;
+    stream.heldLimit = this.limits.heldBytes;
+    // An ack settled before MQTT.js wrote it leaves the gate only then, with no settle to look again.
+    stream.acked = () => this.check(stream);
   }
 
   /** The connection ended. Any reconnect brings the withheld messages back, so no separate one is needed. */
@@ -69,6 +80,12 @@ export class FlowControl {
   stop(): void {
     this.stopped = true;
     this.cancel();
+  }
+
+  /** PUBLISHes dropped past the held limit on the current connection, to be fetched again (see ReadPacer.shed). */
+  get shedding(): number {
+    const shed = this.stream?.shed;
+    return shed ? shed.qos12 + shed.qos0 : 0;
   }
 
   /** Messages withheld on the current connection. */
@@ -90,11 +107,24 @@ export class FlowControl {
     };
   }
 
+  /** Holds inbound PUBLISHes whatever the window, while an out node cannot keep up (nodes/publisher/pressure.ts). */
+  holdIntake(hold: boolean): void {
+    this.intakeHeld = hold;
+    if (this.stream) this.check(this.stream);
+  }
+
   private check(stream: GatedStream): void {
     const { pending, withheld } = stream.gate;
-    if (pending >= this.highWater) stream.holdReading(true);
-    else if (pending <= this.highWater / 2) stream.holdReading(false);
+    if (pending >= this.highWater || this.intakeHeld) stream.holdMessages(true);
+    else if (pending <= this.highWater / 2) stream.holdMessages(false);
     if (withheld > 0) this.schedule();
+    // What was shed comes back, in order, on the next connection; recycling once nothing taken is
+    // unsettled brings no message into the flow twice.
+    if (stream.shed.qos12 + stream.shed.qos0 > 0 && pending === 0 && stream.held === 0 && this.refetched !== stream && !this.stopped) {
+      this.refetched = stream;
+      this.hooks.shed({ ...stream.shed });
+      this.hooks.recycle();
+    }
   }
 
   /**

@@ -1,8 +1,13 @@
 // Sits between MQTT.js and its socket: incoming bytes pass untouched, outgoing PUBACK and PUBREC packets go through an AckGate.
+import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { MqttClient, Packet } from 'mqtt';
 import { AckGate } from './ack-gate';
-import { ReadPacer } from './read-pacer';
+import { AwaitedAnswers } from './awaited';
+import { ReadPacer, type Shed } from './read-pacer';
+
+/** ms a broker has to close its side after our FIN in closeGently before the socket is destroyed. */
+export const GENTLE_CLOSE_MS = 2000;
 
 /** The bytes of one ack MQTT.js is writing, collected until the packet is whole. */
 interface Capture {
@@ -26,55 +31,99 @@ export class GatedStream extends Duplex {
   private readonly pacer: ReadPacer;
   private capture?: Capture;
   private corked = false;
-  private readingHeld = false;
-  private pinger?: NodeJS.Timeout;
+  private holding = false;
+  private readonly awaited = new AwaitedAnswers();
+  private updating = false;
+  /** Called after each ack MQTT.js wrote reached the gate: what is pending may have dropped. */
+  acked?: () => void;
+  /** closeGently was called: writes after it are dropped, as the socket is ending. */
+  private ending = false;
 
   constructor(
     private readonly inner: Duplex,
-    private readonly client: MqttClient,
+    client: MqttClient,
   ) {
     super({ allowHalfOpen: false });
+    // Writes are already gathered per turn (see send); Nagle would add a round trip's wait (40 ms
+    // delayed ACK) to a PUBLISH that follows our own ack on a shared connection.
+    if ('setNoDelay' in inner && typeof inner.setNoDelay === 'function') (inner as Socket).setNoDelay(true);
     this.gate = new AckGate((bytes) => this.send(bytes));
     const onPacketSend = (packet: Packet): void => {
       const id = packet.cmd === 'puback' || packet.cmd === 'pubrec' ? packet.messageId : undefined;
       this.capture = id !== undefined && this.gate.tracks(id) ? { id, chunks: [], length: 0 } : undefined;
+      this.follow(() => this.awaited.sent(packet));
     };
+    const onPacketReceive = (packet: Packet): void => this.follow(() => this.awaited.received(packet));
     client.on('packetsend', onPacketSend);
-    this.pacer = new ReadPacer(inner, this, () => !this.readingHeld);
+    client.on('packetreceive', onPacketReceive);
+    this.pacer = new ReadPacer(inner, this, { holding: () => this.holding, awaiting: () => this.awaited.any });
     inner.on('data', (chunk: Buffer) => this.pacer.data(chunk));
     inner.on('drain', () => this.emit('drain'));
     inner.on('end', () => this.pacer.end());
     inner.on('error', (err) => this.destroy(err));
     inner.on('close', () => {
       client.off('packetsend', onPacketSend);
-      clearInterval(this.pinger);
+      client.off('packetreceive', onPacketReceive);
       this.pacer.close();
     });
   }
 
   /**
-   * Stops reading from the socket (the broker's messages wait in TCP buffers), or starts again.
-   * While reading is held no PINGRESP can be read, and MQTT.js's KeepaliveManager would close the
-   * connection after 1.5 keepalive periods; so PINGREQs go out on its schedule and its timeout is
-   * put off. The broker still sees us alive, and a dead peer shows as a failed write.
+   * Holds back inbound PUBLISHes while the application takes no more (`hold`), or lets them go on.
+   * Reading never stops for the answers to what we sent: an out node on this connection waits for
+   * its PUBACKs, and its flow is what frees the window. The socket pauses only while messages are
+   * held and nothing we sent is unanswered; MQTT.js's own PINGREQ makes it read again, so the
+   * keepalive works as usual (docs/acks.md, "Window and backpressure").
    */
-  holdReading(hold: boolean): void {
-    if (hold === this.readingHeld) return;
-    this.readingHeld = hold;
-    clearInterval(this.pinger);
-    this.pinger = undefined;
-    if (hold) {
-      this.inner.pause();
-      const every = (this.client.options.keepalive ?? 0) * 500;
-      if (every > 0) {
-        this.pinger = setInterval(() => {
-          this.client.sendPing();
-          this.client.reschedulePing(true);
-        }, every).unref();
-      }
-    } else {
-      this.pacer.release();
-    }
+  holdMessages(hold: boolean): void {
+    if (hold === this.holding) return;
+    this.holding = hold;
+    this.pacer.update();
+  }
+
+  /**
+   * Applies a change to what is awaited; when that turns the pause rule, the pacer looks again on
+   * the next tick, outside MQTT.js's own packet handling (these are its packet events).
+   */
+  private follow(change: () => void): void {
+    const before = this.awaited.any;
+    change();
+    if (this.awaited.any === before || this.updating) return;
+    this.updating = true;
+    process.nextTick(() => {
+      this.updating = false;
+      this.pacer.update();
+    });
+  }
+
+  /** PUBLISH packets read and held back while holding. */
+  get held(): number {
+    return this.pacer.heldCount;
+  }
+
+  /**
+   * Closes the connection on purpose (a recycle) without losing what was written: the acks just
+   * released leave before our FIN. Destroying a socket with unread data in it sends a reset
+   * instead, and the broker may drop our last acks and send those messages again. No PUBLISH
+   * reaches MQTT.js any more (ReadPacer.drop); a broker that does not close within
+   * GENTLE_CLOSE_MS is cut off.
+   */
+  closeGently(): void {
+    if (this.ending) return;
+    this.ending = true;
+    this.pacer.drop();
+    this.inner.end();
+    setTimeout(() => this.destroy(), GENTLE_CLOSE_MS).unref();
+  }
+
+  /** The most bytes of PUBLISHes held before the pacer sheds (HELD_BYTES unless the session sets it). */
+  set heldLimit(limit: number) {
+    this.pacer.heldLimit = limit;
+  }
+
+  /** PUBLISHes dropped past the held bytes on this connection; non-zero means it must be recycled once what was taken is settled. */
+  get shed(): Shed {
+    return this.pacer.shed;
   }
 
   override _read(): void {
@@ -83,6 +132,11 @@ export class GatedStream extends Duplex {
 
   override write(chunk: Buffer, encoding?: BufferEncoding | ((error?: Error | null) => void), callback?: (error?: Error | null) => void): boolean {
     const done = typeof encoding === 'function' ? encoding : callback;
+    if (this.ending) {
+      // MQTT.js resends an unacknowledged publish on the next connection; an ack written now has no message the broker would still count.
+      if (done) process.nextTick(done);
+      return true;
+    }
     const capture = this.capture;
     if (capture) {
       capture.chunks.push(chunk);
@@ -91,6 +145,7 @@ export class GatedStream extends Duplex {
       if (isWhole(whole)) {
         this.capture = undefined;
         this.gate.offer(capture.id, whole);
+        this.acked?.();
       }
       if (done) process.nextTick(done);
       return true;
@@ -112,7 +167,9 @@ export class GatedStream extends Duplex {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.inner.end(callback);
+    // After closeGently the socket is ending already; ending it twice is an error.
+    if (this.ending) callback();
+    else this.inner.end(callback);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

@@ -14,6 +14,11 @@ export class PacketBoundaries {
   /** Packets that ended within what the last `cut` returned. */
   ended = 0;
 
+  /** True between two packets: the next byte is a packet's first (its type and flags). */
+  get between(): boolean {
+    return this.body === 0 && this.weight === 0;
+  }
+
   /**
    * The offset in `data` just past the end of its `packets`th packet, counting a packet begun in an
    * earlier buffer as the first; `data.length` when fewer end in it. Advances past what it returns.

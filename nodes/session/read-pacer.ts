@@ -1,5 +1,6 @@
-// Hands what the socket read to MQTT.js a few dozen packets per turn of the event loop, so one large read does not become hundreds of msgs at once.
+// Hands what the socket read to MQTT.js a few dozen packets per turn of the event loop, and holds PUBLISHes back while the application takes no more, never the answers to what we sent.
 import type { Duplex } from 'node:stream';
+import { Fifo } from './fifo';
 import { PacketBoundaries } from './packet-boundaries';
 
 /**
@@ -11,20 +12,67 @@ import { PacketBoundaries } from './packet-boundaries';
  */
 export const PACKETS_PER_TURN = 50;
 
+/** MQTT control packet type 3 (MQTT 3.1.1 and 5, §2.1.2), in the high nibble of the first byte. */
+const PUBLISH = 3;
+
+/**
+ * Bytes of PUBLISHes held at most (SessionConfig.heldBytes overrides it). A broker keeps within its
+ * in-flight limit or our Receive Maximum; one that has none (Mosquitto `max_inflight_messages 0`),
+ * or keeps it loosely (Mosquitto 2.0.11 over MQTT 3.1.1 sent a whole 20,000 backlog to a consumer
+ * that acked on arrival), could fill memory while an out node on the same connection keeps reading
+ * going. Past this the pacer sheds: see `shed`.
+ */
+export const HELD_BYTES = 16 * 1024 * 1024;
+
+/** What was dropped past the held bytes on this connection: QoS 1/2 ones come again on the next connection, QoS 0 ones are gone. */
+export interface Shed {
+  qos12: number;
+  qos0: number;
+}
+
 /** The readable side the pacer feeds: a Readable's push and destroy. */
 export interface PacedSink {
   push(chunk: Buffer | null): boolean;
   destroy(): void;
 }
 
+/** The owner's word on reading: whether PUBLISHes wait, and whether the socket may pause. */
+export interface ReadPolicy {
+  /** True while the application takes no more messages (see GatedStream.holdMessages). */
+  holding(): boolean;
+  /**
+   * True while something we sent waits for the broker's answer (PUBACK, SUBACK, PINGRESP…). The
+   * socket pauses only when PUBLISHes are held and nothing is awaited: an out node on the same
+   * connection waits for its PUBACKs, and pausing then would stop the flow that frees the window.
+   */
+  awaiting(): boolean;
+}
+
+/** A packet read while PUBLISHes are held, collected until it ends. */
+interface Partial {
+  readonly held: boolean;
+  readonly parts: Buffer[];
+}
+
 /**
  * While bytes wait here the socket is paused, so at most one read waits in memory. Each turn of
  * the event loop gets a budget of PACKETS_PER_TURN, whether the bytes come from a read in that
  * turn or from one that waited; it is refilled in a setImmediate, after the msgs of the last
- * slice have been delivered. While the owner holds reading, what was read waits here as bytes.
+ * slice have been delivered.
+ *
+ * While the owner holds messages, reading goes on packet by packet: PUBLISHes wait here, in order,
+ * as bytes, and every other packet goes on at once, so the acks of our own publishes, SUBACKs and
+ * PINGRESPs are never stuck behind a full window. Only PUBLISHes are held: the answers to what we
+ * sent never refer to a PUBLISH still waiting (the broker sends PUBREL only after our PUBREC), so
+ * nothing depends on the order between the two. What the broker may send while we hold is bounded
+ * by its own in-flight limit or the Receive Maximum we sent, and by HELD_BYTES (docs/acks.md).
  */
 export class ReadPacer {
   private readonly unread: Buffer[] = [];
+  /** Whole PUBLISH packets read while holding, oldest first. */
+  private readonly held = new Fifo<Buffer>();
+  /** The packet being read while holding, when it has not ended yet. */
+  private partial?: Partial;
   private readonly boundaries = new PacketBoundaries();
   private budget = PACKETS_PER_TURN;
   private next?: NodeJS.Immediate;
@@ -32,17 +80,31 @@ export class ReadPacer {
   private full = false;
   private ended = false;
   private endPushed = false;
+  /**
+   * Set at the first PUBLISH past the held bytes. From then on every QoS 1/2 PUBLISH is dropped unread,
+   * so none overtakes an earlier one; the broker still counts them in flight and resends them all,
+   * in order, on the next connection, which the flow control makes once what was taken is settled.
+   */
+  readonly shed: Shed = { qos12: 0, qos0: 0 };
+  heldLimit = HELD_BYTES;
+  private heldBytes = 0;
+  /** The connection is closing on purpose: no PUBLISH goes on any more (see `drop`). */
+  private dropping = false;
 
   constructor(
     private readonly source: Duplex,
     private readonly sink: PacedSink,
-    /** False while the owner holds reading (see GatedStream.holdReading). */
-    private readonly mayRead: () => boolean,
+    private readonly policy: ReadPolicy,
   ) {}
 
   /** Nothing read waits to be handed on. */
   get idle(): boolean {
-    return this.unread.length === 0;
+    return this.unread.length === 0 && this.held.size === 0 && !this.partial?.held;
+  }
+
+  /** PUBLISH packets read and held back. */
+  get heldCount(): number {
+    return this.held.size;
   }
 
   data(chunk: Buffer): void {
@@ -59,6 +121,10 @@ export class ReadPacer {
   /** The socket closed: what is left goes on at once, as there is no more reading to pace. */
   close(): void {
     this.stop();
+    for (let p = this.held.shift(); p; p = this.held.shift()) this.sink.push(p);
+    this.heldBytes = 0;
+    for (const part of this.partial?.held ? this.partial.parts : []) this.sink.push(part);
+    this.partial = undefined;
     for (const chunk of this.unread.splice(0)) this.sink.push(chunk);
     if (this.ended) this.pushEnd();
     this.sink.destroy();
@@ -70,8 +136,8 @@ export class ReadPacer {
     this.drip();
   }
 
-  /** The owner lets reading go on again. */
-  release(): void {
+  /** The owner's holding or awaiting changed. */
+  update(): void {
     this.drip();
   }
 
@@ -80,19 +146,108 @@ export class ReadPacer {
     this.next = undefined;
   }
 
+  /**
+   * From now on no PUBLISH reaches MQTT.js, and those held are forgotten: the connection is closing
+   * on purpose, so no ack of a message taken now could reach the broker, which resends them all on
+   * the next connection. The answers to what we sent still go on.
+   */
+  drop(): void {
+    this.dropping = true;
+    this.held.clear();
+    this.heldBytes = 0;
+    this.drip();
+  }
+
+  /** True once PUBLISHes were dropped past HELD_LIMIT on this connection (see `shed`). */
+  get shedding(): boolean {
+    return this.shed.qos12 + this.shed.qos0 > 0;
+  }
+
   private drip(): void {
-    while (this.budget > 0 && !this.full && this.unread.length > 0 && this.mayRead()) {
+    if (this.dropping) {
+      this.sort();
+    } else if (this.shedding) {
+      if (!this.policy.holding()) this.releaseHeld();
+      this.sort();
+    } else if (this.policy.holding()) {
+      this.sort();
+    } else if (this.releaseHeld()) {
+      this.releaseUnread();
+    }
+    if (this.budget < PACKETS_PER_TURN) this.next ??= setImmediate(this.refill);
+    if (this.unread.length > 0 || this.full || ((this.held.size > 0 || this.shedding) && !this.policy.awaiting())) this.source.pause();
+    else if (this.ended && this.idle) this.pushEnd();
+    else this.source.resume();
+  }
+
+  /** Hands on held PUBLISHes within the turn's budget; true once none is left. */
+  private releaseHeld(): boolean {
+    while (this.budget > 0 && !this.full && this.held.size > 0) {
+      this.budget--;
+      const publish = this.held.shift() as Buffer;
+      this.heldBytes -= publish.length;
+      this.full = !this.sink.push(publish);
+    }
+    return this.held.size === 0;
+  }
+
+  /** Hands on what was read and not sorted, within the turn's budget, after the held PUBLISHes. */
+  private releaseUnread(): void {
+    if (this.partial) {
+      // A PUBLISH begun while holding: its start goes on now, and the boundaries count its end in what follows.
+      if (this.partial.held) for (const part of this.partial.parts) this.full = !this.sink.push(part);
+      this.partial = undefined;
+    }
+    while (this.budget > 0 && !this.full && this.unread.length > 0) {
       const head = this.unread[0];
       const end = this.boundaries.cut(head, this.budget);
       this.budget -= this.boundaries.ended;
-      if (end === head.length) this.unread.shift();
-      else this.unread[0] = head.subarray(end);
+      this.consume(end);
       this.full = !this.sink.push(end === head.length ? head : head.subarray(0, end));
     }
-    if (this.budget < PACKETS_PER_TURN) this.next ??= setImmediate(this.refill);
-    if (!this.idle || this.full || !this.mayRead()) this.source.pause();
-    else if (this.ended) this.pushEnd();
-    else this.source.resume();
+  }
+
+  /**
+   * Reads packet by packet: a PUBLISH goes to `held`, anything else to the sink at once. A packet
+   * begun before holding started goes on whole, since MQTT.js has its first bytes already.
+   */
+  private sort(): void {
+    while (this.unread.length > 0) {
+      const head = this.unread[0];
+      if (!this.partial) {
+        const type = this.boundaries.between ? head[0] >> 4 : undefined;
+        this.partial = { held: type === PUBLISH, parts: [] };
+      }
+      const end = this.boundaries.cut(head, 1);
+      const part = end === head.length ? head : head.subarray(0, end);
+      this.consume(end);
+      const partial = this.partial;
+      if (partial.held) partial.parts.push(part);
+      else this.sink.push(part);
+      if (this.boundaries.ended === 0) continue;
+      this.partial = undefined;
+      if (partial.held) this.keep(partial.parts.length === 1 ? partial.parts[0] : Buffer.concat(partial.parts));
+    }
+  }
+
+  /** Holds a whole PUBLISH, or drops it past the held bytes, and a QoS 1/2 one from then on. */
+  private keep(publish: Buffer): void {
+    if (this.dropping) return;
+    const qos = (publish[0] >> 1) & 3;
+    if (this.heldBytes + publish.length > this.heldLimit || (qos > 0 && this.shed.qos12 > 0)) {
+      if (qos > 0) this.shed.qos12++;
+      else this.shed.qos0++;
+      return;
+    }
+    this.held.push(publish);
+    this.heldBytes += publish.length;
+  }
+
+  /** Drops the first `end` bytes of what was read. */
+  private consume(end: number): void {
+    const head = this.unread[0];
+    if (end === head.length) this.unread.shift();
+    else this.unread[0] = head.subarray(end);
   }
 
   private pushEnd(): void {

@@ -9,6 +9,7 @@ import type { SubscribeFlags } from './flags';
 import { FlowControl } from './flow-control';
 import type { SubscriptionLedger } from './ledger';
 import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './reasons';
+import { HELD_BYTES } from './read-pacer';
 import { ReconnectPolicy } from './reconnect-policy';
 import { Subscriptions } from './subscriptions';
 
@@ -52,8 +53,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.policy = new ReconnectPolicy(config);
     this.subs = new Subscriptions(config.protocolVersion, ledger, this.connection, this);
     this.flow = new FlowControl(
-      { readHighWater: config.readHighWater ?? DEFAULTS.readHighWater, backoff: config.backoff },
-      { recycle: () => this.connection.recycle(), redelivery: (attempt, delay) => this.emit('redelivery', attempt, delay) },
+      { readHighWater: config.readHighWater ?? DEFAULTS.readHighWater, heldBytes: config.heldBytes ?? HELD_BYTES, backoff: config.backoff },
+      { recycle: () => this.connection.recycle(), redelivery: (attempt, delay) => this.emit('redelivery', attempt, delay), shed: (shed) => this.emit('shed', shed) },
     );
   }
 
@@ -99,6 +100,16 @@ export class MqttSession extends EventEmitter<SessionEvents> {
    */
   publish(topic: string, payload: Buffer, options: PublishOptions, published: Published): void {
     this.connection.publish(topic, payload, options, published);
+  }
+
+  /** While true, inbound PUBLISHes wait whatever the window (an out node cannot keep up); the acks of our publishes are still read. */
+  holdIntake(hold: boolean): void {
+    this.flow.holdIntake(hold);
+  }
+
+  /** PUBLISHes the current connection dropped past its held limit, to be fetched again once the flow is settled. */
+  get shedding(): number {
+    return this.flow.shedding;
   }
 
   /** Reconnects now if messages were withheld (flows were redeployed), so the broker sends them again. */
