@@ -106,7 +106,7 @@ const definition: NodeDefinition<ConsumerProps> = {
     qos: { value: 1, validate: check('qos') },
     datatype: { value: 'auto', validate: check('datatype') },
     ackMode: { value: 'complete', validate: check('ackMode') },
-    maxInFlight: { value: 10, validate: checkWhenComplete('maxInFlight') },
+    maxInFlight: { value: 1000, validate: checkWhenComplete('maxInFlight') },
     ackTimeout: { value: 30, validate: checkWhenComplete('ackTimeout') },
     ackOnError: { value: true },
     statusOutput: { value: false },

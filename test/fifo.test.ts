@@ -46,4 +46,19 @@ describe('InflightWindow', () => {
     w.finish();
     assert.deepEqual([w.inFlight, w.queued], [0, 0]);
   });
+
+  it('takes a new size: a larger one starts waiting items at once, a smaller one as items finish', () => {
+    const started: number[] = [];
+    const w = new InflightWindow<number>(1, (n) => started.push(n));
+    for (let i = 0; i < 5; i++) w.offer(i);
+    w.resize(3);
+    assert.deepEqual(started, [0, 1, 2]);
+    w.resize(1);
+    w.finish();
+    w.finish();
+    assert.deepEqual(started, [0, 1, 2], 'nothing new while more than the new size are in flight');
+    w.finish();
+    assert.deepEqual(started, [0, 1, 2, 3]);
+    assert.equal(w.size, 1);
+  });
 });

@@ -1,9 +1,12 @@
-// Acknowledges each message only after the flow has finished with it, with at most `maxInFlight` messages inside the flow.
+// Acknowledges each message only after the flow has finished with it, with an adaptive number of messages (at most `maxInFlight`) inside the flow.
+import { performance } from 'node:perf_hooks';
 import type { Settle } from '../session/session';
+import { AdaptiveWindow } from './adaptive-window';
 import type { CompletionTracker } from './completion';
 import { InflightWindow } from './window';
 
 export interface AckOptions {
+  /** The most messages inside the flow at once; the adaptive window moves below it. */
   readonly maxInFlight: number;
   /** 0: wait for ever. */
   readonly timeoutMs: number;
@@ -14,6 +17,8 @@ export interface AckOptions {
 export interface AckJob {
   readonly msg: { _msgid?: string };
   readonly settle: Settle;
+  /** performance.now() when it entered the flow. */
+  enteredAt?: number;
 }
 
 export interface AckEvents {
@@ -28,13 +33,15 @@ export interface AckEvents {
 
 export class AckAfterComplete {
   private readonly window: InflightWindow<AckJob>;
+  private readonly adaptive: AdaptiveWindow;
 
   constructor(
     private readonly tracker: CompletionTracker,
     private readonly options: AckOptions,
     private readonly events: AckEvents,
   ) {
-    this.window = new InflightWindow(options.maxInFlight, (job) => this.start(job));
+    this.adaptive = new AdaptiveWindow(options.maxInFlight);
+    this.window = new InflightWindow(this.adaptive.size, (job) => this.start(job));
   }
 
   /** Sends the message now if the window has room, else when an earlier one finishes. */
@@ -44,6 +51,11 @@ export class AckAfterComplete {
 
   get inFlight(): number {
     return this.window.inFlight;
+  }
+
+  /** How many messages the flow takes at once now. */
+  get windowSize(): number {
+    return this.window.size;
   }
 
   /**
@@ -64,6 +76,8 @@ export class AckAfterComplete {
   private start(job: AckJob): void {
     const id = this.events.newId();
     job.msg._msgid = id;
+    job.enteredAt = performance.now();
+    this.adaptive.entered(this.window.inFlight);
     this.tracker.track(id, this.options.timeoutMs, this.finished, job);
     this.events.changed(this.window.inFlight);
     this.events.send(job.msg);
@@ -74,6 +88,8 @@ export class AckAfterComplete {
   private readonly finished = (job: AckJob, error: unknown, stalled?: readonly string[]): void => {
     job.settle(error !== undefined && !this.options.ackOnError ? 'withhold' : 'ack');
     if (stalled) this.events.stalled(stalled);
+    const size = this.adaptive.finished(performance.now() - (job.enteredAt ?? 0));
+    if (size !== this.window.size) this.window.resize(size);
     this.window.finish();
     this.events.changed(this.window.inFlight);
   };

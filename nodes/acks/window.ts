@@ -1,18 +1,22 @@
-// A bounded window of work items in progress; the rest wait in arrival order.
+// A window of work items in progress, whose size may change; the rest wait in arrival order.
 import { Fifo } from '../session/fifo';
 
-/** Starts at most `size` items at once; `finish()` frees a slot and starts the next waiting item. */
+/** Starts at most `size` items at once; `finish()` frees a slot and starts what the size allows. */
 export class InflightWindow<T> {
   private active = 0;
   private readonly waiting = new Fifo<T>();
 
   constructor(
-    readonly size: number,
+    private limit: number,
     private readonly start: (item: T) => void,
   ) {}
 
+  get size(): number {
+    return this.limit;
+  }
+
   offer(item: T): void {
-    if (this.active < this.size) {
+    if (this.active < this.limit) {
       this.active++;
       this.start(item);
     } else {
@@ -22,9 +26,13 @@ export class InflightWindow<T> {
 
   finish(): void {
     this.active--;
-    if (this.waiting.size === 0) return;
-    this.active++;
-    this.start(this.waiting.shift() as T);
+    this.fill();
+  }
+
+  /** A smaller size takes effect as items finish; a larger one starts waiting items at once. */
+  resize(size: number): void {
+    this.limit = size;
+    this.fill();
   }
 
   get inFlight(): number {
@@ -38,5 +46,12 @@ export class InflightWindow<T> {
   /** Removes and returns every waiting item. */
   clear(): T[] {
     return this.waiting.clear();
+  }
+
+  private fill(): void {
+    while (this.active < this.limit && this.waiting.size > 0) {
+      this.active++;
+      this.start(this.waiting.shift() as T);
+    }
   }
 }

@@ -12,6 +12,7 @@ import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/le
 import { IdRouter, TopicRouter } from '../session/router';
 import { MqttSession, type PublishOptions, type Published, type SessionState, type Settle } from '../session/session';
 import { covers, parseFilter } from '../session/topic';
+import { pressureOf } from '../publisher/pressure';
 import { brokerMigrations } from './migrations';
 import { changeOf, untilApplied } from './until-applied';
 
@@ -144,6 +145,9 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   const where = `${displayUrl(config.url)} as "${config.clientId}"`;
   const ledger = ledgerFor(RED, config);
   let session = new MqttSession(config, ledger, { manualAcks: true });
+  // While an out node of this runtime cannot keep up, its upstream must not outrun it (ackMode receive takes no window).
+  const pressure = pressureOf(RED);
+  const onPressure = (pressed: boolean): void => session.holdIntake(pressed);
   /** The `disconnect` action closed `session`; only `connect` opens a new one. */
   let stopped = false;
   const consumers = new Set<Consumer>();
@@ -235,6 +239,14 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     if (attempt === 2) node.warn(`${text}; a message that keeps failing comes back with growing delays up to ${config.backoff.max / 1000} s`);
     else node.debug(text);
   });
+  let shedWarned = false;
+  session.on('shed', ({ qos12, qos0 }) => {
+    // Each refetch is a new connection, a new episode; a broker that overshoots keeps doing it, so the warning comes once.
+    const say = shedWarned ? (text: string) => node.debug(text) : (text: string) => node.warn(text);
+    shedWarned = true;
+    say(`${where} sent more messages than the flows take while they were full, past what is held in memory (a broker with no in-flight limit): ` +
+      `${qos12} QoS 1/2 messages are fetched again by reconnecting${qos0 ? `, ${qos0} QoS 0 messages were dropped` : ''}. Set the broker's in-flight limit, or use MQTT 5.`);
+  });
   session.on('subscribeFailed', (filter, code) => {
     node.error(`broker refused subscription ${filter} (code 0x${code.toString(16)})`);
     for (const c of consumers) if (c.filters.some((f) => covers(filter, parseFilter(f).filter) || f === filter)) c.onSubscribeFailed(filter, code);
@@ -271,6 +283,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     if (stopped) {
       stopped = false;
       session = reopened(session, new MqttSession(config, ledger, { manualAcks: true }));
+      session.holdIntake(pressure.pressed);
       apply();
     }
     await untilConnected(session);
@@ -285,11 +298,14 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   };
   node.publish = (topic, payload, options, published) => session.publish(topic, payload, options, published);
 
+  pressure.on('change', onPressure);
+  session.holdIntake(pressure.pressed);
   RED.events.on('flows:started', onStarted);
   RED.events.on('flows:stopping', onStopping);
   node.on('close', (removed: boolean, done: () => void) => {
     RED.events.off('flows:started', onStarted);
     RED.events.off('flows:stopping', onStopping);
+    pressure.off('change', onPressure);
     // A deleted config node removes its subscriptions so the broker stops queueing for nobody.
     session.close({ forget: removed }).then(done, done);
   });

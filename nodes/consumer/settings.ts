@@ -38,7 +38,7 @@ export type AckMode = 'complete' | 'receive';
 
 export type ConsumerSettings = { filters: string[]; qos: QoS; datatype: Datatype; statusOutput: boolean; ackMode: AckMode; ack: AckOptions; flags: SubscribeFlags; dynamic: boolean };
 
-export const ACK_DEFAULTS = { ackMode: 'complete', maxInFlight: 10, ackTimeout: 30, ackOnError: true } as const;
+export const ACK_DEFAULTS = { ackMode: 'complete', maxInFlight: 1000, ackTimeout: 30, ackOnError: true } as const;
 
 type Parsed = { ok: true; settings: ConsumerSettings } | { ok: false; key: string; error: string };
 

@@ -133,6 +133,11 @@ export class Outbox {
     return new Outbox(db, limits, loaded);
   }
 
+  /** How full the outbox is, from 0 to 1: the larger of its share of `maxMessages` and of `maxBytes`, appends being written included. */
+  get fill(): number {
+    return Math.max(this.reservedCount / this.limits.maxMessages, this.reservedBytes / this.limits.maxBytes);
+  }
+
   /** Messages on disk: waiting, or sent and not yet acknowledged (appends still being written not counted). */
   get depth(): number {
     return this.entries.size;

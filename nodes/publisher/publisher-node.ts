@@ -7,6 +7,7 @@ import { configErrorStatus, statusFor, type Translate } from '../common/status';
 import type { SessionState } from '../session/session';
 import { Outbox, OutboxFullError, type Done, type Publication, type Queued } from './outbox';
 import { publicationOf } from './publication';
+import { pressureOf } from './pressure';
 import { Pump } from './pump';
 import { parsePublisher, type PublisherProps } from './settings';
 
@@ -45,7 +46,9 @@ export function registerPublisher(RED: NodeAPI): void {
       // The inner text is a bare key the runtime translates here, since it goes inside another message.
       this.status(depth > 0 && base.text ? { ...base, text: RED._('durable-mqtt.status.queued', { state: RED._(base.text), count: depth }) } : base);
     };
+    const pressure = pressureOf(RED);
     const changed = (): void => {
+      if (outbox) pressure.report(this.id, outbox.fill, up(state));
       statusTimer ??= setTimeout(showStatus, STATUS_INTERVAL_MS);
     };
 
@@ -65,6 +68,7 @@ export function registerPublisher(RED: NodeAPI): void {
     const publisher: Publisher = {
       onState: (s) => {
         state = s;
+        changed();
         pump?.setConnected(s.state === 'connected');
         showStatus();
       },
@@ -109,6 +113,8 @@ export function registerPublisher(RED: NodeAPI): void {
         else this.warn(why.message);
       }
       fullWarned = false;
+      // At once, not after the write: a group commit may take long enough for thousands more to come.
+      pressure.report(this.id, (outbox as Outbox).fill, up(state));
     };
 
     this.on('input', (msg: NodeMessage, _send: unknown, done: Done) => {
@@ -123,6 +129,7 @@ export function registerPublisher(RED: NodeAPI): void {
     this.on('close', (removed: boolean, done: () => void) => {
       clearTimeout(statusTimer);
       broker.removePublisher(publisher);
+      pressure.forget(this.id);
       pump?.stop();
       const left = outbox?.depth ?? 0;
       if (removed && left > 0) this.warn(`${left} messages are still in the outbox ${dir}; a node with id ${this.id} sends them when it is deployed again`);
@@ -131,6 +138,11 @@ export function registerPublisher(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('durable-mqtt-out', DurableMqttOut);
+}
+
+/** Connected, or on its way back: a reconnect is no reason to let the consumers outrun the outbox. */
+function up(state: SessionState): boolean {
+  return state.state === 'connected' || state.state === 'connecting' || state.state === 'reconnecting';
 }
 
 function optionsOf(p: Publication): { qos: Publication['qos']; retain: boolean; properties?: Publication['properties'] } {

@@ -32,6 +32,8 @@ export interface NodeRedOptions {
 
 export interface NodeRedProcess {
   readonly port: number;
+  /** The running process's id (undefined while stopped). */
+  readonly pid: number | undefined;
   readonly url: string;
   readonly userDir: string;
   /** stdout and stderr of every run so far. */
@@ -106,6 +108,9 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
 
   const handle: NodeRedProcess = {
     port,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     url,
     userDir,
     output: () => text,
