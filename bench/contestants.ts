@@ -11,7 +11,7 @@ export const BARE: Contestant = { id: 'bare', label: 'bare MQTT.js', kind: 'bare
 export const THIN: Contestant = { id: 'thin', label: 'ideal thin node', kind: 'thin' };
 export const CORE: Contestant = { id: 'core', label: 'Node-RED core mqtt in', kind: 'core' };
 export const OURS_RECEIVE: Contestant = { id: 'ours-receive', label: 'ours, ackMode receive', kind: 'ours', ackMode: 'receive' };
-export const OURS_COMPLETE: Contestant = { id: 'ours-complete', label: 'ours, ackMode complete, maxInFlight 10', kind: 'ours', ackMode: 'complete' };
+export const OURS_COMPLETE: Contestant = { id: 'ours-complete', label: 'ours, ackMode complete (default window)', kind: 'ours', ackMode: 'complete' };
 
 export function oursComplete(maxInFlight: number): Contestant {
   return { id: `ours-complete-${maxInFlight}`, label: `ours, ackMode complete, maxInFlight ${maxInFlight}`, kind: 'ours', ackMode: 'complete', maxInFlight };

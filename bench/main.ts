@@ -2,6 +2,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { bridgeTable, runBridge, type BridgeResult } from './bridge';
 import { mosquittoVersion, startBenchBroker } from './broker';
 import { BARE, CORE, OURS_COMPLETE, OURS_RECEIVE, OURS_RECEIVE_HOOKS, oursComplete, THIN, type Contestant } from './contestants';
 import { runDrain, type DrainResult, type DrainSpec } from './drain';
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
   // exit() runs the 'exit' hooks that kill Mosquitto; consumer processes exit when their IPC channel closes.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
   const o = parseOptions(process.argv.slice(2));
-  const biggest = Math.max(o.n, o.only.includes('memory') ? o.memoryN : 0, o.only.includes('profile') ? o.profileN : 0, o.ackN, ...o.liveRates.map((r) => r * o.liveSeconds));
+  const biggest = Math.max(o.n, o.only.includes('bridge') ? Math.max(...o.bridgeN) : 0, o.only.includes('memory') ? o.memoryN : 0, o.only.includes('profile') ? o.profileN : 0, o.ackN, ...o.liveRates.map((r) => r * o.liveSeconds));
   // Room for the whole backlog plus warm-up messages; Mosquitto drops silently past this.
   const broker = await startBenchBroker(biggest + 100_000, o.maxInflight);
   const meta = {
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
     `Node-RED ${meta.versions.nodeRed}, MQTT.js ${meta.versions.mqtt}, Mosquitto ${meta.versions.mosquitto}` +
     `${o.maxInflight === undefined ? '' : ` (max_inflight_messages ${o.maxInflight})`}; ${o.rounds} rounds${o.quick ? ' (quick)' : ''}`);
 
-  const results: Record<string, DrainResult | LiveResult | PublishResult | Record<string, ProfileSummary>> = {};
+  const results: Record<string, DrainResult | LiveResult | PublishResult | BridgeResult | Record<string, ProfileSummary>> = {};
   const tables: string[] = [];
   const specs = drainSpecs(o);
   try {
@@ -121,6 +122,10 @@ async function main(): Promise<void> {
         const r = await runPublish({ n: o.n, size: 64, rounds: o.rounds }, broker.url);
         results[id] = r;
         tables.push(publishTable(r));
+      } else if (id === 'bridge') {
+        const r = await runBridge(broker.url, o.bridgeN, o.rounds);
+        results[id] = r;
+        tables.push(bridgeTable(r));
       } else if (id === 'profile') {
         results[id] = await runProfile(o, broker.url);
       }

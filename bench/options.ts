@@ -1,10 +1,10 @@
 // Command-line options of `npm run bench`, with the sizes of the full and the --quick run.
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'profile'] as const;
+export const SCENARIOS = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'bridge', 'profile'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
 /** `profile` runs only when asked for: it measures where time goes, not how fast. */
-const DEFAULT_SCENARIOS: ScenarioId[] = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish'];
+const DEFAULT_SCENARIOS: ScenarioId[] = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'bridge'];
 
 export interface Options {
   quick: boolean;
@@ -17,6 +17,8 @@ export interface Options {
   ackN: number;
   /** Backlog size drained under the CPU profiler. */
   profileN: number;
+  /** Backlog sizes of the bridge scenario (in → out). */
+  bridgeN: number[];
   /** Seconds each live run publishes. */
   liveSeconds: number;
   liveRates: number[];
@@ -28,7 +30,7 @@ export interface Options {
   out: string;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--rounds R] [--n N] [--memory-n N] [--ack-n N] [--profile-n N]
+const USAGE = `usage: npm run bench -- [--quick] [--rounds R] [--n N] [--memory-n N] [--ack-n N] [--profile-n N] [--bridge-n N[,N]]
                       [--live-seconds S] [--only ${SCENARIOS.join('|')}[,...]]
                       [--contestants bare|thin|core|ours-receive|ours-receive-hooks|ours-complete|ours-complete-N[,...]]
                       [--max-inflight N] [--out FILE]`;
@@ -50,6 +52,7 @@ export function parseOptions(argv: string[]): Options {
       'memory-n': { type: 'string' },
       'ack-n': { type: 'string' },
       'profile-n': { type: 'string' },
+      'bridge-n': { type: 'string' },
       'live-seconds': { type: 'string' },
       'max-inflight': { type: 'string' },
       only: { type: 'string', multiple: true },
@@ -74,6 +77,7 @@ export function parseOptions(argv: string[]): Options {
     memoryN: whole('memory-n', values['memory-n'], quick ? 50_000 : 1_000_000),
     ackN: whole('ack-n', values['ack-n'], quick ? 200 : 2000),
     profileN: whole('profile-n', values['profile-n'], quick ? 20_000 : 200_000),
+    bridgeN: values['bridge-n'] ? values['bridge-n'].split(',').map((v) => whole('bridge-n', v, 20_000)) : quick ? [2000] : [20_000, 200_000],
     liveSeconds: whole('live-seconds', values['live-seconds'], quick ? 2 : 10),
     liveRates: [5000, 20_000],
     only: only.length > 0 ? (only as ScenarioId[]) : DEFAULT_SCENARIOS,
