@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { bridgeTable, runBridge, type BridgeResult } from './bridge';
+import { BRIDGE_CONTESTANTS, bridgeTable, runBridge, type BridgeResult } from './bridge';
 import { mosquittoVersion, startBenchBroker } from './broker';
 import { BARE, CORE, OURS_COMPLETE, OURS_RECEIVE, OURS_RECEIVE_HOOKS, oursComplete, THIN, type Contestant } from './contestants';
 import { runDrain, type DrainResult, type DrainSpec } from './drain';
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
         results[id] = r;
         tables.push(publishTable(r));
       } else if (id === 'bridge') {
-        const r = await runBridge(broker.url, o.bridgeN, o.rounds);
+        const r = await runBridge(broker.url, o.bridgeN, o.rounds, BRIDGE_CONTESTANTS.filter((c) => o.contestants.length === 0 || o.contestants.includes(c.id)));
         results[id] = r;
         tables.push(bridgeTable(r));
       } else if (id === 'profile') {

@@ -32,7 +32,7 @@ export interface Options {
 
 const USAGE = `usage: npm run bench -- [--quick] [--rounds R] [--n N] [--memory-n N] [--ack-n N] [--profile-n N] [--bridge-n N[,N]]
                       [--live-seconds S] [--only ${SCENARIOS.join('|')}[,...]]
-                      [--contestants bare|thin|core|ours-receive|ours-receive-hooks|ours-complete|ours-complete-N[,...]]
+                      [--contestants bare|thin|core|ours-receive|ours-receive-hooks|ours-complete|ours-complete-N|core-1|core-2|ours-complete-1|ours-complete-2|ours-receive-1|ours-receive-2[,...]]
                       [--max-inflight N] [--out FILE]`;
 
 function whole(name: string, value: string | undefined, fallback: number): number {
