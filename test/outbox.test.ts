@@ -1,6 +1,6 @@
 // Specifies the outbox: a durable FIFO on disk that keeps order across reopen and enforces its bounds.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
@@ -92,6 +92,14 @@ describe('outbox', () => {
     box.untake(a);
     assert.deepEqual([1, 2, 3, 4].map(() => box.take()?.publication.topic), ['t/0', 't/1', 't/2', 't/3']);
     await box.close();
+  });
+
+  it('creates its folders 0700, so the LevelDB files in them are Node-RED\'s user\'s alone', async () => {
+    const box = await Outbox.open(join(dir, 'outbox', 'one'), LIMITS);
+    await box.append(pub(0));
+    await box.close();
+    const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+    assert.deepEqual([modeOf(join(dir, 'outbox')), modeOf(join(dir, 'outbox', 'one'))], ['700', '700']);
   });
 
   it('refuses a message when full by count or by bytes, and takes one again once room is made', async () => {

@@ -1,7 +1,7 @@
 // The durable queue of QoS 1/2 publications: a LevelDB (classic-level) whose appends are fsynced and whose entries leave only after the broker's ack.
 import { ClassicLevel } from 'classic-level';
-import { mkdirSync } from 'node:fs';
 import type { QoS } from '../session/cover';
+import { privateDir } from '../session/durable-file';
 import { Fifo } from '../session/fifo';
 import { Table } from '../session/table';
 import type { OutboxLimits } from './limits';
@@ -115,7 +115,8 @@ export class Outbox {
 
   /** Opens (or creates) the outbox in `dir` and loads what an earlier run left, in order. */
   static async open(dir: string, limits: OutboxLimits): Promise<Outbox> {
-    mkdirSync(dir, { recursive: true });
+    // LevelDB creates its files with the umask's mode; a private folder is what keeps them private.
+    privateDir(dir);
     const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     await db.open();
     const loaded: Admitted[] = [];
