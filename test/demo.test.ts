@@ -12,7 +12,7 @@ import { REPO_ROOT, START_TIMEOUT_MS, ensureBuilt, exitOf, spawnDemo, startDemo,
 import { freePort } from './support/ports';
 import { mosquittoForSuite, mosquittoSubscribeCount } from './support/mosquitto';
 import { publishMany } from './support/publisher';
-import { callsOf, helper, lastStatus, load, until } from './support/nodered';
+import { callsOf, helper, lastStatus, load, until, userDirForSuite } from './support/nodered';
 
 const EXIT_TIMEOUT_MS = 15_000;
 // The count node logs the first counter message and every other message with its running count.
@@ -198,6 +198,8 @@ describe('examples', function () {
   ].map((f) => requireCore(`@node-red/nodes/core/${f}`) as unknown);
   const files = readdirSync(join(REPO_ROOT, 'examples')).filter((f) => f.endsWith('.json'));
   let broker: AedesHandle | undefined;
+  // The bridge example's out node keeps its outbox there.
+  userDirForSuite();
 
   afterEach(async () => {
     await helper.unload();

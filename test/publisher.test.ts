@@ -1,23 +1,23 @@
-// Specifies the durable-mqtt-out node: done() after the broker's ack, the outbox while the broker is away, and input errors a Catch node sees.
+// Specifies the durable-mqtt-out node: done() after the broker's ack, the outbox while the broker is away and where it is kept, and input errors a Catch node sees.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { NodeMessage } from 'node-red';
+import { Outbox } from '../nodes/publisher/outbox';
 import { parsePublisher } from '../nodes/publisher/settings';
 import { publicationOf } from '../nodes/publisher/publication';
 import { startMosquitto, mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';
-import { callsOf, collect, getNode, helper, lastStatus, load, logged, until } from './support/nodered';
+import { callsOf, collect, getNode, helper, lastStatus, load, logged, until, userDirForSuite } from './support/nodered';
+import { freePort } from './support/ports';
 import { coreNode } from './support/runtime';
 
 const catchNode = coreNode('core/common/25-catch.js');
 const completeNode = coreNode('core/common/24-complete.js');
 
 let seq = 0;
-// Under the test helper the outbox lives in the temp dir, keyed by node id: every test gets its own.
+// Outboxes are keyed by node id (and broker): every test gets its own, in the suite's user directory.
 const fresh = (what: string): string => `pub-${what}-${process.pid}-${++seq}`;
-const outboxOf = (id: string): string => join(tmpdir(), 'durable-mqtt', 'outbox', id);
 
 /** broker config → durable-mqtt-out, with a complete node and a catch node reporting to helpers. */
 function outFlow(url: string, outId: string, out: Record<string, unknown> = {}, broker: Record<string, unknown> = {}): Parameters<typeof load>[0] {
@@ -77,13 +77,9 @@ describe('durable-mqtt-out settings and msg', () => {
 describe('durable-mqtt-out (Mosquitto)', function () {
   this.timeout(60_000);
   const mosq = mosquittoForSuite();
-  const outIds: string[] = [];
+  userDirForSuite();
   let own: MosquittoHandle | undefined;
-  const outId = (what: string): string => {
-    const id = fresh(what);
-    outIds.push(id);
-    return id;
-  };
+  const outId = fresh;
   /**
    * Two out nodes, `<prefix>/a` at QoS `qos[0]` and `<prefix>/b` at `qos[1]`, on one broker config
    * (one connection), loaded and connected; done and caught collect both.
@@ -102,7 +98,6 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await helper.unload();
     await own?.stop('SIGKILL');
     own = undefined;
-    for (const id of outIds.splice(0)) rmSync(outboxOf(id), { recursive: true, force: true });
   });
 
   it('publishes with topic, qos, retain and MQTT 5 properties from msg, and calls done() once acknowledged', async () => {
@@ -232,5 +227,83 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     own = await startMosquitto({ port });
     const sub = await subscriber(own.url, 'pub/drop');
     await sub.end();
+  });
+});
+
+describe('durable-mqtt-out: where the outbox is kept', function () {
+  this.timeout(60_000);
+  const mosq = mosquittoForSuite();
+  const userDir = userDirForSuite();
+  const root = (): string => join(userDir(), 'durable-mqtt', 'outbox');
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  /** Loads the out node `id` on the broker config `url` + `clientId`, sends one message and waits until it is on disk. */
+  async function queueOne(url: string, id: string, clientId: string): Promise<void> {
+    await load(outFlow(url, id, { topic: 'loc' }, { clientId }), {}, [catchNode, completeNode]);
+    send(id, { payload: 'one' });
+    await until(() => String(lastStatus(id)?.text).includes('status.queued'), 'the message on disk');
+  }
+  const leftLogged = (id: string): string[] => callsOf(id, 'log').map(([m]) => String(m)).filter((m) => /left in the outbox/.test(m));
+
+  it('keeps the outbox inside <userDir>/durable-mqtt/outbox under a hash of node id, broker URL and client ID: an id with ../ stays inside, and another broker starts empty', async () => {
+    const url = `mqtt://127.0.0.1:${await freePort()}`;
+    const id = `../../escape-${process.pid}`;
+    // What the old layout made of this id: a folder outside the outbox root, which must be neither read nor moved.
+    const outside = join(root(), id);
+    const stray = await Outbox.open(outside, { maxMessages: 10, maxBytes: 1024, whenFull: 'refuse' });
+    await stray.append({ topic: 'stray', payload: Buffer.from('x'), qos: 1, retain: false });
+    await stray.close();
+
+    await queueOne(url, id, 'loc-a');
+    const folders = readdirSync(root());
+    assert.equal(folders.length, 1, folders.join(', '));
+    assert.match(folders[0], /^[0-9a-f]{32}$/);
+    assert.deepEqual(leftLogged(id), [], 'nothing of the stray outbox was loaded');
+    assert.ok(existsSync(outside), 'the stray outbox is left where it was');
+    await helper.unload();
+
+    await queueOne(url, id, 'loc-b');
+    assert.deepEqual(leftLogged(id), [], 'another client ID starts with an empty outbox');
+    assert.ok(logged(id, 'warn', /^1 messages stay in the outbox .* as "loc-a": they are sent only when/), 'and says where the first one\'s message stays');
+    assert.equal(readdirSync(root()).length, 2);
+    await helper.unload();
+
+    await queueOne(url, id, 'loc-a');
+    assert.deepEqual(leftLogged(id), ['1 messages left in the outbox by an earlier run; sending them first']);
+  });
+
+  it('moves the outbox an earlier version kept under the bare node id, and sends what it holds', async () => {
+    const id = fresh('legacy');
+    const legacy = join(root(), id);
+    const old = await Outbox.open(legacy, { maxMessages: 10, maxBytes: 1024, whenFull: 'refuse' });
+    for (const payload of ['a', 'b']) await old.append({ topic: 'pub/legacy', payload: Buffer.from(payload), qos: 1, retain: false });
+    await old.close();
+    const sub = await subscriber(mosq().url, 'pub/legacy');
+    await load(outFlow(mosq().url, id), {}, [catchNode, completeNode]);
+    await until(() => sub.messages.length >= 2, 'both messages of the earlier version at the subscriber');
+    assert.deepEqual(sub.messages.map((m) => m.payload), ['a', 'b']);
+    assert.ok(!existsSync(legacy), 'the old folder was moved');
+    assert.ok(logged(id, 'log', /moved the outbox of an earlier version from .* \(2 messages\)/), JSON.stringify(callsOf(id, 'log')));
+    await sub.end();
+  });
+});
+
+describe('durable-mqtt-out without a user directory', function () {
+  const mosq = mosquittoForSuite();
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  it('refuses every message with done(err) and a red badge, rather than keeping messages in a temp dir', async () => {
+    const id = fresh('nouserdir');
+    await load(outFlow(mosq().url, id), {}, [catchNode, completeNode]);
+    const caught = collect('caught-out');
+    await until(() => lastStatus(id)?.fill === 'red', 'a red badge');
+    assert.equal(lastStatus(id)?.text, 'durable-mqtt.errors.noUserDir');
+    send(id, { topic: 'nowhere', payload: 'x' });
+    await until(() => caught.length === 1, 'the message caught');
+    assert.match(String((caught[0] as { error?: { message?: string } }).error?.message), /no user directory/);
   });
 });

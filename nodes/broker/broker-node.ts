@@ -68,6 +68,8 @@ export interface Publisher {
 }
 
 export interface BrokerNode extends Node<BrokerCredentials> {
+  /** The broker URL without credentials and the client ID, set once the configuration is valid: what an out node's outbox belongs to. */
+  identity?: { readonly url: string; readonly clientId: string };
   register(consumer: Consumer): void;
   unregister(consumer: Consumer): void;
   /**
@@ -129,6 +131,7 @@ export function registerBroker(RED: NodeAPI): void {
       node.publish = (_topic, _payload, _options, published) => published(new Error(`invalid broker configuration: ${parsed.error}`));
       return;
     }
+    node.identity = { url: displayUrl(parsed.config.url), clientId: parsed.config.clientId };
     attachSession(RED, node, parsed.config);
   }
   RED.nodes.registerType<Node<BrokerCredentials>, BrokerProps, unknown, BrokerCredentials>('durable-mqtt-broker', DurableMqttBroker, {

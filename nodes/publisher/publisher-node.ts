@@ -1,17 +1,23 @@
 // The `durable-mqtt-out` node: msg -> outbox on disk -> broker; done() once the broker has acknowledged, so upstream acks only a safe publish.
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BrokerNode, Publisher } from '../broker/broker-node';
 import { configErrorStatus, statusFor, type Translate } from '../common/status';
+import { userDirOf } from '../session/durable-file';
 import type { SessionState } from '../session/session';
 import { Outbox, OutboxFullError, type Done, type Publication, type Queued } from './outbox';
+import { adoptLegacyOutbox, outboxDir, type SessionIdentity } from './outbox-location';
 import { publicationOf } from './publication';
 import { Pump } from './pump';
 import { parsePublisher, type PublisherProps } from './settings';
 
 // Badge refreshes for the outbox depth, at most this often: a status goes to every open editor.
 const STATUS_INTERVAL_MS = 250;
+
+/**
+ * Outboxes closed with messages in them, by node id, in this process: a node started again on
+ * another broker URL or client ID gets another outbox, and says where the old one's messages stay.
+ */
+const leftBehind = new Map<string, { dir: string; session: SessionIdentity; count: number }>();
 
 export function registerPublisher(RED: NodeAPI): void {
   const t: Translate = (key, subs) => (subs ? RED._(key, subs) : key);
@@ -21,15 +27,21 @@ export function registerPublisher(RED: NodeAPI): void {
     const broker = props.broker ? (RED.nodes.getNode(props.broker) as BrokerNode | null) : null;
     const parsed = parsePublisher(props);
     /** The one error path for input: a red badge while it lasts, and done(err) so a Catch node sees it. */
-    const refuseAll = (key: string, error: string): void => {
-      this.status(configErrorStatus(t, key));
+    const refuseAll = (badge: NodeStatus, error: string): void => {
+      this.status(badge);
       this.error(error);
       this.on('input', (_msg: NodeMessage, _send: unknown, done: Done) => done(new Error(error)));
     };
-    if (!broker) return refuseAll('noBroker', 'no broker configuration selected, or it was not found');
-    if (!parsed.ok) return refuseAll(parsed.key, parsed.error);
+    if (!broker) return refuseAll(configErrorStatus(t, 'noBroker'), 'no broker configuration selected, or it was not found');
+    if (!parsed.ok) return refuseAll(configErrorStatus(t, parsed.key), parsed.error);
+    const userDir = userDirOf(RED.settings);
+    // Messages in a temp dir would be lost on the reboot that clears it, while done() had promised them.
+    if (userDir === undefined) return refuseAll(configErrorStatus(t, 'noUserDir'), 'no user directory (settings.userDir): the outbox has nowhere to be kept, so nothing is published');
+    // The broker node has said why (node.error); its consumers show the same badge.
+    const session = broker.identity;
+    if (!session) return refuseAll(statusFor({ state: 'error', reason: 'invalidConfig' }, t), 'the broker configuration is invalid, so nothing is published');
     const settings = parsed.settings;
-    const dir = join(outboxRoot(RED), this.id);
+    const dir = outboxDir(userDir, this.id, session);
 
     let state: SessionState = { state: 'idle' };
     let outbox: Outbox | undefined;
@@ -70,10 +82,22 @@ export function registerPublisher(RED: NodeAPI): void {
       },
     };
 
-    const ready = Outbox.open(dir, settings.outbox).then(
+    let adopted: ReturnType<typeof adoptLegacyOutbox>;
+    const opening = Promise.resolve().then(() => {
+      adopted = adoptLegacyOutbox(userDir, this.id, dir);
+      return Outbox.open(dir, settings.outbox);
+    });
+    const ready = opening.then(
       (opened) => {
         outbox = opened;
         pump = new Pump(opened, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle });
+        if (adopted?.kind === 'moved') this.log(`moved the outbox of an earlier version from ${adopted.from} to ${dir} (${opened.depth} messages)`);
+        if (adopted?.kind === 'left') this.warn(`an outbox of an earlier version is left in ${adopted.from}: this node's outbox ${dir} exists already`);
+        const before = leftBehind.get(this.id);
+        if (before && before.dir !== dir) {
+          this.warn(`${before.count} messages stay in the outbox ${before.dir} for ${before.session.url} as "${before.session.clientId}": they are sent only when this node publishes through that broker URL and client ID again`);
+        }
+        leftBehind.delete(this.id);
         if (opened.depth > 0) this.log(`${opened.depth} messages left in the outbox by an earlier run; sending them first`);
         pump.setConnected(state.state === 'connected');
         showStatus();
@@ -125,7 +149,8 @@ export function registerPublisher(RED: NodeAPI): void {
       broker.removePublisher(publisher);
       pump?.stop();
       const left = outbox?.depth ?? 0;
-      if (removed && left > 0) this.warn(`${left} messages are still in the outbox ${dir}; a node with id ${this.id} sends them when it is deployed again`);
+      if (left > 0) leftBehind.set(this.id, { dir, session, count: left });
+      if (removed && left > 0) this.warn(`${left} messages are still in the outbox ${dir}; a node with id ${this.id} on ${session.url} as "${session.clientId}" sends them when it is deployed again`);
       const closing = outbox ? outbox.close() : ready.then(() => outbox?.close());
       closing.then(() => done(), () => done());
     });
@@ -135,15 +160,4 @@ export function registerPublisher(RED: NodeAPI): void {
 
 function optionsOf(p: Publication): { qos: Publication['qos']; retain: boolean; properties?: Publication['properties'] } {
   return p.properties ? { qos: p.qos, retain: p.retain, properties: p.properties } : { qos: p.qos, retain: p.retain };
-}
-
-/** `<userDir>/durable-mqtt/outbox`, next to the subscription ledger; a temp dir when the runtime has no user directory. */
-function outboxRoot(RED: NodeAPI): string {
-  let userDir: unknown;
-  try {
-    userDir = (RED.settings as { userDir?: unknown }).userDir;
-  } catch {
-    // Runtime settings not loaded (as under the test helper).
-  }
-  return join(typeof userDir === 'string' ? userDir : tmpdir(), 'durable-mqtt', 'outbox');
 }
