@@ -1,30 +1,26 @@
 // Specs for nodes/session/durable-file.ts: the files behind the subscription ledger and the dynamic subscriptions are private to Node-RED's user.
 import { strict as assert } from 'node:assert';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileDynamicStore } from '../nodes/consumer/dynamic-store';
 import { DurableFile } from '../nodes/session/durable-file';
 import { FileLedger } from '../nodes/session/ledger';
+import { tempDirForEach } from './support/temp-dir';
 
 const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8);
 
 describe('durable file', () => {
-  let root = '';
-  beforeEach(() => {
-    root = mkdtempSync(join(tmpdir(), 'durable-file-'));
-  });
-  afterEach(() => rmSync(root, { recursive: true, force: true }));
+  const tmp = tempDirForEach('durable-file-');
 
   it('creates its folders 0700 and its file 0600, whatever the umask lets others read', () => {
-    const dir = join(root, 'userdir', 'durable-mqtt');
+    const dir = join(tmp(), 'userdir', 'durable-mqtt');
     const file = new DurableFile(dir, 'key');
     file.write({ a: 1 });
-    assert.deepEqual([modeOf(join(root, 'userdir')), modeOf(dir), modeOf(file.path)], ['700', '700', '600']);
+    assert.deepEqual([modeOf(join(tmp(), 'userdir')), modeOf(dir), modeOf(file.path)], ['700', '700', '600']);
   });
 
   it('makes a file and a folder an earlier version left readable private at the next write', () => {
-    const dir = join(root, 'durable-mqtt');
+    const dir = join(tmp(), 'durable-mqtt');
     mkdirSync(dir, { mode: 0o755 });
     const file = new DurableFile(dir, 'key');
     writeFileSync(file.path, '{}', { mode: 0o644 });
@@ -33,7 +29,7 @@ describe('durable file', () => {
   });
 
   it('is what the subscription ledger and the dynamic subscriptions are written through', () => {
-    const dir = join(root, 'durable-mqtt');
+    const dir = join(tmp(), 'durable-mqtt');
     const ledger = new FileLedger(dir, 'mqtt://h:1883|id');
     ledger.save(new Map([['a/#', 1]]));
     new FileDynamicStore(dir, 'node-1').save([{ topic: 'x' }]);
