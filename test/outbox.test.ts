@@ -6,9 +6,34 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { OutboxLimits } from '../nodes/publisher/limits';
 import { Outbox, OutboxFullError, type Publication } from '../nodes/publisher/outbox';
+import { smallFsForEach } from './support/small-fs';
 
 const LIMITS: OutboxLimits = { maxMessages: 1000, maxBytes: 1024 * 1024, whenFull: 'refuse' };
 const pub = (i: number, extra: Partial<Publication> = {}): Publication => ({ topic: `t/${i}`, payload: Buffer.from(String(i)), qos: 1, retain: false, ...extra });
+
+/** The bytes of one message as the outbox stores it: the header's length, the header (JSON, or anything), the payload. */
+function record(header: string, payload: string): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(Buffer.byteLength(header));
+  return Buffer.concat([length, Buffer.from(header), Buffer.from(payload)]);
+}
+/** A group record's value: each record behind its own length. */
+function group(...records: Buffer[]): Buffer {
+  return Buffer.concat(records.flatMap((r) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(r.length);
+    return [length, r];
+  }));
+}
+const header = (topic: string): string => JSON.stringify({ t: topic, q: 1, r: false });
+const groupKey = (seq: number): string => `g${seq.toString(16).padStart(13, '0')}`;
+const openDb = (dir: string): ClassicLevel<string, Buffer> => new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+/** Every topic the outbox hands out, in order. */
+function drain(box: Outbox): string[] {
+  const topics: string[] = [];
+  for (let e = box.take(); e; e = box.take()) topics.push(e.publication.topic);
+  return topics;
+}
 
 describe('outbox', () => {
   let dir = '';
@@ -83,6 +108,42 @@ describe('outbox', () => {
     await again.close();
   });
 
+  it('moves records it cannot read to quarantine with their bytes as they were, counts them, and loads the rest in order', async () => {
+    const box = await Outbox.open(dir, LIMITS);
+    await Promise.all([0, 1].map((i) => box.append(pub(i))));
+    await box.close();
+    const db = openDb(dir);
+    const corrupt: Record<string, Buffer> = {
+      // A first-format record too short for its header length.
+      '0000000000005': Buffer.from('xx'),
+      // A group whose first length runs past the end.
+      [groupKey(10)]: Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]),
+      // A key of no kind the outbox writes.
+      zzz: Buffer.from('?'),
+    };
+    for (const [key, value] of Object.entries(corrupt)) await db.put(key, value);
+    // Groups with good records around bad ones: a header that is not JSON, one that is JSON but no header, a length past the end.
+    await db.put(groupKey(20), group(record(header('t/20'), 'a'), record('not json', 'b'), record(JSON.stringify({ t: 5 }), 'c'), record(header('t/23'), 'd')));
+    await db.put(groupKey(30), Buffer.concat([group(record(header('t/30'), 'e')), Buffer.from([0, 0, 0, 99, 7])]));
+    await db.close();
+
+    const opened = await Outbox.open(dir, LIMITS);
+    assert.equal(opened.quarantined, 6);
+    assert.equal(opened.depth, 5);
+    assert.deepEqual(drain(opened), ['t/0', 't/1', 't/20', 't/23', 't/30']);
+    await opened.close();
+
+    const again = await Outbox.open(dir, LIMITS);
+    assert.equal(again.quarantined, 0, 'moved once: a second open finds nothing new');
+    assert.deepEqual(drain(again), ['t/0', 't/1', 't/20', 't/23', 't/30']);
+    await again.close();
+    const raw = openDb(dir);
+    const kept = (await raw.values({ gte: 'q', lt: 'r' }).all()).map((v) => v.toString('hex')).sort();
+    await raw.close();
+    for (const value of Object.values(corrupt)) assert.ok(kept.includes(value.toString('hex')), `the bytes ${value.toString('hex')} kept`);
+    assert.equal(kept.length, 6);
+  });
+
   it('puts an untaken entry back at its place in the order', async () => {
     const box = await Outbox.open(dir, LIMITS);
     for (let i = 0; i < 4; i++) await box.append(pub(i));
@@ -128,6 +189,28 @@ describe('outbox', () => {
     // Everything left is in flight: nothing may be evicted, so the new message is refused.
     await assert.rejects(box.append(pub(4)), OutboxFullError);
     box.remove(inFlight);
+    await box.close();
+  });
+});
+
+describe('outbox on a full disk (tmpfs)', () => {
+  const small = smallFsForEach('1m');
+
+  it('closes the database when an open fails, so the next open in the same process finds it unlocked', async () => {
+    const dir = join(small().dir, 'box');
+    const db = openDb(dir);
+    // Garbage that quarantine has to write again elsewhere, 96 KiB of it.
+    await db.put(groupKey(0), Buffer.alloc(96 * 1024, 0xff));
+    await db.close();
+    // With room, one more open turns LevelDB's log into a table, so the next open itself writes only a few KiB.
+    await db.open();
+    await db.close();
+    small().fill(32 * 1024);
+    await assert.rejects(Outbox.open(dir, LIMITS), /No space left on device/);
+    small().free();
+    const box = await Outbox.open(dir, LIMITS);
+    assert.equal(box.quarantined, 1);
+    assert.equal(box.depth, 0);
     await box.close();
   });
 });

@@ -1,27 +1,12 @@
 // The durable queue of QoS 1/2 publications: a LevelDB (classic-level) whose appends are fsynced and whose entries leave only after the broker's ack.
 import { ClassicLevel } from 'classic-level';
-import type { QoS } from '../session/cover';
 import { privateDir } from '../session/durable-file';
 import { Fifo } from '../session/fifo';
 import { Table } from '../session/table';
 import type { OutboxLimits } from './limits';
+import { groupKeyOf, groupValue, headerOf, LENGTH_BYTES, RecordReader, type Publication, type Read } from './outbox-records';
 
-/** The MQTT 5 properties the out node takes from msg. */
-export interface PublishProperties {
-  userProperties?: Record<string, string | string[]>;
-  contentType?: string;
-  responseTopic?: string;
-  correlationData?: Buffer;
-  messageExpiryInterval?: number;
-}
-
-export interface Publication {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly properties?: PublishProperties;
-}
+export type { Publication, PublishProperties } from './outbox-records';
 
 export interface Queued {
   /** Position in the outbox: the order messages arrived in, kept across restarts. */
@@ -69,19 +54,6 @@ interface Pending {
 const NONE_EVICTED: readonly Queued[] = [];
 
 /**
- * A group commit is one LevelDB record, `g` + the first entry's sequence number in fixed-width hex,
- * holding its entries' records one after another, each behind its length; it is deleted once none
- * of them is left. One put and one delete per batch rather than per message: LevelDB's per-op cost
- * was the largest of ours in the publish profile. Records of one message under the bare hex key
- * (the first format) are still read. Hex digits sort before `g`, and older records have lower
- * sequence numbers, so LevelDB's byte order is arrival order.
- */
-const KEY_WIDTH = 13;
-const GROUP_PREFIX = 'g';
-const groupKeyOf = (seq: number): string => GROUP_PREFIX + seq.toString(16).padStart(KEY_WIDTH, '0');
-const LENGTH_BYTES = 4;
-
-/**
  * Everything in the outbox is also held in memory (bounded by `maxBytes`), so sending never waits for
  * a read. What makes the promise true is the write order: an append resolves only after LevelDB has
  * fsynced its log (`sync: true`), and appends that arrive while a write is under way share the next
@@ -93,7 +65,7 @@ export class Outbox {
   private readonly entries = new Table<number, Admitted>();
   /** Durable entries not handed out by `take`, oldest first. */
   private waiting = new Fifo<Admitted>();
-  private nextSeq: number;
+  private nextSeq = 0;
   /** Count and bytes reserved, including appends still being written. */
   private reservedCount = 0;
   private reservedBytes = 0;
@@ -105,33 +77,46 @@ export class Outbox {
   private constructor(
     private readonly db: ClassicLevel<string, Buffer>,
     readonly limits: OutboxLimits,
-    loaded: Admitted[],
+    loaded: readonly Read[],
+    nextSeq: number,
+    /** Records this open found unreadable and moved to quarantine (see RecordReader). */
+    readonly quarantined: number,
   ) {
-    for (const e of loaded) this.admit(e, e.group);
+    const groups = new Map<string, Group>();
+    for (const m of loaded) {
+      let group = groups.get(m.key);
+      if (!group) groups.set(m.key, (group = { key: m.key, live: 0 }));
+      group.live++;
+      this.admit({ seq: m.seq, publication: m.publication, bytes: m.bytes, done: undefined, group }, group);
+      this.reservedBytes += m.bytes;
+    }
     this.reservedCount = loaded.length;
-    this.reservedBytes = loaded.reduce((n, e) => n + e.bytes, 0);
-    this.nextSeq = loaded.length > 0 ? loaded[loaded.length - 1].seq + 1 : 0;
+    this.nextSeq = nextSeq;
   }
 
-  /** Opens (or creates) the outbox in `dir` and loads what an earlier run left, in order. */
+  /**
+   * Opens (or creates) the outbox in `dir` and loads what an earlier run left, in order. Records it
+   * cannot read are moved to quarantine first (`quarantined` says how many); whatever fails, a
+   * failed open has closed the database, so LevelDB's lock does not outlive it.
+   */
   static async open(dir: string, limits: OutboxLimits): Promise<Outbox> {
     // LevelDB creates its files with the umask's mode; a private folder is what keeps them private.
     privateDir(dir);
     const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     await db.open();
-    const loaded: Admitted[] = [];
-    for await (const [key, value] of db.iterator()) {
-      if (!key.startsWith(GROUP_PREFIX)) {
-        // The first format: one message per record.
-        loaded.push({ seq: parseInt(key, 16), publication: decode(value), bytes: value.length, done: undefined, group: { key, live: 1 } });
-        continue;
-      }
-      const records = split(value);
-      const group: Group = { key, live: records.length };
-      const first = parseInt(key.slice(GROUP_PREFIX.length), 16);
-      records.forEach((r, i) => loaded.push({ seq: first + i, publication: decode(r), bytes: r.length, done: undefined, group }));
+    try {
+      const reader = new RecordReader();
+      for await (const [key, value] of db.iterator()) reader.add(key, value);
+      // Synced like an append: the bad bytes are kept before the record holding them is rewritten.
+      if (reader.ops.length > 0) await db.batch([...reader.ops], { sync: true });
+      return new Outbox(db, limits, reader.messages, reader.nextSeq, reader.quarantined);
+    } catch (err) {
+      await db.close().catch((closing: unknown) => {
+        // The open's own error is the one to report; this one only adds that the lock may stay.
+        (err as Error).message += ` (and closing the database failed: ${(closing as Error).message})`;
+      });
+      throw err;
     }
-    return new Outbox(db, limits, loaded);
   }
 
   /** Messages on disk: waiting, or sent and not yet acknowledged (appends still being written not counted). */
@@ -270,63 +255,4 @@ export class Outbox {
     }
     this.writing = undefined;
   }
-}
-
-interface Header {
-  t: string;
-  q: QoS;
-  r: boolean;
-  p?: Omit<PublishProperties, 'correlationData'> & { correlationData?: string };
-}
-
-/**
- * A group's value: each record behind its 4-byte length. The records are written straight into the
- * one buffer: a buffer or two per message (length, header, concatenation) were a good part of the
- * garbage per message.
- */
-function groupValue(pending: readonly Pending[]): Buffer {
-  let total = 0;
-  for (const p of pending) total += LENGTH_BYTES + p.entry.bytes;
-  const value = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const { entry, header, headerBytes } of pending) {
-    at = value.writeUInt32BE(entry.bytes, at);
-    at = value.writeUInt32BE(headerBytes, at);
-    at += value.write(header, at);
-    at += entry.publication.payload.copy(value, at);
-  }
-  return value;
-}
-
-function split(value: Buffer): Buffer[] {
-  const records: Buffer[] = [];
-  for (let at = 0; at + LENGTH_BYTES <= value.length; ) {
-    const length = value.readUInt32BE(at);
-    records.push(value.subarray(at + LENGTH_BYTES, at + LENGTH_BYTES + length));
-    at += LENGTH_BYTES + length;
-  }
-  return records;
-}
-
-/** One record is a 4-byte header length, the header as JSON, then the payload bytes as they are; this is its header. */
-function headerOf(p: Publication): { header: string; headerBytes: number } {
-  const h: Header = { t: p.topic, q: p.qos, r: p.retain };
-  if (p.properties) {
-    const { correlationData, ...rest } = p.properties;
-    h.p = correlationData ? { ...rest, correlationData: correlationData.toString('base64') } : rest;
-  }
-  const header = JSON.stringify(h);
-  return { header, headerBytes: Buffer.byteLength(header) };
-}
-
-function decode(value: Buffer): Publication {
-  const length = value.readUInt32BE(0);
-  const header = JSON.parse(value.subarray(LENGTH_BYTES, LENGTH_BYTES + length).toString()) as Header;
-  const payload = Buffer.from(value.subarray(LENGTH_BYTES + length));
-  let properties: PublishProperties | undefined;
-  if (header.p) {
-    const { correlationData, ...rest } = header.p;
-    properties = correlationData !== undefined ? { ...rest, correlationData: Buffer.from(correlationData, 'base64') } : rest;
-  }
-  return { topic: header.t, payload, qos: header.q, retain: header.r, ...(properties ? { properties } : {}) };
 }

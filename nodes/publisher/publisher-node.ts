@@ -98,6 +98,7 @@ export function registerPublisher(RED: NodeAPI): void {
           this.warn(`${before.count} messages stay in the outbox ${before.dir} for ${before.session.url} as "${before.session.clientId}": they are sent only when this node publishes through that broker URL and client ID again`);
         }
         leftBehind.delete(this.id);
+        if (opened.quarantined > 0) this.warn(`${opened.quarantined} records in the outbox ${dir} could not be read: their bytes were moved to its quarantine (LevelDB keys q…), and the other messages are sent`);
         if (opened.depth > 0) this.log(`${opened.depth} messages left in the outbox by an earlier run; sending them first`);
         pump.setConnected(state.state === 'connected');
         showStatus();
