@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { OutboxLimits } from '../nodes/publisher/limits';
 import { Outbox, OutboxFullError, type Publication } from '../nodes/publisher/outbox';
+import { until } from './support/nodered';
 import { smallFsForEach } from './support/small-fs';
 
 const LIMITS: OutboxLimits = { maxMessages: 1000, maxBytes: 1024 * 1024, whenFull: 'refuse' };
@@ -212,5 +213,32 @@ describe('outbox on a full disk (tmpfs)', () => {
     assert.equal(box.quarantined, 1);
     assert.equal(box.depth, 0);
     await box.close();
+  });
+});
+
+describe('outbox when a write fails (full tmpfs)', () => {
+  const small = smallFsForEach('1m');
+
+  it('writes again by itself once the disk has room after a failed write, and keeps every message it accepted after that across a reopen', async () => {
+    const dir = join(small().dir, 'box');
+    const reported: (string | undefined)[] = [];
+    const box = await Outbox.open(dir, LIMITS, { writeFailure: (err) => reported.push(err?.message) });
+    await box.append(pub(0));
+    small().fill();
+    // Larger than a page, so the write cannot go into one LevelDB's log has room left in.
+    await assert.rejects(box.append(pub(1, { payload: Buffer.alloc(64 * 1024) })), /No space left on device/);
+    small().free();
+    await until(() => box.writeFailure === undefined, 'writes to work again');
+    await box.append(pub(2));
+    await box.close();
+    const again = await Outbox.open(dir, LIMITS);
+    try {
+      assert.deepEqual(drain(again), ['t/0', 't/2'], 'what was accepted after the failure is on disk');
+    } finally {
+      await again.close();
+    }
+    assert.equal(reported.length, 2, JSON.stringify(reported));
+    assert.match(String(reported[0]), /^outbox write failed: .*No space left on device/);
+    assert.equal(reported[1], undefined, 'and that it is over');
   });
 });

@@ -8,8 +8,9 @@ import { Outbox } from '../nodes/publisher/outbox';
 import { parsePublisher } from '../nodes/publisher/settings';
 import { publicationOf } from '../nodes/publisher/publication';
 import { startMosquitto, mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';
-import { callsOf, collect, getNode, helper, lastStatus, load, logged, until, userDirForSuite } from './support/nodered';
+import { callsOf, collect, getNode, helper, lastStatus, load, logged, setUserDir, until, userDirForSuite } from './support/nodered';
 import { freePort } from './support/ports';
+import { smallFsForEach } from './support/small-fs';
 import { coreNode } from './support/runtime';
 
 const catchNode = coreNode('core/common/25-catch.js');
@@ -305,5 +306,51 @@ describe('durable-mqtt-out without a user directory', function () {
     send(id, { topic: 'nowhere', payload: 'x' });
     await until(() => caught.length === 1, 'the message caught');
     assert.match(String((caught[0] as { error?: { message?: string } }).error?.message), /no user directory/);
+  });
+});
+
+describe('durable-mqtt-out when the disk is full (tmpfs user directory)', function () {
+  const mosq = mosquittoForSuite();
+  // Before the filesystem's own hooks: the nodes close before it is unmounted.
+  afterEach(async () => {
+    await helper.unload();
+  });
+  const small = smallFsForEach('1m');
+  let restore: (() => void) | undefined;
+  beforeEach(() => {
+    restore = setUserDir(small().dir);
+  });
+  afterEach(() => restore?.());
+
+  it('shows "outbox write failed" in red and refuses messages with done(err) while writes fail, and goes back to work by itself once they succeed', async () => {
+    const sub = await subscriber(mosq().url, 'pub/disk');
+    const id = fresh('disk');
+    await load(outFlow(mosq().url, id, { topic: 'pub/disk' }), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    const errorOf = (i: number): string => String((caught[i] as { error?: { message?: string } } | undefined)?.error?.message);
+    await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'connected');
+    send(id, { payload: 'before' });
+    await until(() => done.length === 1, 'the first message done');
+
+    small().fill();
+    send(id, { payload: Buffer.alloc(64 * 1024) });
+    await until(() => caught.length === 1, 'the message that did not fit caught');
+    await until(() => lastStatus(id)?.text === 'durable-mqtt.errors.outboxWriteFailed', 'the red badge');
+    assert.equal(lastStatus(id)?.fill, 'red');
+    assert.match(errorOf(0), /outbox write failed: .*No space left on device/);
+    send(id, { payload: 'during' });
+    await until(() => caught.length === 2, 'a message while it lasts refused');
+    assert.match(errorOf(1), /outbox write failed/);
+
+    small().free();
+    await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'the badge back to connected');
+    send(id, { payload: 'after' });
+    await until(() => done.length === 2 && sub.messages.length === 2, 'the next message done and delivered');
+    assert.deepEqual(sub.messages.map((m) => m.payload), ['before', 'after']);
+    // done(err) reaches a Catch node through node.error(err, msg); the node's own report has no msg.
+    const reports = callsOf(id, 'error').filter(([m, msg]) => msg === undefined && /outbox write failed/.test(String(m)));
+    assert.equal(reports.length, 1, 'one error for the episode');
+    assert.ok(logged(id, 'log', /outbox writes work again/));
+    await sub.end();
   });
 });

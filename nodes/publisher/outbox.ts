@@ -1,5 +1,6 @@
 // The durable queue of QoS 1/2 publications: a LevelDB (classic-level) whose appends are fsynced and whose entries leave only after the broker's ack.
 import { ClassicLevel } from 'classic-level';
+import { backoffDelay, type BackoffOptions } from '../session/backoff';
 import { privateDir } from '../session/durable-file';
 import { Fifo } from '../session/fifo';
 import { Table } from '../session/table';
@@ -25,6 +26,24 @@ export type Written = (entry: Queued, err?: Error) => void;
 export class OutboxFullError extends Error {
   override name = 'OutboxFullError';
 }
+
+/** A write to the outbox failed: the message is not on disk, and new ones are refused until a write succeeds again. */
+export class OutboxWriteError extends Error {
+  override name = 'OutboxWriteError';
+}
+
+/** What the outbox tells its owner besides each append's result. */
+export interface OutboxEvents {
+  /** Writes failed (with why), or work again (undefined) after they had failed. */
+  writeFailure?(error: OutboxWriteError | undefined): void;
+}
+
+/**
+ * Delays between attempts to write again after a failed write (a full disk, an I/O error): soon
+ * at first, since space is often freed within seconds, and at most every 10 s after that, an
+ * attempt being a close and open of the database.
+ */
+export const WRITE_RETRY: BackoffOptions = { min: 500, max: 10_000 };
 
 /** The LevelDB record an entry is stored in, and how many of its entries are still in the outbox. */
 interface Group {
@@ -73,6 +92,10 @@ export class Outbox {
   private pending: Pending[] = [];
   private writing?: Promise<void>;
   private closed = false;
+  /** Set from a failed write until a write succeeds again; appends are refused meanwhile. */
+  private failure?: OutboxWriteError;
+  private retries = 0;
+  private retryTimer?: NodeJS.Timeout;
 
   private constructor(
     private readonly db: ClassicLevel<string, Buffer>,
@@ -81,6 +104,7 @@ export class Outbox {
     nextSeq: number,
     /** Records this open found unreadable and moved to quarantine (see RecordReader). */
     readonly quarantined: number,
+    private readonly events: OutboxEvents,
   ) {
     const groups = new Map<string, Group>();
     for (const m of loaded) {
@@ -99,7 +123,7 @@ export class Outbox {
    * cannot read are moved to quarantine first (`quarantined` says how many); whatever fails, a
    * failed open has closed the database, so LevelDB's lock does not outlive it.
    */
-  static async open(dir: string, limits: OutboxLimits): Promise<Outbox> {
+  static async open(dir: string, limits: OutboxLimits, events: OutboxEvents = {}): Promise<Outbox> {
     // LevelDB creates its files with the umask's mode; a private folder is what keeps them private.
     privateDir(dir);
     const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
@@ -109,7 +133,7 @@ export class Outbox {
       for await (const [key, value] of db.iterator()) reader.add(key, value);
       // Synced like an append: the bad bytes are kept before the record holding them is rewritten.
       if (reader.ops.length > 0) await db.batch([...reader.ops], { sync: true });
-      return new Outbox(db, limits, reader.messages, reader.nextSeq, reader.quarantined);
+      return new Outbox(db, limits, reader.messages, reader.nextSeq, reader.quarantined, events);
     } catch (err) {
       await db.close().catch((closing: unknown) => {
         // The open's own error is the one to report; this one only adds that the lock may stay.
@@ -117,6 +141,11 @@ export class Outbox {
       });
       throw err;
     }
+  }
+
+  /** Why writes fail, from a failed write until one succeeds again; undefined while they work. */
+  get writeFailure(): OutboxWriteError | undefined {
+    return this.failure;
   }
 
   /** Messages on disk: waiting, or sent and not yet acknowledged (appends still being written not counted). */
@@ -138,10 +167,12 @@ export class Outbox {
    * `append` without a promise, for the node's per-message path: reserves room at once and queues
    * the record for the next group commit; `written` is called when that is on disk (or failed).
    * Returns the entries evicted to make room (`dropOldest`), already removed. Throws an
-   * OutboxFullError when the message does not fit (`refuse`, or nothing left to evict).
+   * OutboxFullError when the message does not fit (`refuse`, or nothing left to evict), and the
+   * OutboxWriteError of the last failed write until a write succeeds again.
    */
   add(publication: Publication, written: Written, done?: Done): readonly Queued[] {
     if (this.closed) throw new Error('the outbox is closed');
+    if (this.failure) throw this.failure;
     const { header, headerBytes } = headerOf(publication);
     const bytes = LENGTH_BYTES + headerBytes + publication.payload.length;
     let evicted = NONE_EVICTED;
@@ -207,8 +238,10 @@ export class Outbox {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retryTimer);
     while (this.writing) await this.writing;
-    await this.db.close();
+    // A failed attempt to write again may have left it closed. Removals still owed are lost: those messages are sent again after the next open.
+    if (this.db.status === 'open') await this.db.close();
   }
 
   private fits(bytes: number): boolean {
@@ -223,8 +256,8 @@ export class Outbox {
   }
 
   private startWriting(): void {
-    // Everything queued while a write is under way goes in the next batch, behind one fsync.
-    if (!this.writing) this.writing = this.flush();
+    // Everything queued while a write is under way goes in the next batch, behind one fsync; nothing is written while writes fail.
+    if (!this.writing && !this.failure) this.writing = this.flush();
   }
 
   private async flush(): Promise<void> {
@@ -235,24 +268,69 @@ export class Outbox {
       const pending = this.pending;
       this.deletes = [];
       this.pending = [];
+      // Appends take sequence numbers in order and all join the batch, so one group is a run of them.
+      const group: Group = { key: groupKeyOf(pending[0]?.entry.seq ?? 0), live: pending.length };
       try {
         const batch = this.db.batch();
         for (const key of deletes) batch.del(key);
-        // Appends take sequence numbers in order and all join the batch, so one group is a run of them.
-        const group: Group = { key: groupKeyOf(pending[0]?.entry.seq ?? 0), live: pending.length };
         if (pending.length > 0) batch.put(group.key, groupValue(pending));
         await batch.write({ sync: pending.length > 0 });
         // All of the batch is takeable before anyone hears of it, so the pump fills its window in one go.
         for (const p of pending) this.admit(p.entry, group);
         for (const p of pending) p.written(p.entry);
       } catch (err) {
-        for (const p of pending) {
-          this.reservedCount--;
-          this.reservedBytes -= p.entry.bytes;
-          p.written(p.entry, err as Error);
-        }
+        // The group may be on disk or not: delete it with the removals still owed, at the first write that works.
+        this.deletes = [...deletes, ...(pending.length > 0 ? [group.key] : []), ...this.deletes];
+        this.failed(err as Error, [...pending, ...this.pending]);
+        this.pending = [];
+        break;
       }
     }
     this.writing = undefined;
+  }
+
+  /** A write failed: its appends and those queued behind it fail with it, and new ones are refused until `retry` works. */
+  private failed(cause: Error, pending: readonly Pending[]): void {
+    const first = !this.failure;
+    this.failure = new OutboxWriteError(`outbox write failed: ${cause.message}`, { cause });
+    for (const p of pending) {
+      this.reservedCount--;
+      this.reservedBytes -= p.entry.bytes;
+      p.written(p.entry, this.failure);
+    }
+    if (first) this.events.writeFailure?.(this.failure);
+    if (!this.closed) this.retryTimer = setTimeout(() => this.startRetry(), backoffDelay(++this.retries, WRITE_RETRY));
+  }
+
+  private startRetry(): void {
+    // While writes fail nothing else writes (startWriting), so `writing` is free here.
+    if (!this.writing && !this.closed) this.writing = this.retry();
+  }
+
+  /**
+   * After a failed write LevelDB may refuse every write (after a failed sync), and its log may end
+   * in a half-written record that makes it drop the records appended behind it at the next open
+   * (a message acknowledged as on disk, lost). A close and open starts a new log; then the
+   * removals owed, never fewer than one (the failed group's), are written and synced: when that
+   * works, so do writes.
+   */
+  private async retry(): Promise<void> {
+    const deletes = this.deletes;
+    this.deletes = [];
+    try {
+      await this.db.close();
+      await this.db.open();
+      await this.db.batch(deletes.map((key) => ({ type: 'del' as const, key })), { sync: true });
+    } catch (err) {
+      this.deletes = [...deletes, ...this.deletes];
+      this.writing = undefined;
+      this.failed(err as Error, []);
+      return;
+    }
+    this.failure = undefined;
+    this.retries = 0;
+    this.writing = undefined;
+    this.events.writeFailure?.(undefined);
+    this.startWriting();
   }
 }

@@ -4,7 +4,7 @@ import type { BrokerNode, Publisher } from '../broker/broker-node';
 import { configErrorStatus, statusFor, type Translate } from '../common/status';
 import { userDirOf } from '../session/durable-file';
 import type { SessionState } from '../session/session';
-import { Outbox, OutboxFullError, type Done, type Publication, type Queued } from './outbox';
+import { Outbox, OutboxFullError, type Done, type OutboxWriteError, type Publication, type Queued } from './outbox';
 import { adoptLegacyOutbox, outboxDir, type SessionIdentity } from './outbox-location';
 import { publicationOf } from './publication';
 import { Pump } from './pump';
@@ -52,6 +52,8 @@ export function registerPublisher(RED: NodeAPI): void {
     const showStatus = (): void => {
       clearTimeout(statusTimer);
       statusTimer = undefined;
+      const failure = outbox?.writeFailure;
+      if (failure) return this.status(configErrorStatus(t, 'outboxWriteFailed', { reason: reasonOf(failure) }));
       const base: NodeStatus = statusFor(state, t);
       const depth = outbox?.depth ?? 0;
       // The inner text is a bare key the runtime translates here, since it goes inside another message.
@@ -82,10 +84,16 @@ export function registerPublisher(RED: NodeAPI): void {
       },
     };
 
+    /** Once per episode (the outbox reports its start and its end): the log, and the badge while it lasts. */
+    const writeFailure = (err: OutboxWriteError | undefined): void => {
+      if (err) this.error(`${err.message} (outbox ${dir}): new messages are refused until a write works again, tried by itself with growing delays`);
+      else this.log(`outbox writes work again in ${dir}: accepting messages`);
+      showStatus();
+    };
     let adopted: ReturnType<typeof adoptLegacyOutbox>;
     const opening = Promise.resolve().then(() => {
       adopted = adoptLegacyOutbox(userDir, this.id, dir);
-      return Outbox.open(dir, settings.outbox);
+      return Outbox.open(dir, settings.outbox, { writeFailure });
     });
     const ready = opening.then(
       (opened) => {
@@ -157,6 +165,12 @@ export function registerPublisher(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('durable-mqtt-out', DurableMqttOut);
+}
+
+/** The last part of a LevelDB error ("IO error: <file>: No space left on device"), short enough for a badge. */
+function reasonOf(err: OutboxWriteError): string {
+  const cause = err.cause instanceof Error ? err.cause.message : err.message;
+  return cause.slice(cause.lastIndexOf(': ') + 1).trim();
 }
 
 function optionsOf(p: Publication): { qos: Publication['qos']; retain: boolean; properties?: Publication['properties'] } {

@@ -15,22 +15,30 @@ export { helper };
 type FlowNode = Record<string, unknown> & { id: string; type: string };
 
 /**
- * Gives the nodes of the enclosing describe a `RED.settings.userDir`, as a real runtime has (the
- * helper has none, and an out node refuses to run without one): a fresh temp dir, removed after
- * the describe together with the setting. Returns a getter for the dir.
+ * Gives the nodes loaded from now on a `RED.settings.userDir` of `dir`, as a real runtime has (the
+ * helper has none, and an out node refuses to run without one). Returns what puts the helper's
+ * settings back.
  */
-export function userDirForSuite(): () => string {
+export function setUserDir(dir: string): () => void {
   // The helper keeps its settings in `_settings`, and `settings()` only ever merges into a copy of it.
   const internals = helper as unknown as { _settings: object };
-  let saved: object | undefined;
+  const saved = internals._settings;
+  helper.settings({ userDir: dir });
+  return () => {
+    internals._settings = saved;
+  };
+}
+
+/** setUserDir() for the enclosing describe, on a fresh temp dir removed after it; returns a getter for the dir. */
+export function userDirForSuite(): () => string {
+  let restore: (() => void) | undefined;
   let dir: string | undefined;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'durable-userdir-'));
-    saved = internals._settings;
-    helper.settings({ userDir: dir });
+    restore = setUserDir(dir);
   });
   after(() => {
-    if (saved) internals._settings = saved;
+    restore?.();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
   return () => {
