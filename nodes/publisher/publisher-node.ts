@@ -4,20 +4,14 @@ import type { BrokerNode, Publisher } from '../broker/broker-node';
 import { configErrorStatus, statusFor, type Translate } from '../common/status';
 import { userDirOf } from '../session/durable-file';
 import type { SessionState } from '../session/session';
-import { Outbox, OutboxFullError, type Done, type OutboxWriteError, type Publication, type Queued } from './outbox';
-import { adoptLegacyOutbox, outboxDir, type SessionIdentity } from './outbox-location';
+import { closingWith, openNodeOutbox } from './node-outbox';
+import { OutboxFullError, type Done, type Outbox, type OutboxWriteError, type Publication, type Queued } from './outbox';
 import { publicationOf } from './publication';
 import { Pump } from './pump';
 import { parsePublisher, type PublisherProps } from './settings';
 
 // Badge refreshes for the outbox depth, at most this often: a status goes to every open editor.
 const STATUS_INTERVAL_MS = 250;
-
-/**
- * Outboxes closed with messages in them, by node id, in this process: a node started again on
- * another broker URL or client ID gets another outbox, and says where the old one's messages stay.
- */
-const leftBehind = new Map<string, { dir: string; session: SessionIdentity; count: number }>();
 
 export function registerPublisher(RED: NodeAPI): void {
   const t: Translate = (key, subs) => (subs ? RED._(key, subs) : key);
@@ -41,7 +35,6 @@ export function registerPublisher(RED: NodeAPI): void {
     const session = broker.identity;
     if (!session) return refuseAll(statusFor({ state: 'error', reason: 'invalidConfig' }, t), 'the broker configuration is invalid, so nothing is published');
     const settings = parsed.settings;
-    const dir = outboxDir(userDir, this.id, session);
 
     let state: SessionState = { state: 'idle' };
     let outbox: Outbox | undefined;
@@ -86,34 +79,21 @@ export function registerPublisher(RED: NodeAPI): void {
 
     /** Once per episode (the outbox reports its start and its end): the log, and the badge while it lasts. */
     const writeFailure = (err: OutboxWriteError | undefined): void => {
-      if (err) this.error(`${err.message} (outbox ${dir}): new messages are refused until a write works again, tried by itself with growing delays`);
-      else this.log(`outbox writes work again in ${dir}: accepting messages`);
+      if (err) this.error(`${err.message}: new messages are refused until a write works again, tried by itself with growing delays`);
+      else this.log('outbox writes work again: accepting messages');
       showStatus();
     };
-    let adopted: ReturnType<typeof adoptLegacyOutbox>;
-    const opening = Promise.resolve().then(() => {
-      adopted = adoptLegacyOutbox(userDir, this.id, dir);
-      return Outbox.open(dir, settings.outbox, { writeFailure });
-    });
-    const ready = opening.then(
+    const ready = openNodeOutbox(userDir, this.id, session, settings.outbox, { writeFailure }).then(
       (opened) => {
-        outbox = opened;
-        pump = new Pump(opened, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle });
-        if (adopted?.kind === 'moved') this.log(`moved the outbox of an earlier version from ${adopted.from} to ${dir} (${opened.depth} messages)`);
-        if (adopted?.kind === 'left') this.warn(`an outbox of an earlier version is left in ${adopted.from}: this node's outbox ${dir} exists already`);
-        const before = leftBehind.get(this.id);
-        if (before && before.dir !== dir) {
-          this.warn(`${before.count} messages stay in the outbox ${before.dir} for ${before.session.url} as "${before.session.clientId}": they are sent only when this node publishes through that broker URL and client ID again`);
-        }
-        leftBehind.delete(this.id);
-        if (opened.quarantined > 0) this.warn(`${opened.quarantined} records in the outbox ${dir} could not be read: their bytes were moved to its quarantine (LevelDB keys q…), and the other messages are sent`);
-        if (opened.depth > 0) this.log(`${opened.depth} messages left in the outbox by an earlier run; sending them first`);
+        outbox = opened.outbox;
+        pump = new Pump(outbox, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle });
+        for (const note of opened.notes) this[note.level](note.text);
         pump.setConnected(state.state === 'connected');
         showStatus();
       },
       (err: Error) => {
         this.status(configErrorStatus(t, 'outboxUnavailable'));
-        this.error(`cannot open the outbox in ${dir}: ${err.message}`);
+        this.error(`cannot open the outbox: ${err.message}`);
         throw err;
       },
     );
@@ -157,9 +137,8 @@ export function registerPublisher(RED: NodeAPI): void {
       clearTimeout(statusTimer);
       broker.removePublisher(publisher);
       pump?.stop();
-      const left = outbox?.depth ?? 0;
-      if (left > 0) leftBehind.set(this.id, { dir, session, count: left });
-      if (removed && left > 0) this.warn(`${left} messages are still in the outbox ${dir}; a node with id ${this.id} on ${session.url} as "${session.clientId}" sends them when it is deployed again`);
+      const note = closingWith(this.id, session, userDir, outbox?.depth ?? 0, removed);
+      if (note) this[note.level](note.text);
       const closing = outbox ? outbox.close() : ready.then(() => outbox?.close());
       closing.then(() => done(), () => done());
     });
