@@ -34,11 +34,26 @@ function outFlow(url: string, outId: string, out: Record<string, unknown> = {}, 
 }
 
 /** A persistent subscriber that records every message, for checking what reached the broker. */
-async function subscriber(url: string, topic: string): Promise<{ messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[]; end: () => Promise<void> }> {
-  const client = await mqtt.connectAsync(url, { clientId: fresh('sub'), clean: false, reconnectPeriod: 100, protocolVersion: 5 });
-  client.on('error', () => undefined);
+async function subscriber(url: string, topic: string, clientId = fresh('sub')): Promise<{ messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[]; end: () => Promise<void> }> {
+  // MQTT 5 ends a session at the disconnect unless it asks for an expiry interval.
+  const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 100, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
   const messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[] = [];
+  // Listening before the CONNACK: a present session's queued messages can come in the same read.
   client.on('message', (t, p, packet) => messages.push({ topic: t, payload: p.toString(), retain: packet.retain, qos: packet.qos, packet }));
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: Error): void => {
+      client.off('connect', connected);
+      client.end(true);
+      reject(err);
+    };
+    const connected = (): void => {
+      client.off('error', failed);
+      resolve();
+    };
+    client.once('connect', connected);
+    client.once('error', failed);
+  });
+  client.on('error', () => undefined);
   await client.subscribeAsync(topic, { qos: 2 });
   return { messages, end: () => client.endAsync() };
 }
@@ -158,9 +173,11 @@ describe('durable-mqtt-out (Mosquitto)', function () {
   }
 
   it('keeps messages in the outbox while the broker is down, shows the depth, and sends them in order on return before calling done()', async () => {
-    own = await startMosquitto();
+    // The subscriber's session outlives the broker's restart, so it gets the messages whether it or the out node reconnects first.
+    own = await startMosquitto({ persistence: true });
     const port = own.port;
-    const sub = await subscriber(own.url, 'pub/down');
+    const subId = fresh('sub');
+    const sub = await subscriber(own.url, 'pub/down', subId);
     await sub.end();
     await own.stop();
     const id = outId('down');
@@ -170,7 +187,7 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await until(() => String(lastStatus(id)?.text).includes('status.queued'), 'the badge shows the queue');
     assert.equal(done.length, 0, 'no done() before the broker has the messages');
     own = await startMosquitto({ port, dataDir: own.dataDir, persistence: true });
-    const back = await subscriber(own.url, 'pub/down');
+    const back = await subscriber(own.url, 'pub/down', subId);
     await until(() => done.length === 20, 'done() for all 20');
     await until(() => back.messages.length >= 20, 'all 20 at the subscriber');
     assert.deepEqual([...new Set(back.messages.map((m) => Number(m.payload)))], Array.from({ length: 20 }, (_, i) => i));
