@@ -1,7 +1,9 @@
 // One-command demo (`npm start`): Node-RED running this package in a ready-made flow, against a demo broker that outlives it.
 //
 // LOCAL DEMO ONLY: the editor has no adminAuth, so anyone who can reach it can run code on this
-// machine. It listens on 127.0.0.1 for that reason; do not expose it.
+// machine. It listens on 127.0.0.1 for that reason, and answers 403 to a Host header other than
+// localhost, 127.0.0.1 or [::1] with its port, so a web page cannot reach it by DNS rebinding
+// (scripts/demo-host-check.ts); do not expose it.
 //
 // The demo broker (scripts/demo-broker.ts: Aedes, sessions on disk) runs as its own detached
 // process: the first `npm start` starts it, Ctrl-C stops Node-RED only, and the next `npm start`
@@ -21,13 +23,14 @@
 //                     Tests set it (and PORT) so they never collide with a developer's own demo.
 //   DEMO_USERDIR      Node-RED user directory; default <repo>/.demo/userdir (git-ignored). The demo
 //                     broker keeps its sessions, pid file and log there.
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 import RED from 'node-red';
 import { BROKER_LOG, runningBroker, startBroker, stopBroker } from './demo-broker-control';
+import { credentialSecret, readCredentials, writeCredentials } from './demo-credentials';
+import { guardUpgrades, hostCheck } from './demo-host-check';
 import { envPort, HOST, listenOnPort } from './demo-ports';
 
 const REPO_ROOT = resolve(__dirname, '..');
@@ -37,8 +40,6 @@ const FLOW_FILE = 'flows.json';
 const DEMO_TAB = 'durable-demo-tab';
 const PUBLISHER_BROKER_ID = 'durable-demo-publisher-broker';
 const DURABLE_BROKER_ID = 'durable-demo-broker';
-// Fixed on purpose so the demo can write the credentials file itself (see encryptCredentials). Not a secret.
-const CREDENTIAL_SECRET = 'durable-mqtt-demo-not-a-secret';
 // After the first Ctrl-C, give up on a clean stop after this long.
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -195,21 +196,6 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
   ];
 }
 
-/** Node-RED's credentials file format: AES-256-CTR under sha256(credentialSecret), IV in hex first. */
-function encryptCredentials(credentials: Record<string, unknown>): { $: string } {
-  const key = createHash('sha256').update(CREDENTIAL_SECRET).digest();
-  const iv = randomBytes(16);
-  const cipher = createCipheriv('aes-256-ctr', key, iv);
-  return { $: iv.toString('hex') + cipher.update(JSON.stringify(credentials), 'utf8', 'base64') + cipher.final('base64') };
-}
-
-function decryptCredentials(file: { $?: unknown }): Record<string, unknown> {
-  if (typeof file.$ !== 'string') return {};
-  const key = createHash('sha256').update(CREDENTIAL_SECRET).digest();
-  const decipher = createDecipheriv('aes-256-ctr', key, Buffer.from(file.$.slice(0, 32), 'hex'));
-  return JSON.parse(decipher.update(file.$.slice(32), 'base64', 'utf8') + decipher.final('utf8')) as Record<string, unknown>;
-}
-
 /** A JSON file's content, or `fallback` when it is missing or unreadable. */
 function readJson<T>(file: string, fallback: T): T {
   try {
@@ -223,9 +209,11 @@ function readJson<T>(file: string, fallback: T): T {
  * Resets the demo on every start, so a broken edit never sticks: the demo tab, its two broker
  * configs and their credentials are rewritten, everything else in the flow file is kept, and a
  * "Stop flows" left over from the last run is cleared, since the demo should start with its flows running.
+ * Returns the user directory's credential secret.
  */
-function prepareUserDir(userDir: string, broker: Broker): void {
+function prepareUserDir(userDir: string, broker: Broker): string {
   mkdirSync(userDir, { recursive: true });
+  const key = credentialSecret(userDir);
   const flowFile = join(userDir, FLOW_FILE);
   const demo = demoFlow(broker);
   const ours = new Set([DEMO_TAB, ...demo.map((n) => n.id)]);
@@ -233,20 +221,14 @@ function prepareUserDir(userDir: string, broker: Broker): void {
   const kept = Array.isArray(existing) ? existing.filter((n) => !ours.has(n.id as string) && n.z !== DEMO_TAB) : [];
   writeFileSync(flowFile, `${JSON.stringify([...kept, ...demo], null, 4)}\n`);
   const credFile = join(userDir, FLOW_FILE.replace(/\.json$/, '_cred.json'));
-  let credentials: Record<string, unknown> = {};
-  try {
-    credentials = decryptCredentials(readJson<{ $?: unknown }>(credFile, {}));
-  } catch {
-    // Written under another secret: the demo cannot read it, so only its own entries remain.
-  }
+  const credentials = readCredentials(credFile, key);
   for (const id of [PUBLISHER_BROKER_ID, DURABLE_BROKER_ID]) delete credentials[id];
   if (broker.user !== undefined || broker.password !== undefined) {
     // Credentials from BROKER_URL go where Node-RED keeps them, so the core node never logs them in its URL.
     const creds = { user: broker.user ?? '', password: broker.password ?? '' };
     Object.assign(credentials, { [PUBLISHER_BROKER_ID]: creds, [DURABLE_BROKER_ID]: creds });
   }
-  if (Object.keys(credentials).length > 0) writeFileSync(credFile, JSON.stringify(encryptCredentials(credentials)));
-  else rmSync(credFile, { force: true });
+  writeCredentials(credFile, credentials, key.secret);
   const runtimeConfig = join(userDir, '.config.runtime.json');
   if (existsSync(runtimeConfig)) {
     try {
@@ -259,6 +241,7 @@ function prepareUserDir(userDir: string, broker: Broker): void {
       // Unreadable: Node-RED will report it; nothing of ours to reset.
     }
   }
+  return key.secret;
 }
 
 function banner(editor: string, broker: Broker, userDir: string): void {
@@ -347,7 +330,7 @@ async function main(): Promise<void> {
     if (process.env.DEMO_BROKER_PORT) log('DEMO_BROKER_PORT is ignored because BROKER_URL is set');
   }
 
-  prepareUserDir(userDir, broker);
+  const secret = prepareUserDir(userDir, broker);
 
   // Both Express apps of Node-RED hang off one plain HTTP server: the editor and admin API first,
   // then the routes of HTTP-in nodes, then 404.
@@ -367,6 +350,7 @@ async function main(): Promise<void> {
   });
   const port = await listenOnPort(http, 'editor', envPort('PORT', log), 1880, log);
   const editor = `http://${HOST}:${port}/`;
+  guardUpgrades(http, port);
 
   const settings: Settings & Record<string, unknown> = {
     uiHost: HOST,
@@ -376,7 +360,10 @@ async function main(): Promise<void> {
     userDir,
     flowFile: FLOW_FILE,
     flowFilePretty: true,
-    credentialSecret: CREDENTIAL_SECRET,
+    credentialSecret: secret,
+    // DNS rebinding: only this machine's own names for the editor are answered (WebSockets: guardUpgrades above).
+    httpAdminMiddleware: hostCheck(port),
+    httpNodeMiddleware: hostCheck(port),
     // This package is loaded straight from the repository: Node-RED scans each nodesDir entry, and
     // one whose package.json has a "node-red" section is loaded as that module (its "nodes" map
     // points at dist/durable-mqtt.js). No copy, symlink or npm install into the userDir needed.

@@ -1,7 +1,8 @@
 // Checks the one-command demo (scripts/demo.ts) end to end, its broker that outlives Ctrl-C, and that every flow in examples/ deploys cleanly.
 import { strict as assert } from 'node:assert';
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,13 +13,31 @@ import { REPO_ROOT, START_TIMEOUT_MS, ensureBuilt, exitOf, spawnDemo, startDemo,
 import { freePort } from './support/ports';
 import { mosquittoForSuite, mosquittoSubscribeCount } from './support/mosquitto';
 import { publishMany } from './support/publisher';
-import { callsOf, helper, lastStatus, load, until } from './support/nodered';
+import { callsOf, helper, lastStatus, load, until, userDirForSuite } from './support/nodered';
 
 const EXIT_TIMEOUT_MS = 15_000;
 // The count node logs the first counter message and every other message with its running count.
 const COUNTER_LINE = /\[function:count per topic\] demo\/counter: 1\b/;
 /** Messages published while Node-RED is down, as the README's story says "a few". */
 const AWAY = 5;
+
+/** The status of a GET (or, with `upgrade`, a WebSocket handshake) to the editor at `port`, sent with `host` as its Host header, as a DNS-rebound page would. */
+function statusWithHost(port: number, path: string, host: string, upgrade = false): Promise<number> {
+  const headers: Record<string, string> = { Host: host };
+  if (upgrade) Object.assign(headers, { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 const onPath = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
@@ -67,6 +86,26 @@ describe('demo (npm start)', function () {
     assert.match(output(), /\[demo\] loaded node-red-contrib-durable-mqtt from .*: durable-mqtt-broker, durable-mqtt-in/);
     assert.match(output(), new RegExp(`Editor: +${editor.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     assert.doesNotMatch(output(), /Waiting for missing types|Missing node types|Failed to register/);
+  });
+
+  it('answers 403 to a Host header other than its own address and port (DNS rebinding), on the editor, the admin API, HTTP-in routes and the comms WebSocket', async () => {
+    await running().editorReady();
+    const port = Number(new URL(running().editor).port);
+    for (const host of ['evil.example', `evil.example:${port}`, `127.0.0.1.evil.example:${port}`, `localhost:${port + 1}`, '127.0.0.1']) {
+      for (const path of ['/', '/flows', '/no-such-route']) assert.equal(await statusWithHost(port, path, host), 403, `${host} ${path}`);
+      assert.equal(await statusWithHost(port, '/comms', host, true), 403, `${host} WebSocket`);
+    }
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`]) {
+      assert.equal(await statusWithHost(port, '/', host), 200, host);
+      assert.equal(await statusWithHost(port, '/comms', host, true), 101, `${host} WebSocket`);
+    }
+  });
+
+  it('keeps a random credential secret of its own in the user directory, readable by the user alone', async () => {
+    await running().editorReady();
+    const file = join(running().userDir, '.credential-secret');
+    assert.equal((statSync(file).mode & 0o777).toString(8), '600');
+    assert.match(readFileSync(file, 'utf8'), /^[0-9a-f]{64}\n$/);
   });
 
   it('lists durable-mqtt-broker and durable-mqtt-in in the editor palette', async () => {
@@ -198,6 +237,8 @@ describe('examples', function () {
   ].map((f) => requireCore(`@node-red/nodes/core/${f}`) as unknown);
   const files = readdirSync(join(REPO_ROOT, 'examples')).filter((f) => f.endsWith('.json'));
   let broker: AedesHandle | undefined;
+  // The bridge example's out node keeps its outbox there.
+  userDirForSuite();
 
   afterEach(async () => {
     await helper.unload();

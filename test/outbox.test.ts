@@ -1,14 +1,40 @@
 // Specifies the outbox: a durable FIFO on disk that keeps order across reopen and enforces its bounds.
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { OutboxLimits } from '../nodes/publisher/limits';
 import { Outbox, OutboxFullError, type Publication } from '../nodes/publisher/outbox';
+import { until } from './support/nodered';
+import { smallFsForEach } from './support/small-fs';
 
 const LIMITS: OutboxLimits = { maxMessages: 1000, maxBytes: 1024 * 1024, whenFull: 'refuse' };
 const pub = (i: number, extra: Partial<Publication> = {}): Publication => ({ topic: `t/${i}`, payload: Buffer.from(String(i)), qos: 1, retain: false, ...extra });
+
+/** The bytes of one message as the outbox stores it: the header's length, the header (JSON, or anything), the payload. */
+function record(header: string, payload: string): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(Buffer.byteLength(header));
+  return Buffer.concat([length, Buffer.from(header), Buffer.from(payload)]);
+}
+/** A group record's value: each record behind its own length. */
+function group(...records: Buffer[]): Buffer {
+  return Buffer.concat(records.flatMap((r) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(r.length);
+    return [length, r];
+  }));
+}
+const header = (topic: string): string => JSON.stringify({ t: topic, q: 1, r: false });
+const groupKey = (seq: number): string => `g${seq.toString(16).padStart(13, '0')}`;
+const openDb = (dir: string): ClassicLevel<string, Buffer> => new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+/** Every topic the outbox hands out, in order. */
+function drain(box: Outbox): string[] {
+  const topics: string[] = [];
+  for (let e = box.take(); e; e = box.take()) topics.push(e.publication.topic);
+  return topics;
+}
 
 describe('outbox', () => {
   let dir = '';
@@ -83,6 +109,42 @@ describe('outbox', () => {
     await again.close();
   });
 
+  it('moves records it cannot read to quarantine with their bytes as they were, counts them, and loads the rest in order', async () => {
+    const box = await Outbox.open(dir, LIMITS);
+    await Promise.all([0, 1].map((i) => box.append(pub(i))));
+    await box.close();
+    const db = openDb(dir);
+    const corrupt: Record<string, Buffer> = {
+      // A first-format record too short for its header length.
+      '0000000000005': Buffer.from('xx'),
+      // A group whose first length runs past the end.
+      [groupKey(10)]: Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]),
+      // A key of no kind the outbox writes.
+      zzz: Buffer.from('?'),
+    };
+    for (const [key, value] of Object.entries(corrupt)) await db.put(key, value);
+    // Groups with good records around bad ones: a header that is not JSON, one that is JSON but no header, a length past the end.
+    await db.put(groupKey(20), group(record(header('t/20'), 'a'), record('not json', 'b'), record(JSON.stringify({ t: 5 }), 'c'), record(header('t/23'), 'd')));
+    await db.put(groupKey(30), Buffer.concat([group(record(header('t/30'), 'e')), Buffer.from([0, 0, 0, 99, 7])]));
+    await db.close();
+
+    const opened = await Outbox.open(dir, LIMITS);
+    assert.equal(opened.quarantined, 6);
+    assert.equal(opened.depth, 5);
+    assert.deepEqual(drain(opened), ['t/0', 't/1', 't/20', 't/23', 't/30']);
+    await opened.close();
+
+    const again = await Outbox.open(dir, LIMITS);
+    assert.equal(again.quarantined, 0, 'moved once: a second open finds nothing new');
+    assert.deepEqual(drain(again), ['t/0', 't/1', 't/20', 't/23', 't/30']);
+    await again.close();
+    const raw = openDb(dir);
+    const kept = (await raw.values({ gte: 'q', lt: 'r' }).all()).map((v) => v.toString('hex')).sort();
+    await raw.close();
+    for (const value of Object.values(corrupt)) assert.ok(kept.includes(value.toString('hex')), `the bytes ${value.toString('hex')} kept`);
+    assert.equal(kept.length, 6);
+  });
+
   it('puts an untaken entry back at its place in the order', async () => {
     const box = await Outbox.open(dir, LIMITS);
     for (let i = 0; i < 4; i++) await box.append(pub(i));
@@ -92,6 +154,14 @@ describe('outbox', () => {
     box.untake(a);
     assert.deepEqual([1, 2, 3, 4].map(() => box.take()?.publication.topic), ['t/0', 't/1', 't/2', 't/3']);
     await box.close();
+  });
+
+  it('creates its folders 0700, so the LevelDB files in them are Node-RED\'s user\'s alone', async () => {
+    const box = await Outbox.open(join(dir, 'outbox', 'one'), LIMITS);
+    await box.append(pub(0));
+    await box.close();
+    const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8);
+    assert.deepEqual([modeOf(join(dir, 'outbox')), modeOf(join(dir, 'outbox', 'one'))], ['700', '700']);
   });
 
   it('refuses a message when full by count or by bytes, and takes one again once room is made', async () => {
@@ -121,5 +191,54 @@ describe('outbox', () => {
     await assert.rejects(box.append(pub(4)), OutboxFullError);
     box.remove(inFlight);
     await box.close();
+  });
+});
+
+describe('outbox on a full disk (tmpfs)', () => {
+  const small = smallFsForEach('1m');
+
+  it('closes the database when an open fails, so the next open in the same process finds it unlocked', async () => {
+    const dir = join(small().dir, 'box');
+    const db = openDb(dir);
+    // Garbage that quarantine has to write again elsewhere, 96 KiB of it.
+    await db.put(groupKey(0), Buffer.alloc(96 * 1024, 0xff));
+    await db.close();
+    // With room, one more open turns LevelDB's log into a table, so the next open itself writes only a few KiB.
+    await db.open();
+    await db.close();
+    small().fill(32 * 1024);
+    await assert.rejects(Outbox.open(dir, LIMITS), /No space left on device/);
+    small().free();
+    const box = await Outbox.open(dir, LIMITS);
+    assert.equal(box.quarantined, 1);
+    assert.equal(box.depth, 0);
+    await box.close();
+  });
+});
+
+describe('outbox when a write fails (full tmpfs)', () => {
+  const small = smallFsForEach('1m');
+
+  it('writes again by itself once the disk has room after a failed write, and keeps every message it accepted after that across a reopen', async () => {
+    const dir = join(small().dir, 'box');
+    const reported: (string | undefined)[] = [];
+    const box = await Outbox.open(dir, LIMITS, { writeFailure: (err) => reported.push(err?.message) });
+    await box.append(pub(0));
+    small().fill();
+    // Larger than a page, so the write cannot go into one LevelDB's log has room left in.
+    await assert.rejects(box.append(pub(1, { payload: Buffer.alloc(64 * 1024) })), /No space left on device/);
+    small().free();
+    await until(() => box.writeFailure === undefined, 'writes to work again');
+    await box.append(pub(2));
+    await box.close();
+    const again = await Outbox.open(dir, LIMITS);
+    try {
+      assert.deepEqual(drain(again), ['t/0', 't/2'], 'what was accepted after the failure is on disk');
+    } finally {
+      await again.close();
+    }
+    assert.equal(reported.length, 2, JSON.stringify(reported));
+    assert.match(String(reported[0]), /^outbox write failed: .*No space left on device/);
+    assert.equal(reported[1], undefined, 'and that it is over');
   });
 });

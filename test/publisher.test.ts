@@ -1,23 +1,24 @@
-// Specifies the durable-mqtt-out node: done() after the broker's ack, the outbox while the broker is away, and input errors a Catch node sees.
+// Specifies the durable-mqtt-out node: done() after the broker's ack, the outbox while the broker is away and where it is kept, and input errors a Catch node sees.
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { NodeMessage } from 'node-red';
+import { Outbox } from '../nodes/publisher/outbox';
 import { parsePublisher } from '../nodes/publisher/settings';
 import { publicationOf } from '../nodes/publisher/publication';
 import { startMosquitto, mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';
-import { callsOf, collect, getNode, helper, lastStatus, load, logged, until } from './support/nodered';
+import { callsOf, collect, getNode, helper, lastStatus, load, logged, setUserDir, until, userDirForSuite } from './support/nodered';
+import { freePort } from './support/ports';
+import { smallFsForEach } from './support/small-fs';
 import { coreNode } from './support/runtime';
 
 const catchNode = coreNode('core/common/25-catch.js');
 const completeNode = coreNode('core/common/24-complete.js');
 
 let seq = 0;
-// Under the test helper the outbox lives in the temp dir, keyed by node id: every test gets its own.
+// Outboxes are keyed by node id (and broker): every test gets its own, in the suite's user directory.
 const fresh = (what: string): string => `pub-${what}-${process.pid}-${++seq}`;
-const outboxOf = (id: string): string => join(tmpdir(), 'durable-mqtt', 'outbox', id);
 
 /** broker config → durable-mqtt-out, with a complete node and a catch node reporting to helpers. */
 function outFlow(url: string, outId: string, out: Record<string, unknown> = {}, broker: Record<string, unknown> = {}): Parameters<typeof load>[0] {
@@ -33,11 +34,26 @@ function outFlow(url: string, outId: string, out: Record<string, unknown> = {}, 
 }
 
 /** A persistent subscriber that records every message, for checking what reached the broker. */
-async function subscriber(url: string, topic: string): Promise<{ messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[]; end: () => Promise<void> }> {
-  const client = await mqtt.connectAsync(url, { clientId: fresh('sub'), clean: false, reconnectPeriod: 100, protocolVersion: 5 });
-  client.on('error', () => undefined);
+async function subscriber(url: string, topic: string, clientId = fresh('sub')): Promise<{ messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[]; end: () => Promise<void> }> {
+  // MQTT 5 ends a session at the disconnect unless it asks for an expiry interval.
+  const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 100, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
   const messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[] = [];
+  // Listening before the CONNACK: a present session's queued messages can come in the same read.
   client.on('message', (t, p, packet) => messages.push({ topic: t, payload: p.toString(), retain: packet.retain, qos: packet.qos, packet }));
+  await new Promise<void>((resolve, reject) => {
+    const failed = (err: Error): void => {
+      client.off('connect', connected);
+      client.end(true);
+      reject(err);
+    };
+    const connected = (): void => {
+      client.off('error', failed);
+      resolve();
+    };
+    client.once('connect', connected);
+    client.once('error', failed);
+  });
+  client.on('error', () => undefined);
   await client.subscribeAsync(topic, { qos: 2 });
   return { messages, end: () => client.endAsync() };
 }
@@ -77,13 +93,9 @@ describe('durable-mqtt-out settings and msg', () => {
 describe('durable-mqtt-out (Mosquitto)', function () {
   this.timeout(60_000);
   const mosq = mosquittoForSuite();
-  const outIds: string[] = [];
+  userDirForSuite();
   let own: MosquittoHandle | undefined;
-  const outId = (what: string): string => {
-    const id = fresh(what);
-    outIds.push(id);
-    return id;
-  };
+  const outId = fresh;
   /**
    * Two out nodes, `<prefix>/a` at QoS `qos[0]` and `<prefix>/b` at `qos[1]`, on one broker config
    * (one connection), loaded and connected; done and caught collect both.
@@ -102,7 +114,6 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await helper.unload();
     await own?.stop('SIGKILL');
     own = undefined;
-    for (const id of outIds.splice(0)) rmSync(outboxOf(id), { recursive: true, force: true });
   });
 
   it('publishes with topic, qos, retain and MQTT 5 properties from msg, and calls done() once acknowledged', async () => {
@@ -162,9 +173,11 @@ describe('durable-mqtt-out (Mosquitto)', function () {
   }
 
   it('keeps messages in the outbox while the broker is down, shows the depth, and sends them in order on return before calling done()', async () => {
-    own = await startMosquitto();
+    // The subscriber's session outlives the broker's restart, so it gets the messages whether it or the out node reconnects first.
+    own = await startMosquitto({ persistence: true });
     const port = own.port;
-    const sub = await subscriber(own.url, 'pub/down');
+    const subId = fresh('sub');
+    const sub = await subscriber(own.url, 'pub/down', subId);
     await sub.end();
     await own.stop();
     const id = outId('down');
@@ -174,7 +187,7 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await until(() => String(lastStatus(id)?.text).includes('status.queued'), 'the badge shows the queue');
     assert.equal(done.length, 0, 'no done() before the broker has the messages');
     own = await startMosquitto({ port, dataDir: own.dataDir, persistence: true });
-    const back = await subscriber(own.url, 'pub/down');
+    const back = await subscriber(own.url, 'pub/down', subId);
     await until(() => done.length === 20, 'done() for all 20');
     await until(() => back.messages.length >= 20, 'all 20 at the subscriber');
     assert.deepEqual([...new Set(back.messages.map((m) => Number(m.payload)))], Array.from({ length: 20 }, (_, i) => i));
@@ -231,6 +244,130 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     assert.ok(callsOf(id, 'warn').every(([m]) => /dropped from the full outbox/.test(String(m))));
     own = await startMosquitto({ port });
     const sub = await subscriber(own.url, 'pub/drop');
+    await sub.end();
+  });
+});
+
+describe('durable-mqtt-out: where the outbox is kept', function () {
+  this.timeout(60_000);
+  const mosq = mosquittoForSuite();
+  const userDir = userDirForSuite();
+  const root = (): string => join(userDir(), 'durable-mqtt', 'outbox');
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  /** Loads the out node `id` on the broker config `url` + `clientId`, sends one message and waits until it is on disk. */
+  async function queueOne(url: string, id: string, clientId: string): Promise<void> {
+    await load(outFlow(url, id, { topic: 'loc' }, { clientId }), {}, [catchNode, completeNode]);
+    send(id, { payload: 'one' });
+    await until(() => String(lastStatus(id)?.text).includes('status.queued'), 'the message on disk');
+  }
+  const leftLogged = (id: string): string[] => callsOf(id, 'log').map(([m]) => String(m)).filter((m) => /left in the outbox/.test(m));
+
+  it('keeps the outbox inside <userDir>/durable-mqtt/outbox under a hash of node id, broker URL and client ID: an id with ../ stays inside, and another broker starts empty', async () => {
+    const url = `mqtt://127.0.0.1:${await freePort()}`;
+    const id = `../../escape-${process.pid}`;
+    // What the old layout made of this id: a folder outside the outbox root, which must be neither read nor moved.
+    const outside = join(root(), id);
+    const stray = await Outbox.open(outside, { maxMessages: 10, maxBytes: 1024, whenFull: 'refuse' });
+    await stray.append({ topic: 'stray', payload: Buffer.from('x'), qos: 1, retain: false });
+    await stray.close();
+
+    await queueOne(url, id, 'loc-a');
+    const folders = readdirSync(root());
+    assert.equal(folders.length, 1, folders.join(', '));
+    assert.match(folders[0], /^[0-9a-f]{32}$/);
+    assert.deepEqual(leftLogged(id), [], 'nothing of the stray outbox was loaded');
+    assert.ok(existsSync(outside), 'the stray outbox is left where it was');
+    await helper.unload();
+
+    await queueOne(url, id, 'loc-b');
+    assert.deepEqual(leftLogged(id), [], 'another client ID starts with an empty outbox');
+    assert.ok(logged(id, 'warn', /^1 messages stay in the outbox .* as "loc-a": they are sent only when/), 'and says where the first one\'s message stays');
+    assert.equal(readdirSync(root()).length, 2);
+    await helper.unload();
+
+    await queueOne(url, id, 'loc-a');
+    assert.deepEqual(leftLogged(id), ['1 messages left in the outbox by an earlier run; sending them first']);
+  });
+
+  it('moves the outbox an earlier version kept under the bare node id, and sends what it holds', async () => {
+    const id = fresh('legacy');
+    const legacy = join(root(), id);
+    const old = await Outbox.open(legacy, { maxMessages: 10, maxBytes: 1024, whenFull: 'refuse' });
+    for (const payload of ['a', 'b']) await old.append({ topic: 'pub/legacy', payload: Buffer.from(payload), qos: 1, retain: false });
+    await old.close();
+    const sub = await subscriber(mosq().url, 'pub/legacy');
+    await load(outFlow(mosq().url, id), {}, [catchNode, completeNode]);
+    await until(() => sub.messages.length >= 2, 'both messages of the earlier version at the subscriber');
+    assert.deepEqual(sub.messages.map((m) => m.payload), ['a', 'b']);
+    assert.ok(!existsSync(legacy), 'the old folder was moved');
+    assert.ok(logged(id, 'log', /moved the outbox of an earlier version from .* \(2 messages\)/), JSON.stringify(callsOf(id, 'log')));
+    await sub.end();
+  });
+});
+
+describe('durable-mqtt-out without a user directory', function () {
+  const mosq = mosquittoForSuite();
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  it('refuses every message with done(err) and a red badge, rather than keeping messages in a temp dir', async () => {
+    const id = fresh('nouserdir');
+    await load(outFlow(mosq().url, id), {}, [catchNode, completeNode]);
+    const caught = collect('caught-out');
+    await until(() => lastStatus(id)?.fill === 'red', 'a red badge');
+    assert.equal(lastStatus(id)?.text, 'durable-mqtt.errors.noUserDir');
+    send(id, { topic: 'nowhere', payload: 'x' });
+    await until(() => caught.length === 1, 'the message caught');
+    assert.match(String((caught[0] as { error?: { message?: string } }).error?.message), /no user directory/);
+  });
+});
+
+describe('durable-mqtt-out when the disk is full (tmpfs user directory)', function () {
+  const mosq = mosquittoForSuite();
+  // Before the filesystem's own hooks: the nodes close before it is unmounted.
+  afterEach(async () => {
+    await helper.unload();
+  });
+  const small = smallFsForEach('1m');
+  let restore: (() => void) | undefined;
+  beforeEach(() => {
+    restore = setUserDir(small().dir);
+  });
+  afterEach(() => restore?.());
+
+  it('shows "outbox write failed" in red and refuses messages with done(err) while writes fail, and goes back to work by itself once they succeed', async () => {
+    const sub = await subscriber(mosq().url, 'pub/disk');
+    const id = fresh('disk');
+    await load(outFlow(mosq().url, id, { topic: 'pub/disk' }), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    const errorOf = (i: number): string => String((caught[i] as { error?: { message?: string } } | undefined)?.error?.message);
+    await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'connected');
+    send(id, { payload: 'before' });
+    await until(() => done.length === 1, 'the first message done');
+
+    small().fill();
+    send(id, { payload: Buffer.alloc(64 * 1024) });
+    await until(() => caught.length === 1, 'the message that did not fit caught');
+    await until(() => lastStatus(id)?.text === 'durable-mqtt.errors.outboxWriteFailed', 'the red badge');
+    assert.equal(lastStatus(id)?.fill, 'red');
+    assert.match(errorOf(0), /outbox write failed: .*No space left on device/);
+    send(id, { payload: 'during' });
+    await until(() => caught.length === 2, 'a message while it lasts refused');
+    assert.match(errorOf(1), /outbox write failed/);
+
+    small().free();
+    await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'the badge back to connected');
+    send(id, { payload: 'after' });
+    await until(() => done.length === 2 && sub.messages.length === 2, 'the next message done and delivered');
+    assert.deepEqual(sub.messages.map((m) => m.payload), ['before', 'after']);
+    // done(err) reaches a Catch node through node.error(err, msg); the node's own report has no msg.
+    const reports = callsOf(id, 'error').filter(([m, msg]) => msg === undefined && /outbox write failed/.test(String(m)));
+    assert.equal(reports.length, 1, 'one error for the episode');
+    assert.ok(logged(id, 'log', /outbox writes work again/));
     await sub.end();
   });
 });

@@ -1,11 +1,14 @@
 // Proves the shared test helpers in test/support work before other specs rely on them.
 import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { freePort } from './support/ports.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { makeCerts, type TestCerts } from './support/certs.js';
 import { publishMany } from './support/publisher.js';
+import { smallFsForEach } from './support/small-fs.js';
 import {
   requireMosquitto, startMosquitto, mosquittoSubscribeCount, mosquittoUnsubscribeCount, type MosquittoHandle,
 } from './support/mosquitto.js';
@@ -197,6 +200,17 @@ describe('test support', function () {
       const ok = await connectCollecting(broker.url, { username: 'alice', password: 'secret' });
       clients.push(ok.client);
       assert.equal(ok.client.connected, true);
+    });
+  });
+
+  describe('small filesystem', () => {
+    const small = smallFsForEach('1m');
+
+    it('fills to the last byte, so even a one-byte file cannot be written, and has room again once freed', () => {
+      small().fill();
+      assert.throws(() => writeFileSync(join(small().dir, 'one'), 'x'), { code: 'ENOSPC' });
+      small().free();
+      writeFileSync(join(small().dir, 'one'), 'x');
     });
   });
 });

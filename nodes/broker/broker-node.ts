@@ -69,6 +69,8 @@ export interface Publisher {
 }
 
 export interface BrokerNode extends Node<BrokerCredentials> {
+  /** The broker URL without credentials and the client ID, set once the configuration is valid: what an out node's outbox belongs to. */
+  identity?: { readonly url: string; readonly clientId: string };
   register(consumer: Consumer): void;
   unregister(consumer: Consumer): void;
   /**
@@ -114,7 +116,10 @@ export function registerBroker(RED: NodeAPI): void {
     if (tlsNode) tlsNode.addTLSOptions((tls = {}));
     const proxyNode = props.proxy ? (RED.nodes.getNode(props.proxy) as HttpProxyNode | null) : null;
     const httpProxy = proxyNode ? { url: proxyNode.url, noproxy: proxyNode.noproxy, ...proxyNode.credentials } : undefined;
-    const parsed = parseConfig({ ...props, username: this.credentials?.user, password: this.credentials?.password, tls, httpProxy });
+    // A chosen TLS or proxy node that is gone (deleted, disabled, left out of an import) fails closed:
+    // without it the credentials would go in plain text, or around the proxy the network requires.
+    const dangling = props.tls && !tlsNode ? `TLS configuration node ${props.tls} not found` : props.proxy && !proxyNode ? `HTTP proxy configuration node ${props.proxy} not found` : undefined;
+    const parsed = dangling ? ({ ok: false, error: dangling } as const) : parseConfig({ ...props, username: this.credentials?.user, password: this.credentials?.password, tls, httpProxy });
     if (!parsed.ok) {
       node.error(`invalid broker configuration: ${parsed.error}`);
       node.register = (c) => c.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
@@ -127,8 +132,7 @@ export function registerBroker(RED: NodeAPI): void {
       node.publish = (_topic, _payload, _options, published) => published(new Error(`invalid broker configuration: ${parsed.error}`));
       return;
     }
-    if (props.tls && !tlsNode) node.warn(`TLS configuration node ${props.tls} not found; connecting without it`);
-    if (props.proxy && !proxyNode) node.warn(`HTTP proxy configuration node ${props.proxy} not found; connecting without it`);
+    node.identity = { url: displayUrl(parsed.config.url), clientId: parsed.config.clientId };
     attachSession(RED, node, parsed.config);
   }
   RED.nodes.registerType<Node<BrokerCredentials>, BrokerProps, unknown, BrokerCredentials>('durable-mqtt-broker', DurableMqttBroker, {

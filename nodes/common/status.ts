@@ -24,9 +24,9 @@ export function statusFor(s: SessionState, t: Translate): NodeStatus {
   }
 }
 
-/** The badge for a problem found in the node's own configuration. */
-export function configErrorStatus(t: Translate, key: string): NodeStatus {
-  return { fill: 'red', shape: 'dot', text: t(`${NS}.errors.${key}`) };
+/** The badge for a problem found in the node's own configuration or surroundings (`errors.<key>`, with its substitutions). */
+export function configErrorStatus(t: Translate, key: string, substitutions?: Record<string, string | number>): NodeStatus {
+  return { fill: 'red', shape: 'dot', text: t(`${NS}.errors.${key}`, substitutions) };
 }
 
 /** The payload of the optional status output: the state without internal detail. */

@@ -1,27 +1,13 @@
 // The durable queue of QoS 1/2 publications: a LevelDB (classic-level) whose appends are fsynced and whose entries leave only after the broker's ack.
 import { ClassicLevel } from 'classic-level';
-import { mkdirSync } from 'node:fs';
-import type { QoS } from '../session/cover';
+import { backoffDelay, type BackoffOptions } from '../session/backoff';
+import { privateDir } from '../session/durable-file';
 import { Fifo } from '../session/fifo';
 import { Table } from '../session/table';
 import type { OutboxLimits } from './limits';
+import { groupKeyOf, groupValue, headerOf, LENGTH_BYTES, RecordReader, type Publication, type Read } from './outbox-records';
 
-/** The MQTT 5 properties the out node takes from msg. */
-export interface PublishProperties {
-  userProperties?: Record<string, string | string[]>;
-  contentType?: string;
-  responseTopic?: string;
-  correlationData?: Buffer;
-  messageExpiryInterval?: number;
-}
-
-export interface Publication {
-  readonly topic: string;
-  readonly payload: Buffer;
-  readonly qos: QoS;
-  readonly retain: boolean;
-  readonly properties?: PublishProperties;
-}
+export type { Publication, PublishProperties } from './outbox-records';
 
 export interface Queued {
   /** Position in the outbox: the order messages arrived in, kept across restarts. */
@@ -40,6 +26,24 @@ export type Written = (entry: Queued, err?: Error) => void;
 export class OutboxFullError extends Error {
   override name = 'OutboxFullError';
 }
+
+/** A write to the outbox failed: the message is not on disk, and new ones are refused until a write succeeds again. */
+export class OutboxWriteError extends Error {
+  override name = 'OutboxWriteError';
+}
+
+/** What the outbox tells its owner besides each append's result. */
+export interface OutboxEvents {
+  /** Writes failed (with why), or work again (undefined) after they had failed. */
+  writeFailure?(error: OutboxWriteError | undefined): void;
+}
+
+/**
+ * Delays between attempts to write again after a failed write (a full disk, an I/O error): soon
+ * at first, since space is often freed within seconds, and at most every 10 s after that, an
+ * attempt being a close and open of the database.
+ */
+export const WRITE_RETRY: BackoffOptions = { min: 500, max: 10_000 };
 
 /** The LevelDB record an entry is stored in, and how many of its entries are still in the outbox. */
 interface Group {
@@ -69,19 +73,6 @@ interface Pending {
 const NONE_EVICTED: readonly Queued[] = [];
 
 /**
- * A group commit is one LevelDB record, `g` + the first entry's sequence number in fixed-width hex,
- * holding its entries' records one after another, each behind its length; it is deleted once none
- * of them is left. One put and one delete per batch rather than per message: LevelDB's per-op cost
- * was the largest of ours in the publish profile. Records of one message under the bare hex key
- * (the first format) are still read. Hex digits sort before `g`, and older records have lower
- * sequence numbers, so LevelDB's byte order is arrival order.
- */
-const KEY_WIDTH = 13;
-const GROUP_PREFIX = 'g';
-const groupKeyOf = (seq: number): string => GROUP_PREFIX + seq.toString(16).padStart(KEY_WIDTH, '0');
-const LENGTH_BYTES = 4;
-
-/**
  * Everything in the outbox is also held in memory (bounded by `maxBytes`), so sending never waits for
  * a read. What makes the promise true is the write order: an append resolves only after LevelDB has
  * fsynced its log (`sync: true`), and appends that arrive while a write is under way share the next
@@ -93,7 +84,7 @@ export class Outbox {
   private readonly entries = new Table<number, Admitted>();
   /** Durable entries not handed out by `take`, oldest first. */
   private waiting = new Fifo<Admitted>();
-  private nextSeq: number;
+  private nextSeq = 0;
   /** Count and bytes reserved, including appends still being written. */
   private reservedCount = 0;
   private reservedBytes = 0;
@@ -101,36 +92,60 @@ export class Outbox {
   private pending: Pending[] = [];
   private writing?: Promise<void>;
   private closed = false;
+  /** Set from a failed write until a write succeeds again; appends are refused meanwhile. */
+  private failure?: OutboxWriteError;
+  private retries = 0;
+  private retryTimer?: NodeJS.Timeout;
 
   private constructor(
     private readonly db: ClassicLevel<string, Buffer>,
     readonly limits: OutboxLimits,
-    loaded: Admitted[],
+    loaded: readonly Read[],
+    nextSeq: number,
+    /** Records this open found unreadable and moved to quarantine (see RecordReader). */
+    readonly quarantined: number,
+    private readonly events: OutboxEvents,
   ) {
-    for (const e of loaded) this.admit(e, e.group);
+    const groups = new Map<string, Group>();
+    for (const m of loaded) {
+      let group = groups.get(m.key);
+      if (!group) groups.set(m.key, (group = { key: m.key, live: 0 }));
+      group.live++;
+      this.admit({ seq: m.seq, publication: m.publication, bytes: m.bytes, done: undefined, group }, group);
+      this.reservedBytes += m.bytes;
+    }
     this.reservedCount = loaded.length;
-    this.reservedBytes = loaded.reduce((n, e) => n + e.bytes, 0);
-    this.nextSeq = loaded.length > 0 ? loaded[loaded.length - 1].seq + 1 : 0;
+    this.nextSeq = nextSeq;
   }
 
-  /** Opens (or creates) the outbox in `dir` and loads what an earlier run left, in order. */
-  static async open(dir: string, limits: OutboxLimits): Promise<Outbox> {
-    mkdirSync(dir, { recursive: true });
+  /**
+   * Opens (or creates) the outbox in `dir` and loads what an earlier run left, in order. Records it
+   * cannot read are moved to quarantine first (`quarantined` says how many); whatever fails, a
+   * failed open has closed the database, so LevelDB's lock does not outlive it.
+   */
+  static async open(dir: string, limits: OutboxLimits, events: OutboxEvents = {}): Promise<Outbox> {
+    // LevelDB creates its files with the umask's mode; a private folder is what keeps them private.
+    privateDir(dir);
     const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     await db.open();
-    const loaded: Admitted[] = [];
-    for await (const [key, value] of db.iterator()) {
-      if (!key.startsWith(GROUP_PREFIX)) {
-        // The first format: one message per record.
-        loaded.push({ seq: parseInt(key, 16), publication: decode(value), bytes: value.length, done: undefined, group: { key, live: 1 } });
-        continue;
-      }
-      const records = split(value);
-      const group: Group = { key, live: records.length };
-      const first = parseInt(key.slice(GROUP_PREFIX.length), 16);
-      records.forEach((r, i) => loaded.push({ seq: first + i, publication: decode(r), bytes: r.length, done: undefined, group }));
+    try {
+      const reader = new RecordReader();
+      for await (const [key, value] of db.iterator()) reader.add(key, value);
+      // Synced like an append: the bad bytes are kept before the record holding them is rewritten.
+      if (reader.ops.length > 0) await db.batch([...reader.ops], { sync: true });
+      return new Outbox(db, limits, reader.messages, reader.nextSeq, reader.quarantined, events);
+    } catch (err) {
+      await db.close().catch((closing: unknown) => {
+        // The open's own error is the one to report; this one only adds that the lock may stay.
+        (err as Error).message += ` (and closing the database failed: ${(closing as Error).message})`;
+      });
+      throw err;
     }
-    return new Outbox(db, limits, loaded);
+  }
+
+  /** Why writes fail, from a failed write until one succeeds again; undefined while they work. */
+  get writeFailure(): OutboxWriteError | undefined {
+    return this.failure;
   }
 
   /** How full the outbox is, from 0 to 1: the larger of its share of `maxMessages` and of `maxBytes`, appends being written included. */
@@ -157,10 +172,12 @@ export class Outbox {
    * `append` without a promise, for the node's per-message path: reserves room at once and queues
    * the record for the next group commit; `written` is called when that is on disk (or failed).
    * Returns the entries evicted to make room (`dropOldest`), already removed. Throws an
-   * OutboxFullError when the message does not fit (`refuse`, or nothing left to evict).
+   * OutboxFullError when the message does not fit (`refuse`, or nothing left to evict), and the
+   * OutboxWriteError of the last failed write until a write succeeds again.
    */
   add(publication: Publication, written: Written, done?: Done): readonly Queued[] {
     if (this.closed) throw new Error('the outbox is closed');
+    if (this.failure) throw this.failure;
     const { header, headerBytes } = headerOf(publication);
     const bytes = LENGTH_BYTES + headerBytes + publication.payload.length;
     let evicted = NONE_EVICTED;
@@ -226,8 +243,10 @@ export class Outbox {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retryTimer);
     while (this.writing) await this.writing;
-    await this.db.close();
+    // A failed attempt to write again may have left it closed. Removals still owed are lost: those messages are sent again after the next open.
+    if (this.db.status === 'open') await this.db.close();
   }
 
   private fits(bytes: number): boolean {
@@ -242,8 +261,8 @@ export class Outbox {
   }
 
   private startWriting(): void {
-    // Everything queued while a write is under way goes in the next batch, behind one fsync.
-    if (!this.writing) this.writing = this.flush();
+    // Everything queued while a write is under way goes in the next batch, behind one fsync; nothing is written while writes fail.
+    if (!this.writing && !this.failure) this.writing = this.flush();
   }
 
   private async flush(): Promise<void> {
@@ -254,83 +273,69 @@ export class Outbox {
       const pending = this.pending;
       this.deletes = [];
       this.pending = [];
+      // Appends take sequence numbers in order and all join the batch, so one group is a run of them.
+      const group: Group = { key: groupKeyOf(pending[0]?.entry.seq ?? 0), live: pending.length };
       try {
         const batch = this.db.batch();
         for (const key of deletes) batch.del(key);
-        // Appends take sequence numbers in order and all join the batch, so one group is a run of them.
-        const group: Group = { key: groupKeyOf(pending[0]?.entry.seq ?? 0), live: pending.length };
         if (pending.length > 0) batch.put(group.key, groupValue(pending));
         await batch.write({ sync: pending.length > 0 });
         // All of the batch is takeable before anyone hears of it, so the pump fills its window in one go.
         for (const p of pending) this.admit(p.entry, group);
         for (const p of pending) p.written(p.entry);
       } catch (err) {
-        for (const p of pending) {
-          this.reservedCount--;
-          this.reservedBytes -= p.entry.bytes;
-          p.written(p.entry, err as Error);
-        }
+        // The group may be on disk or not: delete it with the removals still owed, at the first write that works.
+        this.deletes = [...deletes, ...(pending.length > 0 ? [group.key] : []), ...this.deletes];
+        this.failed(err as Error, [...pending, ...this.pending]);
+        this.pending = [];
+        break;
       }
     }
     this.writing = undefined;
   }
-}
 
-interface Header {
-  t: string;
-  q: QoS;
-  r: boolean;
-  p?: Omit<PublishProperties, 'correlationData'> & { correlationData?: string };
-}
-
-/**
- * A group's value: each record behind its 4-byte length. The records are written straight into the
- * one buffer: a buffer or two per message (length, header, concatenation) were a good part of the
- * garbage per message.
- */
-function groupValue(pending: readonly Pending[]): Buffer {
-  let total = 0;
-  for (const p of pending) total += LENGTH_BYTES + p.entry.bytes;
-  const value = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const { entry, header, headerBytes } of pending) {
-    at = value.writeUInt32BE(entry.bytes, at);
-    at = value.writeUInt32BE(headerBytes, at);
-    at += value.write(header, at);
-    at += entry.publication.payload.copy(value, at);
+  /** A write failed: its appends and those queued behind it fail with it, and new ones are refused until `retry` works. */
+  private failed(cause: Error, pending: readonly Pending[]): void {
+    const first = !this.failure;
+    this.failure = new OutboxWriteError(`outbox write failed: ${cause.message}`, { cause });
+    for (const p of pending) {
+      this.reservedCount--;
+      this.reservedBytes -= p.entry.bytes;
+      p.written(p.entry, this.failure);
+    }
+    if (first) this.events.writeFailure?.(this.failure);
+    if (!this.closed) this.retryTimer = setTimeout(() => this.startRetry(), backoffDelay(++this.retries, WRITE_RETRY));
   }
-  return value;
-}
 
-function split(value: Buffer): Buffer[] {
-  const records: Buffer[] = [];
-  for (let at = 0; at + LENGTH_BYTES <= value.length; ) {
-    const length = value.readUInt32BE(at);
-    records.push(value.subarray(at + LENGTH_BYTES, at + LENGTH_BYTES + length));
-    at += LENGTH_BYTES + length;
+  private startRetry(): void {
+    // While writes fail nothing else writes (startWriting), so `writing` is free here.
+    if (!this.writing && !this.closed) this.writing = this.retry();
   }
-  return records;
-}
 
-/** One record is a 4-byte header length, the header as JSON, then the payload bytes as they are; this is its header. */
-function headerOf(p: Publication): { header: string; headerBytes: number } {
-  const h: Header = { t: p.topic, q: p.qos, r: p.retain };
-  if (p.properties) {
-    const { correlationData, ...rest } = p.properties;
-    h.p = correlationData ? { ...rest, correlationData: correlationData.toString('base64') } : rest;
+  /**
+   * After a failed write LevelDB may refuse every write (after a failed sync), and its log may end
+   * in a half-written record that makes it drop the records appended behind it at the next open
+   * (a message acknowledged as on disk, lost). A close and open starts a new log; then the
+   * removals owed, never fewer than one (the failed group's), are written and synced: when that
+   * works, so do writes.
+   */
+  private async retry(): Promise<void> {
+    const deletes = this.deletes;
+    this.deletes = [];
+    try {
+      await this.db.close();
+      await this.db.open();
+      await this.db.batch(deletes.map((key) => ({ type: 'del' as const, key })), { sync: true });
+    } catch (err) {
+      this.deletes = [...deletes, ...this.deletes];
+      this.writing = undefined;
+      this.failed(err as Error, []);
+      return;
+    }
+    this.failure = undefined;
+    this.retries = 0;
+    this.writing = undefined;
+    this.events.writeFailure?.(undefined);
+    this.startWriting();
   }
-  const header = JSON.stringify(h);
-  return { header, headerBytes: Buffer.byteLength(header) };
-}
-
-function decode(value: Buffer): Publication {
-  const length = value.readUInt32BE(0);
-  const header = JSON.parse(value.subarray(LENGTH_BYTES, LENGTH_BYTES + length).toString()) as Header;
-  const payload = Buffer.from(value.subarray(LENGTH_BYTES + length));
-  let properties: PublishProperties | undefined;
-  if (header.p) {
-    const { correlationData, ...rest } = header.p;
-    properties = correlationData !== undefined ? { ...rest, correlationData: Buffer.from(correlationData, 'base64') } : rest;
-  }
-  return { topic: header.t, payload, qos: header.q, retain: header.r, ...(properties ? { properties } : {}) };
 }

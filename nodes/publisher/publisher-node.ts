@@ -1,11 +1,11 @@
 // The `durable-mqtt-out` node: msg -> outbox on disk -> broker; done() once the broker has acknowledged, so upstream acks only a safe publish.
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { BrokerNode, Publisher } from '../broker/broker-node';
 import { configErrorStatus, statusFor, type Translate } from '../common/status';
+import { userDirOf } from '../session/durable-file';
 import type { SessionState } from '../session/session';
-import { Outbox, OutboxFullError, type Done, type Publication, type Queued } from './outbox';
+import { closingWith, openNodeOutbox } from './node-outbox';
+import { OutboxFullError, type Done, type Outbox, type OutboxWriteError, type Publication, type Queued } from './outbox';
 import { publicationOf } from './publication';
 import { pressureOf } from './pressure';
 import { Pump } from './pump';
@@ -22,15 +22,20 @@ export function registerPublisher(RED: NodeAPI): void {
     const broker = props.broker ? (RED.nodes.getNode(props.broker) as BrokerNode | null) : null;
     const parsed = parsePublisher(props);
     /** The one error path for input: a red badge while it lasts, and done(err) so a Catch node sees it. */
-    const refuseAll = (key: string, error: string): void => {
-      this.status(configErrorStatus(t, key));
+    const refuseAll = (badge: NodeStatus, error: string): void => {
+      this.status(badge);
       this.error(error);
       this.on('input', (_msg: NodeMessage, _send: unknown, done: Done) => done(new Error(error)));
     };
-    if (!broker) return refuseAll('noBroker', 'no broker configuration selected, or it was not found');
-    if (!parsed.ok) return refuseAll(parsed.key, parsed.error);
+    if (!broker) return refuseAll(configErrorStatus(t, 'noBroker'), 'no broker configuration selected, or it was not found');
+    if (!parsed.ok) return refuseAll(configErrorStatus(t, parsed.key), parsed.error);
+    const userDir = userDirOf(RED.settings);
+    // Messages in a temp dir would be lost on the reboot that clears it, while done() had promised them.
+    if (userDir === undefined) return refuseAll(configErrorStatus(t, 'noUserDir'), 'no user directory (settings.userDir): the outbox has nowhere to be kept, so nothing is published');
+    // The broker node has said why (node.error); its consumers show the same badge.
+    const session = broker.identity;
+    if (!session) return refuseAll(statusFor({ state: 'error', reason: 'invalidConfig' }, t), 'the broker configuration is invalid, so nothing is published');
     const settings = parsed.settings;
-    const dir = join(outboxRoot(RED), this.id);
 
     let state: SessionState = { state: 'idle' };
     let outbox: Outbox | undefined;
@@ -41,6 +46,8 @@ export function registerPublisher(RED: NodeAPI): void {
     const showStatus = (): void => {
       clearTimeout(statusTimer);
       statusTimer = undefined;
+      const failure = outbox?.writeFailure;
+      if (failure) return this.status(configErrorStatus(t, 'outboxWriteFailed', { reason: reasonOf(failure) }));
       const base: NodeStatus = statusFor(state, t);
       const depth = outbox?.depth ?? 0;
       // The inner text is a bare key the runtime translates here, since it goes inside another message.
@@ -74,17 +81,23 @@ export function registerPublisher(RED: NodeAPI): void {
       },
     };
 
-    const ready = Outbox.open(dir, settings.outbox).then(
+    /** Once per episode (the outbox reports its start and its end): the log, and the badge while it lasts. */
+    const writeFailure = (err: OutboxWriteError | undefined): void => {
+      if (err) this.error(`${err.message}: new messages are refused until a write works again, tried by itself with growing delays`);
+      else this.log('outbox writes work again: accepting messages');
+      showStatus();
+    };
+    const ready = openNodeOutbox(userDir, this.id, session, settings.outbox, { writeFailure }).then(
       (opened) => {
-        outbox = opened;
-        pump = new Pump(opened, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle });
-        if (opened.depth > 0) this.log(`${opened.depth} messages left in the outbox by an earlier run; sending them first`);
+        outbox = opened.outbox;
+        pump = new Pump(outbox, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle });
+        for (const note of opened.notes) this[note.level](note.text);
         pump.setConnected(state.state === 'connected');
         showStatus();
       },
       (err: Error) => {
         this.status(configErrorStatus(t, 'outboxUnavailable'));
-        this.error(`cannot open the outbox in ${dir}: ${err.message}`);
+        this.error(`cannot open the outbox: ${err.message}`);
         throw err;
       },
     );
@@ -131,8 +144,8 @@ export function registerPublisher(RED: NodeAPI): void {
       broker.removePublisher(publisher);
       pressure.forget(this.id);
       pump?.stop();
-      const left = outbox?.depth ?? 0;
-      if (removed && left > 0) this.warn(`${left} messages are still in the outbox ${dir}; a node with id ${this.id} sends them when it is deployed again`);
+      const note = closingWith(this.id, session, userDir, outbox?.depth ?? 0, removed);
+      if (note) this[note.level](note.text);
       const closing = outbox ? outbox.close() : ready.then(() => outbox?.close());
       closing.then(() => done(), () => done());
     });
@@ -145,17 +158,12 @@ function up(state: SessionState): boolean {
   return state.state === 'connected' || state.state === 'connecting' || state.state === 'reconnecting';
 }
 
-function optionsOf(p: Publication): { qos: Publication['qos']; retain: boolean; properties?: Publication['properties'] } {
-  return p.properties ? { qos: p.qos, retain: p.retain, properties: p.properties } : { qos: p.qos, retain: p.retain };
+/** The last part of a LevelDB error ("IO error: <file>: No space left on device"), short enough for a badge. */
+function reasonOf(err: OutboxWriteError): string {
+  const cause = err.cause instanceof Error ? err.cause.message : err.message;
+  return cause.slice(cause.lastIndexOf(': ') + 1).trim();
 }
 
-/** `<userDir>/durable-mqtt/outbox`, next to the subscription ledger; a temp dir when the runtime has no user directory. */
-function outboxRoot(RED: NodeAPI): string {
-  let userDir: unknown;
-  try {
-    userDir = (RED.settings as { userDir?: unknown }).userDir;
-  } catch {
-    // Runtime settings not loaded (as under the test helper).
-  }
-  return join(typeof userDir === 'string' ? userDir : tmpdir(), 'durable-mqtt', 'outbox');
+function optionsOf(p: Publication): { qos: Publication['qos']; retain: boolean; properties?: Publication['properties'] } {
+  return p.properties ? { qos: p.qos, retain: p.retain, properties: p.properties } : { qos: p.qos, retain: p.retain };
 }

@@ -1,8 +1,12 @@
 // Small JSON files that must survive a crash as written: atomic replace, fsync of the file and of its folder.
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
+
+/** Modes of what the package writes under the user directory: session state and queued messages are Node-RED's user's alone. */
+export const PRIVATE_DIR_MODE = 0o700;
+export const PRIVATE_FILE_MODE = 0o600;
 
 /**
  * One file in `dir` named after a hash of `key` (a client ID or a subflow instance's node id may hold
@@ -34,14 +38,29 @@ export class DurableFile {
 
   /** Throws when the write fails: the caller reports it. */
   write(value: unknown): void {
-    mkdirSync(this.dir, { recursive: true });
-    writeFileAtomic.sync(this.path, JSON.stringify(value, null, 1));
+    privateDir(this.dir);
+    // An explicit mode also replaces the mode of a file an earlier version wrote (write-file-atomic keeps the old one otherwise).
+    writeFileAtomic.sync(this.path, JSON.stringify(value, null, 1), { mode: PRIVATE_FILE_MODE });
     syncFolder(this.dir);
   }
 
   remove(): void {
     rmSync(this.path, { force: true });
     syncFolder(this.dir);
+  }
+}
+
+/**
+ * Creates `dir` and the folders above it that are missing, 0700; an existing `dir` (an earlier
+ * version made it with the umask's mode) is made 0700 too.
+ */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  try {
+    chmodSync(dir, PRIVATE_DIR_MODE);
+  } catch (err) {
+    // A folder someone else owns (a shared user directory) keeps its mode: it is theirs to set, and writing into it still works.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
   }
 }
 

@@ -1,6 +1,9 @@
 // Test helper: loads our nodes into node-red-node-test-helper and waits on what they do.
 import helper from 'node-red-node-test-helper';
 import type { Node, NodeMessage, NodeStatus } from 'node-red';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { SinonSpy } from 'sinon';
 import durableMqtt from '../../nodes/durable-mqtt';
 import { NODE_RED_MAIN, runtimeHooks as hooks } from './runtime';
@@ -10,6 +13,39 @@ helper.init(NODE_RED_MAIN);
 export { helper };
 
 type FlowNode = Record<string, unknown> & { id: string; type: string };
+
+/**
+ * Gives the nodes loaded from now on a `RED.settings.userDir` of `dir`, as a real runtime has (the
+ * helper has none, and an out node refuses to run without one). Returns what puts the helper's
+ * settings back.
+ */
+export function setUserDir(dir: string): () => void {
+  // The helper keeps its settings in `_settings`, and `settings()` only ever merges into a copy of it.
+  const internals = helper as unknown as { _settings: object };
+  const saved = internals._settings;
+  helper.settings({ userDir: dir });
+  return () => {
+    internals._settings = saved;
+  };
+}
+
+/** setUserDir() for the enclosing describe, on a fresh temp dir removed after it; returns a getter for the dir. */
+export function userDirForSuite(): () => string {
+  let restore: (() => void) | undefined;
+  let dir: string | undefined;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'durable-userdir-'));
+    restore = setUserDir(dir);
+  });
+  after(() => {
+    restore?.();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (!dir) throw new Error('no user directory outside the describe');
+    return dir;
+  };
+}
 
 /** Standard test flow: a broker config node, one consumer per topic spec, each wired to a helper node. */
 export function consumerFlow(brokerUrl: string, consumers: ({ id?: string; name?: string; topic: string; datatype?: string; qos?: number; statusOutput?: boolean } & Record<string, unknown>)[], broker: Record<string, unknown> = {}): FlowNode[] {

@@ -1,0 +1,49 @@
+// Specs for nodes/publisher/outbox-records.ts: reading records back, and what it sets apart for quarantine.
+import { strict as assert } from 'node:assert';
+import { groupKeyOf, groupValue, headerOf, RecordReader, type Publication } from '../nodes/publisher/outbox-records';
+
+const pub = (topic: string): Publication => ({ topic, payload: Buffer.from(topic), qos: 1, retain: false });
+/** A group value of `topics`, as the outbox writes it. */
+function groupOf(...topics: string[]): Buffer {
+  return groupValue(topics.map((t) => {
+    const publication = pub(t);
+    const { header, headerBytes } = headerOf(publication);
+    return { entry: { bytes: 4 + headerBytes + publication.payload.length, publication }, header, headerBytes };
+  }));
+}
+
+describe('outbox records', () => {
+  it('reads a group back as the messages written, numbered from its key', () => {
+    const reader = new RecordReader();
+    reader.add(groupKeyOf(7), groupOf('a', 'b'));
+    assert.deepEqual(reader.messages.map((m) => [m.seq, m.publication.topic, m.key]), [[7, 'a', groupKeyOf(7)], [8, 'b', groupKeyOf(7)]]);
+    assert.deepEqual([reader.ops, reader.quarantined, reader.nextSeq], [[], 0, 9]);
+  });
+
+  it('passes over what is in quarantine already, whatever key it came from, and numbers new groups past it', () => {
+    const reader = new RecordReader();
+    reader.add(groupKeyOf(1), groupOf('a'));
+    reader.add(`q${groupKeyOf(40)}.2`, Buffer.from('bad'));
+    reader.add('qzzz.0', Buffer.from('bad'));
+    assert.deepEqual([reader.messages.length, reader.ops, reader.quarantined], [1, [], 0]);
+    assert.equal(reader.nextSeq, 43, 'a new group never takes the key of one whose bytes are in quarantine');
+  });
+
+  it('rewrites a group without its bad records, numbering the rest from its key again, and deletes one with nothing left', () => {
+    const reader = new RecordReader();
+    const good = groupOf('a');
+    reader.add(groupKeyOf(0), Buffer.concat([good, Buffer.from([0, 0, 0, 3, 1, 2, 3]), good]));
+    reader.add(groupKeyOf(5), Buffer.from([0, 0, 0, 3, 1, 2, 3]));
+    reader.add(groupKeyOf(9), Buffer.alloc(0));
+    assert.deepEqual(reader.messages.map((m) => m.seq), [0, 1]);
+    assert.deepEqual(reader.ops.map((op) => [op.type, op.key]), [
+      ['put', `q${groupKeyOf(0)}.1`], ['put', groupKeyOf(0)],
+      ['put', `q${groupKeyOf(5)}.0`], ['del', groupKeyOf(5)],
+      ['del', groupKeyOf(9)],
+    ]);
+    const rewritten = reader.ops[1];
+    assert.ok(rewritten.type === 'put');
+    assert.deepEqual(rewritten.value, groupOf('a', 'a'));
+    assert.equal(reader.quarantined, 2);
+  });
+});
