@@ -118,12 +118,17 @@ export class ReadPacer {
     if (this.idle) this.pushEnd();
   }
 
-  /** The socket closed: what is left goes on at once, as there is no more reading to pace. */
+  /**
+   * The socket closed: what was read and not sorted goes on at once (a DISCONNECT with its reason
+   * among it), as there is no more reading to pace. Held PUBLISHes are forgotten: their acks could
+   * not be sent any more, and the broker sends them again on the next connection.
+   */
   close(): void {
     this.stop();
-    for (let p = this.held.shift(); p; p = this.held.shift()) this.sink.push(p);
+    this.held.clear();
     this.heldBytes = 0;
-    for (const part of this.partial?.held ? this.partial.parts : []) this.sink.push(part);
+    // The rest of a held PUBLISH begun would reach MQTT.js without its start.
+    if (this.partial?.held) this.unread.splice(0);
     this.partial = undefined;
     for (const chunk of this.unread.splice(0)) this.sink.push(chunk);
     if (this.ended) this.pushEnd();
