@@ -69,6 +69,28 @@ describe('dynamic subscriptions: msg.topic as core reads it', () => {
     assert.equal(parseTopics(true, [], false).ok, false, 'true means "all" only for unsubscribe');
   });
 
+  it('refuses a datatype, qos or rh named after an Object.prototype member, which a plain `in` test takes for a known name', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      for (const bad of [{ topic: 'h/#', datatype: name }, { topic: 'h/#', qos: name }, { topic: 'h/#', rh: name }]) {
+        const r = parseTopics(bad, [], false);
+        assert.equal(r.ok, false, JSON.stringify(bad));
+      }
+    }
+  });
+
+  it('drops a saved subscription that is not valid any more, with a warning naming it, and keeps the rest', () => {
+    const store = new MemoryDynamicStore(fresh('saved'));
+    // A bare string never came from save(); the store's type forbids it, a hand-edited file does not.
+    store.save([{ topic: 'h/#', datatype: 'constructor' }, { topic: 'g/#', qos: 2 }, { topic: 'x', qos: 7 }, { topic: 'a/#/b' }, 'nonsense' as unknown as object, { topic: 'k/+', datatype: 'buffer' }]);
+    const opened = DynamicSubscriptions.open([], { qos: 1, flags: {} }, store);
+    assert.deepEqual(opened.subscriptions.list(), [{ topic: 'g/#', qos: 2 }, { topic: 'k/+', qos: 1, datatype: 'buffer' }]);
+    assert.equal(opened.subscriptions.datatypeFor('h/x'), undefined);
+    assert.equal(opened.subscriptions.datatypeFor('k/x'), 'buffer');
+    assert.equal(opened.error, undefined);
+    assert.equal(opened.dropped?.length, 4);
+    assert.match(String(opened.dropped?.[0]), /"h\/#".*datatype/);
+  });
+
   it('reads a core dynamic mqtt in: inputs 1 (number or string) and an empty topic', () => {
     const core = { id: 'n', type: 'durable-mqtt-in', name: '', z: '', topic: '', qos: '2', datatype: 'auto-detect', nl: false, rap: true, rh: 0 };
     for (const inputs of [1, '1']) {

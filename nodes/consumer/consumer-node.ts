@@ -40,6 +40,7 @@ export function registerConsumer(RED: NodeAPI): void {
     const opened = parsed.settings.dynamic ? DynamicSubscriptions.open(filters, { qos, flags }, store) : (store.clear(), undefined);
     const dynamic = opened?.subscriptions;
     if (opened?.error) this.error(opened.error);
+    for (const warning of opened?.dropped ?? []) this.warn(warning);
 
     let state: SessionState = { state: 'idle' };
     let stalledNode: string | undefined;

@@ -5,6 +5,7 @@ import { asBool } from '../session/config';
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
 import { covers, filterError, parseFilter } from '../session/topic';
+import { ownValue } from '../session/values';
 import { DATATYPES, type Datatype } from './settings';
 import type { DynamicStore } from './dynamic-store';
 
@@ -72,15 +73,25 @@ function parseOne(item: unknown): DynamicSubscription | string {
   return sub;
 }
 
-/** What the store gave back: a subscription written by `save`, unless the file was edited by hand. */
-function isSaved(s: unknown): s is DynamicSubscription {
-  const topic = (s as { topic?: unknown } | null)?.topic;
-  return typeof topic === 'string' && filterError(topic) === undefined;
+/**
+ * What the store gave back, checked as msg.topic is: an earlier version may have saved what this one
+ * refuses (a datatype named `constructor` passed its `in` test), and a file may be edited by hand.
+ * Each entry that does not pass is left out, with the reason.
+ */
+function checkSaved(saved: readonly unknown[]): { subscriptions: DynamicSubscription[]; dropped: string[] } {
+  const subscriptions: DynamicSubscription[] = [];
+  const dropped: string[] = [];
+  for (const s of saved) {
+    // A saved entry is always an object; a bare string here was not written by `save`.
+    const sub = typeof s === 'object' && s !== null ? parseOne(s) : `not a {topic, qos} object: ${JSON.stringify(s)}`;
+    if (typeof sub === 'string') dropped.push(`dropped the saved dynamic subscription ${JSON.stringify(s)}: ${sub}`);
+    else subscriptions.push(sub);
+  }
+  return { subscriptions, dropped };
 }
 
 function datatypeOf(name: string): Datatype | undefined {
-  if (name in CORE_DATATYPES) return CORE_DATATYPES[name];
-  return (DATATYPES as readonly string[]).includes(name) ? (name as Datatype) : undefined;
+  return ownValue(CORE_DATATYPES, name) ?? ((DATATYPES as readonly string[]).includes(name) ? (name as Datatype) : undefined);
 }
 
 /** What a dynamic subscription inherits from the node: its QoS and MQTT 5 options. */
@@ -104,19 +115,34 @@ export class DynamicSubscriptions {
     private readonly fixed: readonly string[],
     private readonly defaults: NodeDefaults,
     private readonly store: DynamicStore,
-    saved: readonly unknown[],
+    saved: readonly DynamicSubscription[],
   ) {
-    this.subs = saved.filter(isSaved);
+    this.subs = [...saved];
     this.derive();
   }
 
-  /** Loads what the node subscribed before; a store that cannot be read starts empty (and is overwritten at the next change), with the error. */
-  static open(fixed: readonly string[], defaults: NodeDefaults, store: DynamicStore): { subscriptions: DynamicSubscriptions; error?: string } {
+  /**
+   * Loads what the node subscribed before. A store that cannot be read starts empty (and is
+   * overwritten at the next change), with the error; saved entries that are not valid are left out
+   * and the store rewritten without them, each with a warning in `dropped`.
+   */
+  static open(fixed: readonly string[], defaults: NodeDefaults, store: DynamicStore): { subscriptions: DynamicSubscriptions; error?: string; dropped?: string[] } {
+    let loaded: readonly unknown[];
     try {
-      return { subscriptions: new DynamicSubscriptions(fixed, defaults, store, store.load()) };
+      loaded = store.load();
     } catch (e) {
       return { subscriptions: new DynamicSubscriptions(fixed, defaults, store, []), error: `cannot read the saved dynamic subscriptions: ${(e as Error).message}` };
     }
+    const { subscriptions, dropped } = checkSaved(loaded);
+    const opened = new DynamicSubscriptions(fixed, defaults, store, subscriptions);
+    if (dropped.length === 0) return { subscriptions: opened };
+    try {
+      // Rewritten at once, so the warning comes once rather than at every start.
+      store.save(subscriptions);
+    } catch (e) {
+      dropped.push(`cannot rewrite the saved dynamic subscriptions without them: ${(e as Error).message}`);
+    }
+    return { subscriptions: opened, dropped };
   }
 
   /** Every filter of the node, its own first. */
