@@ -325,6 +325,21 @@ describe('durable mqtt in (Mosquitto)', function () {
     await helper.unload();
   });
 
+  it('sets msg.dup: false on the first delivery and true when the broker sends the message again', async () => {
+    const flow = consumerFlow(mosq().url, [{ topic: 'dup/#', ackOnError: false }], { clientId: freshId(), ...fast });
+    await load(flow);
+    const got: NodeMessage[] = [];
+    // The first delivery fails, so with ackOnError false its PUBACK is withheld and Mosquitto resends it with DUP set.
+    getNode('in1-out').on('input', (msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => {
+      got.push(msg);
+      done(got.length === 1 ? new Error('first try fails') : undefined);
+    });
+    await until(() => hasText(lastStatus('in1'), 'status.connected'), 'connected');
+    await publishMany(mosq().url, 'dup/a', 1, { qos: 1 });
+    await until(() => got.length === 2, 'the message and its redelivery');
+    assert.deepEqual(got.map((m) => [m.payload, (m as { dup?: unknown }).dup]), [[0, false], [0, true]]);
+  });
+
   it('delivers, in order, every QoS-1 message published while Node-RED was away, without subscribing again', async () => {
     const id = freshId();
     const flow = consumerFlow(mosq().url, [{ topic: 'seed/#' }], { clientId: id });
