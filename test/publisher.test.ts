@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { NodeMessage } from 'node-red';
+import type { BrokerNode } from '../nodes/broker/broker-node';
 import { parsePublisher } from '../nodes/publisher/settings';
 import { publicationOf } from '../nodes/publisher/publication';
 import { startMosquitto, mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';
@@ -181,6 +182,29 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'the badge back to connected');
     assert.equal(caught.length, 0);
     await back.end();
+  });
+
+  it('sends a message whose publish throws to a Catch node with done(err), and sends the others', async () => {
+    const sub = await subscriber(mosq().url, 'pub/throws/#');
+    const id = outId('throws');
+    await load(outFlow(mosq().url, id), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    await until(() => String(lastStatus(id)?.text).includes('connected'), 'connected');
+    // Injected where the out node hands a message to the connection: from the pump, after the outbox write or a PUBACK.
+    const config = getNode('b1') as unknown as BrokerNode;
+    const publish = config.publish.bind(config);
+    config.publish = (topic, ...rest) => {
+      if (topic === 'pub/throws/boom') throw new Error('injected: publish failed');
+      publish(topic, ...rest);
+    };
+    for (const t of ['a', 'boom', 'b']) send(id, { topic: `pub/throws/${t}`, payload: t });
+    await until(() => done.length === 2 && caught.length === 1, 'two done and one caught');
+    assert.match(String((caught[0] as { error?: { message?: string } }).error?.message), /injected: publish failed/);
+    await until(() => sub.messages.length === 2, 'both at the subscriber');
+    assert.deepEqual(sub.messages.map((m) => m.payload).sort(), ['a', 'b']);
+    send(id, { topic: 'pub/throws/c', payload: 'c' });
+    await until(() => done.length === 3, 'and the next one');
+    await sub.end();
   });
 
   it('sends bad input to a Catch node: no topic, a wildcard topic, a payload that cannot be serialized', async () => {

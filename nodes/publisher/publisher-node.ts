@@ -3,6 +3,7 @@ import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrokerNode, Publisher } from '../broker/broker-node';
+import { guarded } from '../common/boundary';
 import { configErrorStatus, statusFor, type Translate } from '../common/status';
 import type { SessionState } from '../session/session';
 import { Outbox, OutboxFullError, type Done, type Publication, type Queued } from './outbox';
@@ -56,11 +57,15 @@ export function registerPublisher(RED: NodeAPI): void {
       changed();
     };
     /** One function for every append rather than a promise each: on disk, the pump may send it and the depth counts it; a failed write fails its msg. */
-    const written = (entry: Queued, err?: Error): void => {
-      if (err) return entry.done?.(err);
-      pump?.run();
-      changed();
-    };
+    const written = guarded(
+      (entry: Queued, err?: Error) => {
+        if (err) return entry.done?.(err);
+        pump?.run();
+        changed();
+      },
+      // Called from the outbox's write, whose own catch would fail the whole batch.
+      (err) => this.error(err),
+    );
 
     const publisher: Publisher = {
       onState: (s) => {
@@ -73,7 +78,7 @@ export function registerPublisher(RED: NodeAPI): void {
     const ready = Outbox.open(dir, settings.outbox).then(
       (opened) => {
         outbox = opened;
-        pump = new Pump(opened, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle });
+        pump = new Pump(opened, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle, failed: (err) => this.error(err) });
         if (opened.depth > 0) this.log(`${opened.depth} messages left in the outbox by an earlier run; sending them first`);
         pump.setConnected(state.state === 'connected');
         showStatus();
@@ -87,7 +92,8 @@ export function registerPublisher(RED: NodeAPI): void {
     // Inputs before the outbox is open wait for it; the error has been reported once above.
     ready.catch(() => undefined);
 
-    const accept = (msg: NodeMessage, done: Done): void => {
+    // Behind the boundary: an input that waited for the outbox runs in a promise callback, where a throw would end Node-RED.
+    const accept = guarded((msg: NodeMessage, done: Done): void => {
       const result = publicationOf(msg, settings);
       if (!result.ok) return done(new Error(result.error));
       const p = result.publication;
@@ -109,7 +115,7 @@ export function registerPublisher(RED: NodeAPI): void {
         else this.warn(why.message);
       }
       fullWarned = false;
-    };
+    }, (err, _msg, done) => done(err));
 
     this.on('input', (msg: NodeMessage, _send: unknown, done: Done) => {
       if (outbox) return accept(msg, done);
