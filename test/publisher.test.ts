@@ -10,6 +10,7 @@ import { parsePublisher } from '../nodes/publisher/settings';
 import { publicationOf } from '../nodes/publisher/publication';
 import { startMosquitto, mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';
 import { callsOf, collect, getNode, helper, lastStatus, load, logged, until } from './support/nodered';
+import { publishMany } from './support/publisher';
 import { coreNode } from './support/runtime';
 
 const catchNode = coreNode('core/common/25-catch.js');
@@ -204,6 +205,25 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     assert.deepEqual(sub.messages.map((m) => m.payload).sort(), ['a', 'b']);
     send(id, { topic: 'pub/throws/c', payload: 'c' });
     await until(() => done.length === 3, 'and the next one');
+    await sub.end();
+  });
+
+  it('refuses a topic with a control character before the outbox, and the 200 messages after it and a durable-mqtt-in on the same connection carry on', async () => {
+    const sub = await subscriber(mosq().url, 'pub/ctl/#');
+    const id = outId('ctl');
+    const flow = outFlow(mosq().url, id, { qos: 1 });
+    flow.push({ id: 'in', z: 'f1', type: 'durable-mqtt-in', broker: 'b1', topic: 'pub/ctl-in/#', qos: 1, datatype: 'utf8', wires: [['in-out']] }, { id: 'in-out', z: 'f1', type: 'helper' });
+    await load(flow, {}, [catchNode, completeNode]);
+    const [done, caught, received] = [collect('done-out'), collect('caught-out'), collect('in-out')];
+    await until(() => String(lastStatus('in')?.text).includes('connected') && String(lastStatus(id)?.text).includes('connected'), 'connected');
+    // Mosquitto 2.0 closes the connection on it as a malformed packet (lib/utf8_mosq.c).
+    send(id, { topic: 'pub/ctl/a\u0001b', payload: 'poison' });
+    for (let i = 0; i < 200; i++) send(id, { topic: 'pub/ctl/good', payload: String(i) });
+    await until(() => caught.length === 1 && done.length === 200, 'one caught and 200 done');
+    assert.match(String((caught[0] as { error?: { message?: string } }).error?.message), /invalid topic "pub\/ctl\/a\\u0001b": .*control character U\+0001/);
+    await until(() => sub.messages.length === 200, 'all 200 at the subscriber');
+    await publishMany(mosq().url, 'pub/ctl-in/x', 3, { qos: 1 });
+    await until(() => received.length === 3, 'the in node on the same connection');
     await sub.end();
   });
 
