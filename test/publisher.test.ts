@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { NodeMessage } from 'node-red';
 import type { BrokerNode } from '../nodes/broker/broker-node';
+import { Outbox } from '../nodes/publisher/outbox';
 import { parsePublisher } from '../nodes/publisher/settings';
+import { CLOSES_IN_FLIGHT } from '../nodes/session/in-flight';
 import { publicationOf } from '../nodes/publisher/publication';
 import { startMosquitto, mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';
 import { callsOf, collect, getNode, helper, lastStatus, load, logged, until } from './support/nodered';
@@ -224,6 +226,38 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await until(() => sub.messages.length === 200, 'all 200 at the subscriber');
     await publishMany(mosq().url, 'pub/ctl-in/x', 3, { qos: 1 });
     await until(() => received.length === 3, 'the in node on the same connection');
+    await sub.end();
+  });
+
+  it(`drops a message the broker keeps closing the connection on (left in the outbox by an earlier version) after ${CLOSES_IN_FLIGHT} closes, with done(err) and a warning naming it, and sends the rest`, async () => {
+    const sub = await subscriber(mosq().url, 'pub/left/#');
+    const id = outId('left');
+    // What the earlier version wrote to its outbox without a check: Mosquitto closes the connection on the topic.
+    const earlier = await Outbox.open(outboxOf(id), { maxMessages: 100, maxBytes: 1e6, whenFull: 'refuse' });
+    await earlier.append({ topic: 'pub/left/a\u0001b', payload: Buffer.from('poison'), qos: 1, retain: false });
+    for (let i = 0; i < 5; i++) await earlier.append({ topic: 'pub/left/good', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    await earlier.close();
+    await load(outFlow(mosq().url, id, {}, { protocolVersion: 4 }), {}, [catchNode, completeNode]);
+    await until(() => sub.messages.length === 5, 'the five behind it at the subscriber', 20000);
+    await until(() => logged(id, 'warn', /the broker refused the message for "pub\/left\/a\\u0001b": the broker closed the connection 3 times in a row while this message was the oldest in flight/), 'the warning naming it');
+    assert.deepEqual(sub.messages.map((m) => m.payload), ['0', '1', '2', '3', '4']);
+    await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'the outbox empty');
+    await sub.end();
+  });
+
+  it("refuses with done(err) a message past the broker's Maximum Packet Size (MQTT 5 CONNACK), and sends the next", async () => {
+    own = await startMosquitto({ extraConfig: 'max_packet_size 2000' });
+    const sub = await subscriber(own.url, 'pub/size/#');
+    const id = outId('size');
+    await load(outFlow(own.url, id, { topic: 'pub/size/x' }, { protocolVersion: 5 }), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    await until(() => String(lastStatus(id)?.text).includes('connected'), 'connected');
+    send(id, { payload: Buffer.alloc(5000) });
+    send(id, { payload: 'small' });
+    await until(() => caught.length === 1 && done.length === 1, 'one caught and one done');
+    assert.match(String((caught[0] as { error?: { message?: string } }).error?.message), /more than the broker's Maximum Packet Size of 2000 bytes/);
+    await until(() => sub.messages.length === 1, 'the small one at the subscriber');
+    assert.equal(sub.messages[0].payload, 'small');
     await sub.end();
   });
 

@@ -52,7 +52,8 @@ export function registerPublisher(RED: NodeAPI): void {
 
     // The entry carries its msg's done(); entries an earlier run left have none.
     const settle = (entry: Queued, err?: Error): void => {
-      if (err) this.warn(`the broker refused the message for ${entry.publication.topic}: ${err.message}`);
+      // Quoted: a topic an earlier version let into the outbox may hold control characters.
+      if (err) this.warn(`the broker refused the message for ${JSON.stringify(entry.publication.topic)}: ${err.message}`);
       entry.done?.(err);
       changed();
     };
