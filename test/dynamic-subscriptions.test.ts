@@ -157,6 +157,10 @@ describe('dynamic subscriptions: msg.topic as core reads it', () => {
       assert.deepEqual(DynamicSubscriptions.open([], defaults, new FileDynamicStore(dir, 'node.1')).subscriptions.list(), [{ topic: 'k/#', qos: 2 }]);
       const file = join(dir, readdirSync(dir)[0]);
       assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { node: string }).node, 'node.1');
+      for (const text of ['null', '"text"', '{"__proto__": {"subscriptions": [{"topic": "p"}]}}']) {
+        writeFileSync(file, text);
+        assert.match(String(DynamicSubscriptions.open([], defaults, new FileDynamicStore(dir, 'node.1')).error), /holds no subscriptions list/, text);
+      }
       writeFileSync(file, '{ torn');
       const broken = DynamicSubscriptions.open([], defaults, new FileDynamicStore(dir, 'node.1'));
       assert.match(String(broken.error), /cannot read the saved dynamic subscriptions/);
