@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { FileLedger } from '../nodes/session/ledger';
 import { freePort } from './support/ports';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount, requireMosquitto, startMosquitto, type MosquittoHandle } from './support/mosquitto';
-import { callsOf, consumerFlow, deploy, helper, lastStatus, load, onInput, until, userDirForSuite } from './support/nodered';
+import type { BrokerNode } from '../nodes/broker/broker-node';
+import { startAedes } from './support/aedes';
+import { callsOf, collect, consumerFlow, deploy, getNode, helper, lastStatus, load, onInput, until, userDirForSuite } from './support/nodered';
 import { publishMany } from './support/publisher';
 
 let seq = 0;
@@ -24,6 +26,38 @@ describe('subscription ledger (file)', function () {
     assert.equal(new FileLedger(dir, 'mqtt://h:1883|other').load(), undefined, 'keyed by broker and client ID');
     b.clear();
     assert.equal(a.load(), undefined);
+  });
+});
+
+describe('broker config node: routing (Aedes)', function () {
+  it('reports a message whose routing throws on the config node, acknowledges it, and goes on routing the others', async () => {
+    const broker = await startAedes();
+    try {
+      await load(consumerFlow(broker.url, [{ topic: 'route/ok' }], { clientId: freshId() }));
+      const got = collect('in1-out');
+      // A consumer registered as the nodes register, whose delivery throws: the route has no boundary below it.
+      const config = getNode('b1') as unknown as BrokerNode;
+      const throwing: Parameters<BrokerNode['register']>[0] = {
+        filters: ['route/bad'], qos: 1, setRunning: () => undefined, onState: () => undefined, onSubscribeFailed: () => undefined,
+        deliver: () => {
+          throw new Error('injected: delivery failed');
+        },
+      };
+      await until(() => connected('in1'), 'connected');
+      config.register(throwing);
+      assert.deepEqual(await config.resubscribe(throwing), []);
+      await broker.publish('route/bad', 'x', 1);
+      await broker.publish('route/ok', 'y', 1);
+      await until(() => got.length === 1, 'the other message');
+      assert.equal(got[0].payload, 'y');
+      await until(() => callsOf('b1', 'error').length === 1, 'the error on the config node');
+      const [err, msg] = callsOf('b1', 'error')[0] as [Error, { topic?: string }];
+      assert.match(String(err), /injected: delivery failed/);
+      assert.equal(msg.topic, 'route/bad');
+    } finally {
+      await helper.unload();
+      await broker.close();
+    }
   });
 });
 

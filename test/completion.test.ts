@@ -5,6 +5,13 @@ import { CompletionTracker, type TrackedMsg } from '../nodes/acks/completion';
 /** Lets queued microtasks run: a message is declared finished in one, after the completing code has returned. */
 const settled = (): Promise<void> => new Promise((r) => setImmediate(r));
 
+/** Resolves once `check()` holds, looking again every 20 ms (the tracker's sweep runs on a timer). */
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (const end = Date.now() + 5000; !check(); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
 /** One delivery of `msg` to `node` whose input handler returns without sending, as the runtime's hooks report it. */
 function deliver(tracker: CompletionTracker, msg: TrackedMsg, node: string): void {
   tracker.delivered(msg, node);
@@ -86,6 +93,37 @@ describe('CompletionTracker', () => {
     });
     assert.match(String(finished[0].error), /boom/);
     assert.deepEqual(finished[0].stalled, ['stuck']);
+  });
+
+  it("keeps finishing the others when one message's callback throws, in the microtask and in the timeout sweep, and hands the throw to the owner", async () => {
+    const failures: [string, unknown][] = [];
+    tracker = new CompletionTracker((err, token) => void failures.push([err.message, token]));
+    const throwing = (id: string): void => {
+      if (id.startsWith('bad')) throw new Error(`injected: ${id}`);
+      finished.push({ id, error: undefined });
+    };
+    for (const id of ['a', 'bad1', 'b']) {
+      tracker.track(id, 0, throwing, id);
+      tracker.sent(id);
+    }
+    assert.deepEqual(finished.map((f) => f.id), ['a', 'b'], 'finished at once: nothing holds them');
+    for (const id of ['c', 'bad2', 'd']) {
+      const msg = { _msgid: id };
+      tracker.track(id, 0, throwing, id);
+      deliver(tracker, msg, 'sink');
+      tracker.sent(id);
+      tracker.completed(msg, 'sink');
+    }
+    await settled();
+    assert.deepEqual(finished.map((f) => f.id), ['a', 'b', 'c', 'd'], 'one microtask for the three, past the throw');
+    for (const id of ['e', 'bad3', 'f']) {
+      tracker.track(id, 1, throwing, id);
+      deliver(tracker, { _msgid: id }, 'stuck');
+      tracker.sent(id);
+    }
+    await until(() => finished.length === 6, 'the sweep finishes the timed-out ones');
+    assert.deepEqual(failures, [['injected: bad1', 'bad1'], ['injected: bad2', 'bad2'], ['injected: bad3', 'bad3']]);
+    assert.deepEqual(tracker.size, { messages: 0, objects: 0 });
   });
 
   it('forgets every message and msg object once finished, so nothing accumulates over a drain', async () => {

@@ -127,6 +127,35 @@ describe('durable mqtt in (Aedes, MQTT 3.1.1)', function () {
     assert.equal(lastStatus('in1')?.fill, 'red');
   });
 
+  // maxInFlight 1: each later msg is sent from the completion tracker's microtask, not from the delivery.
+  for (const [ackMode, maxInFlight] of [['receive', 10], ['complete', 10], ['complete', 1]] as const) {
+    it(`(ackMode ${ackMode}, maxInFlight ${maxInFlight}) sends a msg whose send throws to a Catch node, and the messages before and after it still flow`, async () => {
+      const flow = [
+        ...consumerFlow(broker.url, [{ topic: 'throws/#', datatype: 'utf8', ackMode, maxInFlight }], { clientId: freshId() }),
+        { id: 'catcher', z: 'f1', type: 'catch', scope: ['in1'], uncaught: false, wires: [['caught']] },
+        { id: 'caught', z: 'f1', type: 'helper' },
+      ];
+      await load(flow);
+      const got = collect('in1-out');
+      const caught = collect('caught');
+      // A throw injected where the node hands a msg to the runtime: in complete mode the next send comes from the tracker's microtask.
+      const node = getNode('in1') as unknown as { send: (this: unknown, msg: unknown) => void };
+      const send = node.send;
+      node.send = function (this: unknown, msg: unknown) {
+        if (JSON.stringify(msg).includes('"boom"')) throw new Error('injected: send failed');
+        send.call(this, msg);
+      };
+      await until(() => broker.subscribeCount() === 1, 'SUBSCRIBE');
+      for (const payload of ['a', 'boom', 'b', 'c']) await broker.publish('throws/x', payload, 1);
+      await until(() => got.length === 3 && caught.length === 1, 'three sent and one caught');
+      assert.deepEqual(got.map((m) => m.payload), ['a', 'b', 'c']);
+      assert.equal(caught[0].payload, 'boom');
+      assert.match(String((caught[0].error as { message?: string }).message), /injected: send failed/);
+      await broker.publish('throws/x', 'd', 1);
+      await until(() => got.length === 4, 'and the next one');
+    });
+  }
+
   it('sends a payload that is not JSON to a Catch node with the raw text, when the output is JSON', async () => {
     const flow = [
       ...consumerFlow(broker.url, [{ topic: 'j', datatype: 'json' }], { clientId: freshId() }),
@@ -323,6 +352,21 @@ describe('durable mqtt in (Mosquitto)', function () {
   const mosq = mosquittoForSuite();
   afterEach(async () => {
     await helper.unload();
+  });
+
+  it('sets msg.dup: false on the first delivery and true when the broker sends the message again', async () => {
+    const flow = consumerFlow(mosq().url, [{ topic: 'dup/#', ackOnError: false }], { clientId: freshId(), ...fast });
+    await load(flow);
+    const got: NodeMessage[] = [];
+    // The first delivery fails, so with ackOnError false its PUBACK is withheld and Mosquitto resends it with DUP set.
+    getNode('in1-out').on('input', (msg: NodeMessage, _send: unknown, done: (err?: Error) => void) => {
+      got.push(msg);
+      done(got.length === 1 ? new Error('first try fails') : undefined);
+    });
+    await until(() => hasText(lastStatus('in1'), 'status.connected'), 'connected');
+    await publishMany(mosq().url, 'dup/a', 1, { qos: 1 });
+    await until(() => got.length === 2, 'the message and its redelivery');
+    assert.deepEqual(got.map((m) => [m.payload, (m as { dup?: unknown }).dup]), [[0, false], [0, true]]);
   });
 
   it('delivers, in order, every QoS-1 message published while Node-RED was away, without subscribing again', async () => {

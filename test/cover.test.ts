@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import { coverFilters, diffSubscriptions, type QoS } from '../nodes/session/cover.js';
 import { covers, overlaps } from '../nodes/session/topic.js';
-import { matches, randomFilter, seeded, topicUniverse } from './support/filters';
+import { matches, randomFilter, referenceCover, seeded, topicUniverse } from './support/filters';
 
 describe('cover', () => {
   describe('coverFilters', () => {
@@ -59,6 +59,31 @@ describe('cover', () => {
           }
         }
       }
+    });
+  });
+
+  describe('coverFilters at scale', () => {
+    it('gives the same subscriptions as comparing every pair, for random batches of up to 40 filters', () => {
+      const random = seeded(20261207);
+      for (let run = 0; run < 500; run++) {
+        const wanted = new Map<string, QoS>();
+        const n = 1 + Math.floor(random() * 40);
+        for (let i = 0; i < n; i++) wanted.set(randomFilter(random), Math.floor(random() * 3) as QoS);
+        assert.deepEqual([...coverFilters(wanted)], [...referenceCover(wanted)], `run ${run}: ${JSON.stringify([...wanted])}`);
+      }
+    });
+
+    it('covers 20,000 filters, such as one msg.action may bring, and raises a whole overlap group to its highest QoS', () => {
+      const wanted = new Map<string, QoS>();
+      for (let i = 0; i < 20_000; i++) wanted.set(i % 2 ? `dev/${i}/temp` : `dev/${i}/+`, (i % 3) as QoS);
+      // Covers every dev/<odd>/temp, and meets every dev/<even>/+ and dev/7/# (on dev/<i>/temp).
+      wanted.set('dev/+/temp', 2);
+      wanted.set('dev/7/#', 0);
+      const out = coverFilters(wanted);
+      assert.equal(out.size, 10_000 + 2);
+      assert.deepEqual(new Set(out.values()), new Set([2]));
+      assert.equal(out.has('dev/9/temp'), false);
+      assert.equal(out.get('dev/7/#'), 2);
     });
   });
 

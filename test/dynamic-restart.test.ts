@@ -1,12 +1,13 @@
 // Issue 10: a subscription made by msg.action survives kill -9 of Node-RED: what was published meanwhile arrives after the restart (Node-RED as a process, Mosquitto).
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mosquittoForSuite } from './support/mosquitto';
 import { startNodeRed, type FlowNode, type NodeRedProcess } from './support/nodered-process';
 import { publishMany } from './support/publisher';
-import { appender, figures, settle, untilProcessed } from './support/sink';
+import { appender, figures, readSink, settle, untilProcessed } from './support/sink';
 
 const BATCH = 200;
 const FILTER = 'dyn-restart/#';
@@ -30,6 +31,19 @@ function dynamicFlow(brokerUrl: string, sink: string): FlowNode[] {
     { id: 'consumer', type: 'durable-mqtt-in', z: TAB, broker: 'conn', topic: '', qos: 1, datatype: 'utf8', inputs: 1, x: 350, y: 100, wires: [['sink']] },
     appender('sink', sink, 100, TAB),
   ];
+}
+
+/** An inject node that sends `msg.action` with `msg.topic` as the JSON `topic` (a subscription object). */
+function jsonAction(id: string, name: string, topic: unknown, y: number): FlowNode {
+  return { ...action(id, name, '', y), props: [{ p: 'action', v: name, vt: 'str' }, { p: 'topic', v: JSON.stringify(topic), vt: 'json' }] };
+}
+
+/** Writes the node's dynamic-subscription file as an earlier version saved it (nodes/consumer/dynamic-store.ts names it). */
+function saveSubscriptions(userDir: string, nodeId: string, subscriptions: unknown[]): void {
+  const dir = join(userDir, 'durable-mqtt');
+  mkdirSync(dir, { recursive: true });
+  const name = `dynamic-${createHash('sha256').update(nodeId).digest('hex').slice(0, 24)}.json`;
+  writeFileSync(join(dir, name), JSON.stringify({ node: nodeId, subscriptions }));
 }
 
 /** The dynamic-subscription files in the user directory, as JSON. */
@@ -87,5 +101,26 @@ describe('dynamic subscriptions across kill -9 (Node-RED as a process, Mosquitto
     await inject('unsubscribe');
     await red.untilLogged(/\] unsubscribed dyn-restart\/#/, beforeUnsubscribe);
     assert.deepEqual(savedSubscriptions(userDir), [], 'nothing saved once unsubscribed');
+  });
+
+  it('refuses a msg.action datatype named after an Object.prototype member, drops one saved by an earlier version with a warning, and keeps running and delivering', async () => {
+    const sink = join(dir, 'received.log');
+    const userDir = join(dir, 'userdir');
+    // What the earlier version accepted and saved: `constructor` passed its `in` test.
+    saveSubscriptions(userDir, 'consumer', [{ topic: 'dyn-guard/saved/#', datatype: 'constructor' }, { topic: 'dyn-guard/good/#' }]);
+    const flow = [...dynamicFlow(mosq().url, sink), jsonAction('bad', 'subscribe', { topic: 'dyn-guard/live/#', datatype: 'constructor' }, 220)];
+    red = await startNodeRed({ flow, userDir });
+    await red.untilLogged(/\] subscribed dyn-guard\/good\/# \(QoS 1\)/);
+    const res = await fetch(`${red.url}/inject/bad`, { method: 'POST' });
+    assert.equal(res.status, 200);
+    for (const topic of ['dyn-guard/saved/x', 'dyn-guard/live/x']) await publishMany(mosq().url, topic, 1, { qos: 1, payload: () => '-1' });
+    await publishMany(mosq().url, 'dyn-guard/good/x', 3, { qos: 1 });
+    // Waiting on the log fails at once if Node-RED has exited.
+    await red.untilLogged(/datatype of "dyn-guard\/live\/#" must be one of/);
+    await red.untilLogged(/dropped the saved dynamic subscription \{"topic":"dyn-guard\/saved\/#","datatype":"constructor"\}: datatype/);
+    await untilProcessed([sink], 3);
+    assert.deepEqual(readSink(sink), [0, 1, 2], 'only what the valid subscription asked for');
+    assert.doesNotMatch(red.output(), /Uncaught Exception/);
+    assert.deepEqual(savedSubscriptions(userDir), [[{ topic: 'dyn-guard/good/#' }]], 'the bad entry is gone from the file at the next save');
   });
 });

@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { parseConsumer } from '../nodes/consumer/settings';
 import { DynamicSubscriptions, parseTopics } from '../nodes/consumer/dynamic-subscriptions';
+import { MAX_FILTERS_PER_ACTION, MAX_FILTERS_PER_NODE } from '../nodes/consumer/limits';
 import { FileDynamicStore, MemoryDynamicStore } from '../nodes/consumer/dynamic-store';
 import { startAedes, type AedesHandle } from './support/aedes';
+import { mosquittoForSuite } from './support/mosquitto';
+import { publishMany } from './support/publisher';
 import { callsOf, collect, deploy, getNode, helper, lastStatus, load, until } from './support/nodered';
 import { coreNode } from './support/runtime';
 
@@ -69,6 +72,52 @@ describe('dynamic subscriptions: msg.topic as core reads it', () => {
     assert.equal(parseTopics(true, [], false).ok, false, 'true means "all" only for unsubscribe');
   });
 
+  it('refuses a datatype, qos or rh named after an Object.prototype member, which a plain `in` test takes for a known name', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      for (const bad of [{ topic: 'h/#', datatype: name }, { topic: 'h/#', qos: name }, { topic: 'h/#', rh: name }]) {
+        const r = parseTopics(bad, [], false);
+        assert.equal(r.ok, false, JSON.stringify(bad));
+      }
+    }
+  });
+
+  it(`refuses a msg.topic list of more than ${MAX_FILTERS_PER_ACTION} subscriptions, for subscribe and unsubscribe`, () => {
+    const list = Array.from({ length: MAX_FILTERS_PER_ACTION + 1 }, (_, i) => `t/${i}`);
+    for (const unsubscribe of [false, true]) assert.equal(parseTopics(list, [], unsubscribe).ok, false);
+    assert.equal(parseTopics(list.slice(1), [], false).ok, true);
+  });
+
+  it(`keeps at most ${MAX_FILTERS_PER_NODE} filters of a saved list (an earlier version had no limit), the first ones, with one warning`, () => {
+    const store = new MemoryDynamicStore(fresh('saved-limit'));
+    store.save(Array.from({ length: MAX_FILTERS_PER_NODE + 5 }, (_, i) => ({ topic: `s/${i}` })));
+    const opened = DynamicSubscriptions.open(['own/1', 'own/2'], { qos: 1, flags: {} }, store);
+    assert.equal(opened.subscriptions.filters.length, MAX_FILTERS_PER_NODE);
+    assert.equal(opened.subscriptions.current.at(-1)?.topic, `s/${MAX_FILTERS_PER_NODE - 3}`);
+    assert.equal(opened.dropped?.length, 1);
+    assert.match(String(opened.dropped?.[0]), /dropped the last 7 saved dynamic subscriptions/);
+    assert.equal(DynamicSubscriptions.open([], { qos: 1, flags: {} }, store).subscriptions.filters.length, MAX_FILTERS_PER_NODE - 2, 'saved without them');
+  });
+
+  it('drops a saved subscription that is not valid any more, with a warning naming it, and keeps the rest', () => {
+    const store = new MemoryDynamicStore(fresh('saved'));
+    // A bare string never came from save(); the store's type forbids it, a hand-edited file does not.
+    store.save([{ topic: 'h/#', datatype: 'constructor' }, { topic: 'g/#', qos: 2 }, { topic: 'x', qos: 7 }, { topic: 'a/#/b' }, 'nonsense' as unknown as object, { topic: 'k/+', datatype: 'buffer' }]);
+    const opened = DynamicSubscriptions.open([], { qos: 1, flags: {} }, store);
+    assert.deepEqual(opened.subscriptions.list(), [{ topic: 'g/#', qos: 2 }, { topic: 'k/+', qos: 1, datatype: 'buffer' }]);
+    assert.equal(opened.subscriptions.datatypeFor('h/x'), undefined);
+    assert.equal(opened.subscriptions.datatypeFor('k/x'), 'buffer');
+    assert.equal(opened.error, undefined);
+    assert.equal(opened.dropped?.length, 4);
+    assert.match(String(opened.dropped?.[0]), /"h\/#".*datatype/);
+  });
+
+  it(`refuses a node with more than ${MAX_FILTERS_PER_NODE} filters of its own`, () => {
+    const base = { id: 'n', type: 'durable-mqtt-in', name: '', z: '', version: 1 };
+    const topic = (n: number): string => Array.from({ length: n }, (_, i) => `t/${i}`).join('\n');
+    assert.equal(parseConsumer({ ...base, topic: topic(MAX_FILTERS_PER_NODE) }).ok, true);
+    assert.deepEqual(parseConsumer({ ...base, topic: topic(MAX_FILTERS_PER_NODE + 1) }), { ok: false, key: 'tooManyFilters', error: `${MAX_FILTERS_PER_NODE + 1} topic filters; a node holds at most ${MAX_FILTERS_PER_NODE} (MAX_FILTERS_PER_NODE)` });
+  });
+
   it('reads a core dynamic mqtt in: inputs 1 (number or string) and an empty topic', () => {
     const core = { id: 'n', type: 'durable-mqtt-in', name: '', z: '', topic: '', qos: '2', datatype: 'auto-detect', nl: false, rap: true, rh: 0 };
     for (const inputs of [1, '1']) {
@@ -108,6 +157,10 @@ describe('dynamic subscriptions: msg.topic as core reads it', () => {
       assert.deepEqual(DynamicSubscriptions.open([], defaults, new FileDynamicStore(dir, 'node.1')).subscriptions.list(), [{ topic: 'k/#', qos: 2 }]);
       const file = join(dir, readdirSync(dir)[0]);
       assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { node: string }).node, 'node.1');
+      for (const text of ['null', '"text"', '{"__proto__": {"subscriptions": [{"topic": "p"}]}}']) {
+        writeFileSync(file, text);
+        assert.match(String(DynamicSubscriptions.open([], defaults, new FileDynamicStore(dir, 'node.1')).error), /holds no subscriptions list/, text);
+      }
       writeFileSync(file, '{ torn');
       const broken = DynamicSubscriptions.open([], defaults, new FileDynamicStore(dir, 'node.1'));
       assert.match(String(broken.error), /cannot read the saved dynamic subscriptions/);
@@ -267,4 +320,37 @@ describe('dynamic subscriptions: msg.action (Aedes)', function () {
     await until(() => done.length === 5, 'forced reconnect');
     assert.ok(connected(id));
   });
+});
+
+// Mosquitto rather than Aedes: Aedes adds thousands of subscriptions in the test's own process, in time that grows faster than their number.
+describe('dynamic subscriptions: limits (Mosquitto)', function () {
+  this.timeout(60_000);
+  const mosq = mosquittoForSuite();
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  it(`refuses with done(err) a subscribe of more than ${MAX_FILTERS_PER_ACTION} filters, and one that would give the node more than ${MAX_FILTERS_PER_NODE}; a node at the limit subscribes and delivers`, async () => {
+    const id = fresh('limit');
+    const { got, done, caught } = await started(mosq().url, id, { topic: 'own/a' });
+    const topics = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}/${i}`);
+    send(id, { action: 'subscribe', topic: topics('big', MAX_FILTERS_PER_ACTION + 1) });
+    await until(() => caught.length === 1, 'the list too long for one action refused');
+    assert.match(caughtText(caught[0]), new RegExp(`msg.topic lists ${MAX_FILTERS_PER_ACTION + 1} subscriptions; one action takes at most ${MAX_FILTERS_PER_ACTION}`));
+    assert.deepEqual(lastStatus(id), { fill: 'red', shape: 'dot', text: 'durable-mqtt.errors.tooManyFilters' });
+    // The node's own filter and two actions make exactly the node's limit.
+    send(id, { action: 'subscribe', topic: topics('a', MAX_FILTERS_PER_ACTION) });
+    send(id, { action: 'subscribe', topic: topics('b', MAX_FILTERS_PER_NODE - MAX_FILTERS_PER_ACTION - 1) });
+    await until(() => done.length === 2, 'both subscribed', 30_000);
+    send(id, { action: 'subscribe', topic: ['c/0', 'a/0'] });
+    await until(() => caught.length === 2, 'one more refused');
+    assert.match(caughtText(caught[1]), new RegExp(`the node would hold ${MAX_FILTERS_PER_NODE + 1} topic filters; a node holds at most ${MAX_FILTERS_PER_NODE}`));
+    await publishMany(mosq().url, `b/${MAX_FILTERS_PER_NODE - MAX_FILTERS_PER_ACTION - 2}`, 1, { qos: 1, payload: () => 'last' });
+    await publishMany(mosq().url, 'own/a', 1, { qos: 1, payload: () => 'own' });
+    await until(() => got.length === 2, 'messages on the node at its limit');
+    send(id, { action: 'getSubscriptions' });
+    await until(() => got.length === 3, 'the list');
+    assert.equal((got[2].payload as unknown[]).length, MAX_FILTERS_PER_NODE - 1, 'the refused ones were not added');
+  });
+
 });

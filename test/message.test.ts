@@ -8,8 +8,9 @@ describe('message', () => {
     cmd: 'publish', topic: 't/1', payload: Buffer.from('x'), qos: 1, retain: true, dup: false, messageId: 7, ...extra,
   });
 
-  it('copies topic, payload, qos and retain', () => {
-    assert.deepEqual(toMessage('t/1', 'converted', packet()), { topic: 't/1', payload: 'converted', qos: 1, retain: true });
+  it('copies topic, payload, qos, retain and the DUP flag', () => {
+    assert.deepEqual(toMessage('t/1', 'converted', packet()), { topic: 't/1', payload: 'converted', qos: 1, retain: true, dup: false });
+    assert.equal(toMessage('t/1', 'again', packet({ dup: true })).dup, true, 'a PUBLISH the broker sends again');
   });
 
   it('copies the MQTT 5 properties under the core node\'s names', () => {
@@ -36,6 +37,6 @@ describe('message', () => {
 
   it('leaves absent properties off msg instead of setting them undefined', () => {
     const msg = toMessage('t/1', 'p', packet({ properties: { contentType: 'text/plain' } }));
-    assert.deepEqual(Object.keys(msg).sort(), ['contentType', 'payload', 'qos', 'retain', 'topic']);
+    assert.deepEqual(Object.keys(msg).sort(), ['contentType', 'dup', 'payload', 'qos', 'retain', 'topic']);
   });
 });

@@ -49,6 +49,14 @@ describe('payload', () => {
     });
   });
 
+  it('gives an error for a name that is not a payload format, even one Object.prototype has, rather than nothing', () => {
+    for (const name of ['constructor', 'toString', 'xml']) {
+      const converted = convertPayload(buf('{"a":1}'), name as Parameters<typeof convertPayload>[1]);
+      assert.equal(converted.ok, false, name);
+      assert.deepEqual(converted.value, buf('{"a":1}'));
+    }
+  });
+
   it('base64 encodes the bytes', () => {
     assert.deepEqual(convertPayload(Buffer.from([0, 1, 2, 0xff]), 'base64'), { ok: true, value: 'AAEC/w==' });
   });

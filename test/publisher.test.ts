@@ -4,12 +4,16 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { NodeMessage } from 'node-red';
+import type { BrokerNode } from '../nodes/broker/broker-node';
 import { Outbox } from '../nodes/publisher/outbox';
 import { parsePublisher } from '../nodes/publisher/settings';
+import { CLOSES_IN_FLIGHT } from '../nodes/session/in-flight';
+import { outboxRoot } from '../nodes/publisher/outbox-location';
 import { publicationOf } from '../nodes/publisher/publication';
 import { startMosquitto, mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';
 import { callsOf, collect, getNode, helper, lastStatus, load, logged, setUserDir, until, userDirForSuite } from './support/nodered';
 import { freePort } from './support/ports';
+import { publishMany } from './support/publisher';
 import { smallFsForEach } from './support/small-fs';
 import { coreNode } from './support/runtime';
 
@@ -93,7 +97,7 @@ describe('durable-mqtt-out settings and msg', () => {
 describe('durable-mqtt-out (Mosquitto)', function () {
   this.timeout(60_000);
   const mosq = mosquittoForSuite();
-  userDirForSuite();
+  const userDir = userDirForSuite();
   let own: MosquittoHandle | undefined;
   const outId = fresh;
   /**
@@ -194,6 +198,81 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'the badge back to connected');
     assert.equal(caught.length, 0);
     await back.end();
+  });
+
+  it('sends a message whose publish throws to a Catch node with done(err), and sends the others', async () => {
+    const sub = await subscriber(mosq().url, 'pub/throws/#');
+    const id = outId('throws');
+    await load(outFlow(mosq().url, id), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    await until(() => String(lastStatus(id)?.text).includes('connected'), 'connected');
+    // Injected where the out node hands a message to the connection: from the pump, after the outbox write or a PUBACK.
+    const config = getNode('b1') as unknown as BrokerNode;
+    const publish = config.publish.bind(config);
+    config.publish = (topic, ...rest) => {
+      if (topic === 'pub/throws/boom') throw new Error('injected: publish failed');
+      publish(topic, ...rest);
+    };
+    for (const t of ['a', 'boom', 'b']) send(id, { topic: `pub/throws/${t}`, payload: t });
+    await until(() => done.length === 2 && caught.length === 1, 'two done and one caught');
+    assert.match(String((caught[0] as { error?: { message?: string } }).error?.message), /injected: publish failed/);
+    await until(() => sub.messages.length === 2, 'both at the subscriber');
+    assert.deepEqual(sub.messages.map((m) => m.payload).sort(), ['a', 'b']);
+    send(id, { topic: 'pub/throws/c', payload: 'c' });
+    await until(() => done.length === 3, 'and the next one');
+    await sub.end();
+  });
+
+  it('refuses a topic with a control character before the outbox, and the 200 messages after it and a durable-mqtt-in on the same connection carry on', async () => {
+    const sub = await subscriber(mosq().url, 'pub/ctl/#');
+    const id = outId('ctl');
+    const flow = outFlow(mosq().url, id, { qos: 1 });
+    flow.push({ id: 'in', z: 'f1', type: 'durable-mqtt-in', broker: 'b1', topic: 'pub/ctl-in/#', qos: 1, datatype: 'utf8', wires: [['in-out']] }, { id: 'in-out', z: 'f1', type: 'helper' });
+    await load(flow, {}, [catchNode, completeNode]);
+    const [done, caught, received] = [collect('done-out'), collect('caught-out'), collect('in-out')];
+    await until(() => String(lastStatus('in')?.text).includes('connected') && String(lastStatus(id)?.text).includes('connected'), 'connected');
+    // Mosquitto 2.0 closes the connection on it as a malformed packet (lib/utf8_mosq.c).
+    send(id, { topic: 'pub/ctl/a\u0001b', payload: 'poison' });
+    for (let i = 0; i < 200; i++) send(id, { topic: 'pub/ctl/good', payload: String(i) });
+    await until(() => caught.length === 1 && done.length === 200, 'one caught and 200 done');
+    assert.match(String((caught[0] as { error?: { message?: string } }).error?.message), /invalid topic "pub\/ctl\/a\\u0001b": .*control character U\+0001/);
+    await until(() => sub.messages.length === 200, 'all 200 at the subscriber');
+    await publishMany(mosq().url, 'pub/ctl-in/x', 3, { qos: 1 });
+    await until(() => received.length === 3, 'the in node on the same connection');
+    await sub.end();
+  });
+
+  it(`drops a message the broker keeps closing the connection on (left in the outbox by an earlier version) after ${CLOSES_IN_FLIGHT} closes, with done(err) and a warning naming it, and sends the rest`, async () => {
+    const sub = await subscriber(mosq().url, 'pub/left/#');
+    const id = outId('left');
+    // What the earlier version wrote to its outbox without a check: Mosquitto closes the connection on the topic.
+    // The first layout, <outbox root>/<node id>, which the node takes over at its first start.
+    const earlier = await Outbox.open(join(outboxRoot(userDir()), id), { maxMessages: 100, maxBytes: 1e6, whenFull: 'refuse' });
+    await earlier.append({ topic: 'pub/left/a\u0001b', payload: Buffer.from('poison'), qos: 1, retain: false });
+    for (let i = 0; i < 5; i++) await earlier.append({ topic: 'pub/left/good', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    await earlier.close();
+    await load(outFlow(mosq().url, id, {}, { protocolVersion: 4 }), {}, [catchNode, completeNode]);
+    await until(() => sub.messages.length === 5, 'the five behind it at the subscriber', 20000);
+    await until(() => logged(id, 'warn', /the broker refused the message for "pub\/left\/a\\u0001b": the broker closed the connection 3 times in a row while this message was the oldest in flight/), 'the warning naming it');
+    assert.deepEqual(sub.messages.map((m) => m.payload), ['0', '1', '2', '3', '4']);
+    await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'the outbox empty');
+    await sub.end();
+  });
+
+  it("refuses with done(err) a message past the broker's Maximum Packet Size (MQTT 5 CONNACK), and sends the next", async () => {
+    own = await startMosquitto({ extraConfig: 'max_packet_size 2000' });
+    const sub = await subscriber(own.url, 'pub/size/#');
+    const id = outId('size');
+    await load(outFlow(own.url, id, { topic: 'pub/size/x' }, { protocolVersion: 5 }), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    await until(() => String(lastStatus(id)?.text).includes('connected'), 'connected');
+    send(id, { payload: Buffer.alloc(5000) });
+    send(id, { payload: 'small' });
+    await until(() => caught.length === 1 && done.length === 1, 'one caught and one done');
+    assert.match(String((caught[0] as { error?: { message?: string } }).error?.message), /more than the broker's Maximum Packet Size of 2000 bytes/);
+    await until(() => sub.messages.length === 1, 'the small one at the subscriber');
+    assert.equal(sub.messages[0].payload, 'small');
+    await sub.end();
   });
 
   it('sends bad input to a Catch node: no topic, a wildcard topic, a payload that cannot be serialized', async () => {

@@ -1,6 +1,7 @@
 // Specs for nodes/session/router.ts: which consumers a received topic, or an MQTT 5 copy by subscription identifier, goes to.
 import { strict as assert } from 'node:assert';
 import { IdRouter, TopicRouter } from '../nodes/session/router.js';
+import { randomFilter, ReferenceIdRouter, seeded, topicUniverse } from './support/filters';
 
 describe('router', () => {
   it("matches the parent level a for a/#, and everything below it", () => {
@@ -101,6 +102,25 @@ describe('IdRouter', () => {
     const r = new IdRouter(new Map([['a/b', 1], ['$share/g/a/#', 2]]), targets([['plain', ['a/b']], ['shared', ['$share/g/a/#']]]));
     assert.deepEqual(r.match('a/b', 1), new Set(['plain']));
     assert.deepEqual(r.match('a/b', 2), new Set(['shared']));
+  });
+
+  it('routes every copy as the router per identifier did, for random held filters and nodes', () => {
+    const random = seeded(20261208);
+    const universe = topicUniverse();
+    for (let run = 0; run < 150; run++) {
+      const held = [...new Set(Array.from({ length: 1 + Math.floor(random() * 8) }, () => (random() < 0.15 ? `$share/g/${randomFilter(random)}` : randomFilter(random))))];
+      const ids = new Map(held.map((f, i) => [f, i + 1]));
+      const nodes = targets(Array.from({ length: 1 + Math.floor(random() * 4) }, (_, n) => [`n${n}`, held.filter(() => random() < 0.5).concat(random() < 0.5 ? [randomFilter(random)] : [])]));
+      const fast = new IdRouter(ids, nodes);
+      const reference = new ReferenceIdRouter(ids, nodes);
+      for (const topic of universe) {
+        const context = `run ${run}: ${topic} with ${JSON.stringify([...ids])} for ${JSON.stringify([...nodes])}`;
+        for (const id of ids.values()) assert.deepEqual(fast.match(topic, id), reference.one(topic, id), `${context} via ${id}`);
+        // One copy carrying every identifier serves everyone the copies one by one do.
+        const all = new Set([...ids.values()].flatMap((id) => [...(reference.one(topic, id) ?? [])]));
+        assert.deepEqual(fast.match(topic, [...ids.values()]), all, `${context} via all`);
+      }
+    }
   });
 
   it('answers undefined for an unknown identifier, so the caller routes by topic', () => {

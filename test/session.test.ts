@@ -5,6 +5,7 @@ import mqtt, { type IPublishPacket } from 'mqtt';
 import { parseConfig, type SessionConfig } from '../nodes/session/config.js';
 import type { QoS } from '../nodes/session/cover.js';
 import { MemoryLedger } from '../nodes/session/ledger.js';
+import { CLOSES_IN_FLIGHT } from '../nodes/session/in-flight.js';
 import { MqttSession, type SessionState } from '../nodes/session/session.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { makeCerts, type TestCerts } from './support/certs.js';
@@ -263,6 +264,61 @@ describe('session', function () {
     assert.match(sessionSubscribe, /\ta\/# \(QoS 1\)/);
     assert.doesNotMatch(sessionSubscribe, /\ta\/\+ \(QoS/);
     assert.equal(mosquittoSubscribeCount(broker), 2, 'one SUBSCRIBE from the control client, one from the session');
+  });
+
+  /** Publishes through the session and records how each publish ended: undefined once the broker has it, else the error. */
+  function publisher(s: MqttSession): { publish(topic: string, payload: string | Buffer, qos?: QoS): void; ended: Map<string, (Error & { code?: unknown }) | undefined> } {
+    const ended = new Map<string, (Error & { code?: unknown }) | undefined>();
+    return {
+      ended,
+      publish: (topic, payload, qos = 1) => s.publish(topic, Buffer.from(payload), { qos }, (err) => ended.set(`${topic} ${String(payload).slice(0, 8)}`, err ?? undefined)),
+    };
+  }
+
+  for (const protocolVersion of [4, 5] as const) {
+    it(`MQTT ${protocolVersion === 5 ? '5' : '3.1.1'} on Mosquitto: a publish the broker closes the connection on is given up after ${CLOSES_IN_FLIGHT} closes in a row as the oldest in flight, and those behind it get through`, async function () {
+      requireMosquitto();
+      const broker = await mosquitto();
+      const watcher = bare(broker.url, { clientId: unique('watch'), protocolVersion });
+      const seen: string[] = [];
+      watcher.on('message', (_topic, p) => seen.push(p.toString()));
+      await watcher.subscribeAsync('poison/#', { qos: 1 });
+      const { s, r } = session(sessionConfig(broker.url, unique('poison'), { protocolVersion }), unique('ledger'));
+      s.start();
+      await waitFor('connected', () => hasState(r, (st) => st.state === 'connected'));
+      const p = publisher(s);
+      // Mosquitto 2.0 closes on a topic with a control character (lib/utf8_mosq.c); MQTT.js resends it first on every connection.
+      p.publish('poison/a\u0001b', 'bad');
+      for (let i = 0; i < 20; i++) p.publish('poison/ok', String(i));
+      await waitFor('every publish ended', () => p.ended.size === 21, 20000);
+      const bad = p.ended.get('poison/a\u0001b bad');
+      assert.match(String(bad?.message), new RegExp(`closed the connection ${CLOSES_IN_FLIGHT} times in a row while this message was the oldest in flight`));
+      assert.ok(typeof bad?.code === 'number' && bad.code >= 0x80, 'a refusal for the out node: it leaves the outbox');
+      assert.deepEqual([...p.ended].filter(([k]) => k.startsWith('poison/ok')).map(([, err]) => err), Array(20).fill(undefined));
+      await waitFor('all 20 at the subscriber', () => new Set(seen).size === 20);
+      assert.equal(logCount(broker, /Client poison-.* disconnected due to (malformed packet|protocol error)/), CLOSES_IN_FLIGHT);
+      // Gone from MQTT.js's store too: the next connection does not send it again.
+      s.publish('poison/after', Buffer.from('x'), { qos: 1 }, () => undefined);
+      await waitFor('a message after', () => seen.includes('x'));
+      assert.equal(logCount(broker, /Client poison-.* disconnected due to (malformed packet|protocol error)/), CLOSES_IN_FLIGHT);
+    });
+  }
+
+  it('MQTT 5 on Mosquitto: a publish larger than the Maximum Packet Size of the CONNACK fails at once with 0x95 and is never sent', async function () {
+    requireMosquitto();
+    const broker = await mosquitto({ extraConfig: 'max_packet_size 2000' });
+    const { s, r } = session(sessionConfig(broker.url, unique('big'), { protocolVersion: 5 }), unique('ledger'));
+    s.start();
+    await waitFor('connected', () => hasState(r, (st) => st.state === 'connected'));
+    const p = publisher(s);
+    p.publish('big/x', Buffer.alloc(5000, 'a'));
+    p.publish('big/y', 'small', 0);
+    await waitFor('both ended', () => p.ended.size === 2, 15000);
+    const big = p.ended.get('big/x aaaaaaaa');
+    assert.equal(big?.code, 0x95);
+    assert.match(String(big?.message), /5\d{3} bytes as a PUBLISH packet, more than the broker's Maximum Packet Size of 2000 bytes/);
+    assert.equal(p.ended.get('big/y small'), undefined);
+    assert.deepEqual(r.states.filter((st) => st.state !== 'connecting' && st.state !== 'connected'), [], 'the connection stayed up');
   });
 
   it('MQTT 5 on Mosquitto: publish properties arrive on the packet', async function () {

@@ -1,9 +1,22 @@
 // Specs for nodes/session/topic.ts: filter validation, parsing, covering, overlap and generalisation, checked against a reference matcher.
 import { strict as assert } from 'node:assert';
-import { covers, filterError, overlaps, parseFilter, splitFilters } from '../nodes/session/topic.js';
+import { covers, filterError, overlaps, parseFilter, splitFilters, topicError } from '../nodes/session/topic.js';
 import { matches, randomFilter, seeded, topicUniverse } from './support/filters';
 
 describe('topic', () => {
+  describe('topicError', () => {
+    it('takes a topic to publish to, $ topics included', () => {
+      for (const t of ['a', 'a/b/c', '/', 'a//b', '$SYS/x', 'temp °C/室']) assert.equal(topicError(t), undefined, t);
+    });
+
+    it('refuses an empty topic, wildcards, and what Mosquitto closes the connection on', () => {
+      assert.match(topicError('') ?? '', /empty/);
+      for (const t of ['a/+', '#', 'a/b#']) assert.match(topicError(t) ?? '', /wildcards/, t);
+      for (const t of ['a\u0001b', 'a\u0000', 'a\u009f', 'a\uffff', 'a\udfff']) assert.notEqual(topicError(t), undefined, JSON.stringify(t));
+      assert.match(topicError('t'.repeat(65536)) ?? '', /65535/);
+    });
+  });
+
   describe('filterError', () => {
     it('accepts ordinary, wildcard, shared and $queue filters', () => {
       for (const f of ['a', 'a/b', 'a/#', '#', '+', 'a/+/c', '+/+/#', '/', '$SYS/#', '$share/g/a/#', '$share/g/#', '$queue/x']) {
@@ -28,6 +41,10 @@ describe('topic', () => {
 
     it('rejects a null character', () => {
       assert.notEqual(filterError('a/\u0000'), undefined);
+    });
+
+    it('rejects what Mosquitto closes the connection on: control characters, non-characters and lone surrogates', () => {
+      for (const f of ['a\u0001b/#', 'a/\u007f', '$share/g\u0085/a', 'a/\ufffe', 'a/\ud800']) assert.notEqual(filterError(f), undefined, JSON.stringify(f));
     });
 
     it('rejects $share/ without a group name', () => {

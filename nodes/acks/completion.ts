@@ -1,4 +1,5 @@
 // Counts where each tracked message is inside the flow and says when every node it reached has finished with it.
+import { guarded } from '../common/boundary';
 import { Table } from '../session/table';
 
 /** What the hooks give us of a msg: Node-RED's msg object, whose `_msgid` a node may change or delete. */
@@ -38,6 +39,16 @@ interface Tracked {
  * every message of its owner and the token says which, so tracking makes no closure per message.
  */
 export type Finished<T> = (token: T, error: unknown, stalled?: readonly string[]) => void;
+
+/** A token whose owner reports a throw from its `Finished` callback itself (the consumer: node.error(err, msg), and a verdict). */
+export interface Reporting {
+  report(err: Error): void;
+}
+
+const reports = (token: unknown): token is Reporting => typeof (token as Partial<Reporting> | null)?.report === 'function';
+
+/** Where a throw goes when its token does not report it: a process warning, which neither stops Node-RED nor vanishes. */
+const warn = (err: Error): void => process.emitWarning(`durable-mqtt: a tracked message's completion failed: ${err.message}`);
 
 function hold(t: Tracked, nodeId: string): void {
   t.count++;
@@ -121,9 +132,22 @@ export class CompletionTracker {
   private emptied: Tracked[] = [];
   private sweeper?: NodeJS.Timeout;
 
+  /**
+   * `failed` hears of a throw from a `Finished` callback whose token does not report it. Callbacks
+   * run in a microtask, the sweep's timer or the sender's call: behind the boundary, one that throws
+   * is reported and the others still finish.
+   */
+  constructor(private readonly failed: (err: Error, token: unknown) => void = warn) {}
+
   /** Messages tracked now, and msg objects remembered for them: both go back to 0 once every message has finished. */
   get size(): { messages: number; objects: number } {
     return { messages: new Set(this.tracked.values()).size, objects: this.byObject.size };
+  }
+
+  /** The message's delivery failed before the flow got it (its send threw): it finishes with `error` unless a node's done(err) came first. */
+  fail(msgid: string, error: unknown): void {
+    const t = this.tracked.get(msgid);
+    if (t && t.error === undefined) t.error = error;
   }
 
   /** Starts tracking `msgid`; `done(token, …)` is called once, on completion or about `timeoutMs` later (0: never). */
@@ -262,9 +286,13 @@ export class CompletionTracker {
     if (this.byObject.get(msg) === t) this.byObject.delete(msg);
   }
 
-  private finish(t: Tracked, stalled?: readonly string[]): void {
-    if (this.drop(t)) t.done(t.token, t.error, stalled);
-  }
+  /** Dropped before its callback runs, so a callback that throws leaves nothing tracked. */
+  private readonly finish = guarded<[t: Tracked, stalled?: readonly string[]]>(
+    (t: Tracked, stalled?: readonly string[]) => {
+      if (this.drop(t)) t.done(t.token, t.error, stalled);
+    },
+    (err, t) => (reports(t.token) ? t.token.report(err) : this.failed(err, t.token)),
+  );
 
   private sweep(): void {
     const now = Date.now();

@@ -3,6 +3,7 @@ import type { IPublishPacket } from 'mqtt';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import { guarded } from '../common/boundary';
 import { migrate } from '../common/migrations';
 import { displayUrl, parseConfig, type SessionConfig, type TlsOptions } from '../session/config';
 import type { QoS } from '../session/cover';
@@ -221,7 +222,15 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     for (const c of consumers) c.setRunning(false);
   };
 
-  session.on('message', route);
+  // The boundary of the route: our consumers' deliver has its own, so a throw here comes before the message was settled.
+  // Acknowledged rather than withheld: a message that breaks routing would break it again at every redelivery.
+  session.on(
+    'message',
+    guarded(route, (err, topic, payload, _packet, settle) => {
+      node.error(`routing the message on ${topic} failed, so it was acknowledged without delivery: ${err.message}`, { topic, payload });
+      settle('ack');
+    }),
+  );
   session.on('state', (s) => {
     logState(node, s, where, logged);
     for (const c of consumers) c.onState(s);

@@ -9,7 +9,7 @@ const CORE_RENAMES: readonly [core: string, ours: string][] = [
 ];
 
 /** A core mqtt-broker always saves `cleansession` and `clientid`; we never wrote either. */
-export const isCoreBroker = (p: Props): boolean => 'cleansession' in p || 'clientid' in p;
+export const isCoreBroker = (p: Props): boolean => Object.hasOwn(p, 'cleansession') || Object.hasOwn(p, 'clientid');
 
 /**
  * Core keeps host and port apart (`broker: "127.0.0.1"`, `port: "1883"`); we keep one URL. They are
@@ -32,7 +32,7 @@ function fromCore(input: Props): Props {
   const p = { ...input };
   const core = isCoreBroker(p);
   for (const [from, to] of CORE_RENAMES) {
-    if (!(from in p)) continue;
+    if (!Object.hasOwn(p, from)) continue;
     if (unset(p[to])) p[to] = p[from];
     delete p[from];
   }

@@ -1,5 +1,5 @@
 // Waits until the broker holds what a subscription change asked for: the SUBACKs and UNSUBACKs are in, as the ledger records them.
-import type { QoS } from '../session/cover';
+import { carriersOf, type QoS } from '../session/cover';
 import type { SubscriptionLedger } from '../session/ledger';
 import type { MqttSession } from '../session/session';
 import { covers, parseFilter } from '../session/topic';
@@ -15,7 +15,10 @@ export interface Change {
  * the subscribe side to the broker filters that carry one of `filters` (a merged filter covers them).
  */
 export function changeOf(before: ReadonlyMap<string, QoS>, after: ReadonlyMap<string, QoS>, filters: readonly string[]): Change {
-  const need = new Map([...after].filter(([broker]) => filters.some((f) => carries(broker, f))));
+  // As `carries`, for every filter at once: the broker filter equal to it, and the plain ones that cover a plain one.
+  const carriers = new Set<string>();
+  for (const f of filters) for (const broker of carriersOf(after, f)) carriers.add(broker);
+  const need = new Map([...after].filter(([broker]) => carriers.has(broker)));
   return { need, gone: [...before.keys()].filter((f) => !after.has(f)) };
 }
 

@@ -74,7 +74,9 @@ export class ActionHandler {
     }
     const unsubscribe = action === 'unsubscribe';
     const parsed = parseTopics(msg.topic, subscriptions.current, unsubscribe);
-    if (!parsed.ok) throw keyed('invalidSubscription', parsed.error);
+    if (!parsed.ok) throw keyed(parsed.key ?? 'invalidSubscription', parsed.error);
+    const tooMany = unsubscribe ? undefined : subscriptions.limitError(parsed.subscriptions);
+    if (tooMany) throw keyed('tooManyFilters', tooMany);
     let added: string[] = [];
     if (unsubscribe) subscriptions.remove(parsed.subscriptions);
     else added = subscriptions.add(parsed.subscriptions);

@@ -4,6 +4,7 @@ import { AckAfterComplete } from '../acks/ack-after-complete';
 import { acquireTracker, releaseTracker } from '../acks/flow-hooks';
 import type { BrokerNode, Consumer } from '../broker/broker-node';
 import { carries } from '../broker/until-applied';
+import { guarded } from '../common/boundary';
 import { configErrorStatus, statusFor, statusPayload, type Translate } from '../common/status';
 import type { SessionState } from '../session/session';
 import { convertPayload } from './payload';
@@ -13,6 +14,7 @@ import { parseConsumer, type ConsumerProps } from './settings';
 import { ActionHandler } from './actions';
 import { dynamicStoreFor } from './dynamic-store';
 import { DynamicSubscriptions } from './dynamic-subscriptions';
+import { Delivery, type MessageFailed } from './delivery';
 
 // Badge refreshes for the in-flight count, at most this often: a status goes to every open editor.
 const STATUS_INTERVAL_MS = 250;
@@ -40,6 +42,7 @@ export function registerConsumer(RED: NodeAPI): void {
     const opened = parsed.settings.dynamic ? DynamicSubscriptions.open(filters, { qos, flags }, store) : (store.clear(), undefined);
     const dynamic = opened?.subscriptions;
     if (opened?.error) this.error(opened.error);
+    for (const warning of opened?.dropped ?? []) this.warn(warning);
 
     let state: SessionState = { state: 'idle' };
     let stalledNode: string | undefined;
@@ -67,25 +70,37 @@ export function registerConsumer(RED: NodeAPI): void {
 
     const warned = new Set<string>();
     const reported = new Set<string>();
-    const acks =
-      ackMode === 'complete' && (qos > 0 || dynamic)
-        ? new AckAfterComplete(acquireTracker(RED), ack, {
-            send,
-            newId,
-            changed: () => {
-              statusTimer ??= setTimeout(showStatus, STATUS_INTERVAL_MS);
-            },
-            stalled: (ids) => {
-              const names = ids.map((id) => labelOf(RED, id));
-              stalledNode = names.join(', ');
-              for (const [i, id] of ids.entries()) {
-                if (warned.has(id)) continue;
-                warned.add(id);
-                this.warn(`node ${names[i]} did not call done() within ${ack.timeoutMs / 1000} s; the message was acknowledged anyway (ackTimeout)`);
-              }
-            },
-          })
-        : undefined;
+    const tracker = ackMode === 'complete' && (qos > 0 || dynamic) ? acquireTracker(RED) : undefined;
+    /**
+     * The boundary where a msg is handed to the runtime: one whose send throws goes to Catch nodes,
+     * and in complete mode the tracker finishes it as failed (acked unless ackOnError is false).
+     */
+    const sendMessage = guarded(send, (err, msg) => {
+      this.error(err, msg);
+      if (msg._msgid !== undefined) tracker?.fail(msg._msgid, err);
+    });
+    const acks = tracker
+      ? new AckAfterComplete(tracker, ack, {
+          send: sendMessage,
+          newId,
+          changed: () => {
+            statusTimer ??= setTimeout(showStatus, STATUS_INTERVAL_MS);
+          },
+          stalled: (ids) => {
+            const names = ids.map((id) => labelOf(RED, id));
+            stalledNode = names.join(', ');
+            for (const [i, id] of ids.entries()) {
+              if (warned.has(id)) continue;
+              warned.add(id);
+              this.warn(`node ${names[i]} did not call done() within ${ack.timeoutMs / 1000} s; the message was acknowledged anyway (ackTimeout)`);
+            }
+          },
+        })
+      : undefined;
+    const messageFailed: MessageFailed = (err, msg, settle) => {
+      this.error(err, msg);
+      settle(acks && !ack.ackOnError ? 'withhold' : 'ack');
+    };
 
     // Flows are running between flows:started and flows:stopping; the broker node says when.
     let running = false;
@@ -103,23 +118,26 @@ export function registerConsumer(RED: NodeAPI): void {
         running = r;
         if (!r) acks?.withholdAll();
       },
-      deliver: (topic, payload, packet, settle) => {
-        // While nodes stop and start, a message may reach a stopped node and vanish: let the broker resend it.
-        if (!running && packet.qos > 0) return settle('withhold');
-        const converted = convertPayload(payload, dynamic?.datatypeFor(topic) ?? datatype);
-        const msg = toMessage(topic, converted.value, packet);
-        if (!converted.ok) {
+      // The boundary of a delivery: a throw before the msg is handed on goes the way of a failed conversion.
+      deliver: guarded(
+        (topic, payload, packet, settle) => {
+          // While nodes stop and start, a message may reach a stopped node and vanish: let the broker resend it.
+          if (!running && packet.qos > 0) return settle('withhold');
+          const converted = convertPayload(payload, dynamic?.datatypeFor(topic) ?? datatype);
+          const msg = toMessage(topic, converted.value, packet);
           // A payload that does not convert goes to Catch nodes with the raw text, never silently away.
-          this.error(converted.error, msg);
-          settle(acks && !ack.ackOnError ? 'withhold' : 'ack');
-        } else if (acks && packet.qos > 0) {
-          acks.offer({ msg, settle });
-        } else {
-          msg._msgid = newId();
-          send(msg);
-          settle('ack');
-        }
-      },
+          if (!converted.ok) {
+            messageFailed(converted.error, msg, settle);
+          } else if (acks && packet.qos > 0) {
+            acks.offer(new Delivery(msg, settle, messageFailed));
+          } else {
+            msg._msgid = newId();
+            sendMessage(msg);
+            settle('ack');
+          }
+        },
+        (err, topic, payload, _packet, settle) => messageFailed(err, { topic, payload }, settle),
+      ),
       onState: (s) => {
         // A new connection asks the broker again; a filter it still refuses is reported again before "connected".
         if (s.state !== 'connected') refused.clear();

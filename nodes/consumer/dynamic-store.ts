@@ -39,11 +39,13 @@ export class FileDynamicStore implements DynamicStore {
     this.file = new DurableFile(dir, nodeId, 'dynamic-');
   }
   load(): readonly unknown[] {
-    const data = this.file.read() as { subscriptions?: unknown } | undefined;
+    const data = this.file.read();
     // No file: the node has never subscribed dynamically (or unsubscribed everything).
     if (data === undefined) return [];
-    if (!Array.isArray(data.subscriptions)) throw new Error(`${this.file.path} holds no subscriptions list`);
-    return data.subscriptions as unknown[];
+    // The file may have been edited by hand: any JSON value, and only its own `subscriptions` counts.
+    const list = typeof data === 'object' && data !== null && Object.hasOwn(data, 'subscriptions') ? (data as { subscriptions: unknown }).subscriptions : undefined;
+    if (!Array.isArray(list)) throw new Error(`${this.file.path} holds no subscriptions list`);
+    return list as unknown[];
   }
   save(subscriptions: readonly object[]): void {
     if (subscriptions.length === 0) return this.clear();

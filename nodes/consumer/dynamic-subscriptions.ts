@@ -4,9 +4,12 @@ import { unset } from '../common/migrations';
 import { asBool } from '../session/config';
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
-import { covers, filterError, parseFilter } from '../session/topic';
+import { TopicRouter } from '../session/router';
+import { filterError } from '../session/topic';
+import { ownValue } from '../session/values';
 import { DATATYPES, type Datatype } from './settings';
 import type { DynamicStore } from './dynamic-store';
+import { MAX_FILTERS_PER_ACTION, MAX_FILTERS_PER_NODE } from './limits';
 
 /**
  * One subscription as `getSubscriptions` lists it and the store keeps it: core's object shape
@@ -25,7 +28,8 @@ export interface DynamicSubscription {
 /** Core's per-subscription datatypes, in our terms: core's `auto` is the older one that never parses JSON. */
 const CORE_DATATYPES: Readonly<Record<string, Datatype>> = { 'auto-detect': 'auto', auto: 'text-or-buffer' };
 
-export type Parsed = { ok: true; subscriptions: DynamicSubscription[] } | { ok: false; error: string };
+/** A refusal may name its status message (`key`); invalidSubscription when it does not. */
+export type Parsed = { ok: true; subscriptions: DynamicSubscription[] } | { ok: false; error: string; key?: string };
 
 /**
  * msg.topic as core takes it: a filter, a `{topic, qos, nl, rap, rh, datatype}` object, or an array
@@ -36,6 +40,9 @@ export function parseTopics(topic: unknown, current: readonly DynamicSubscriptio
   if (unsubscribe && topic === true) return { ok: true, subscriptions: [...current] };
   const items: unknown[] = Array.isArray(topic) ? topic : typeof topic === 'string' || (typeof topic === 'object' && topic !== null) ? [topic] : [];
   if (items.length === 0) return { ok: false, error: 'msg.topic must be a topic filter, a {topic, qos} object or an array of them' };
+  if (items.length > MAX_FILTERS_PER_ACTION) {
+    return { ok: false, key: 'tooManyFilters', error: `msg.topic lists ${items.length} subscriptions; one action takes at most ${MAX_FILTERS_PER_ACTION} (MAX_FILTERS_PER_ACTION): split the list over several msgs` };
+  }
   const out: DynamicSubscription[] = [];
   for (const item of items) {
     const sub = parseOne(item);
@@ -72,15 +79,37 @@ function parseOne(item: unknown): DynamicSubscription | string {
   return sub;
 }
 
-/** What the store gave back: a subscription written by `save`, unless the file was edited by hand. */
-function isSaved(s: unknown): s is DynamicSubscription {
-  const topic = (s as { topic?: unknown } | null)?.topic;
-  return typeof topic === 'string' && filterError(topic) === undefined;
+/**
+ * What the store gave back, checked as msg.topic is: an earlier version may have saved what this one
+ * refuses (a datatype named `constructor` passed its `in` test), and a file may be edited by hand.
+ * Each entry that does not pass is left out, with the reason.
+ */
+function checkSaved(saved: readonly unknown[]): { subscriptions: DynamicSubscription[]; dropped: string[] } {
+  const subscriptions: DynamicSubscription[] = [];
+  const dropped: string[] = [];
+  for (const s of saved) {
+    // A saved entry is always an object; a bare string here was not written by `save`.
+    const sub = typeof s === 'object' && s !== null ? parseOne(s) : `not a {topic, qos} object: ${JSON.stringify(s)}`;
+    if (typeof sub === 'string') dropped.push(`dropped the saved dynamic subscription ${JSON.stringify(s)}: ${sub}`);
+    else subscriptions.push(sub);
+  }
+  return { subscriptions, dropped };
+}
+
+/** The first of `saved` that, with the node's own filters, make at most MAX_FILTERS_PER_NODE filters. */
+function withinLimit(fixed: readonly string[], saved: DynamicSubscription[]): DynamicSubscription[] {
+  const all = new Set(fixed);
+  let keep = 0;
+  for (const s of saved) {
+    if (!all.has(s.topic) && all.size >= MAX_FILTERS_PER_NODE) break;
+    all.add(s.topic);
+    keep++;
+  }
+  return keep === saved.length ? saved : saved.slice(0, keep);
 }
 
 function datatypeOf(name: string): Datatype | undefined {
-  if (name in CORE_DATATYPES) return CORE_DATATYPES[name];
-  return (DATATYPES as readonly string[]).includes(name) ? (name as Datatype) : undefined;
+  return ownValue(CORE_DATATYPES, name) ?? ((DATATYPES as readonly string[]).includes(name) ? (name as Datatype) : undefined);
 }
 
 /** What a dynamic subscription inherits from the node: its QoS and MQTT 5 options. */
@@ -98,25 +127,46 @@ export class DynamicSubscriptions {
   private all: string[] = [];
   private own = new Map<string, FilterOptions>();
   /** Dynamic filters with a datatype of their own, in the order they were subscribed. */
-  private typed: { filter: string; datatype: Datatype }[] = [];
+  private typed: Datatype[] = [];
+  /** Routes a topic to the indexes in `typed` whose filter matches it: a list looked through per message grew with the filters. */
+  private typedRouter = new TopicRouter<number>();
 
   private constructor(
     private readonly fixed: readonly string[],
     private readonly defaults: NodeDefaults,
     private readonly store: DynamicStore,
-    saved: readonly unknown[],
+    saved: readonly DynamicSubscription[],
   ) {
-    this.subs = saved.filter(isSaved);
+    this.subs = [...saved];
     this.derive();
   }
 
-  /** Loads what the node subscribed before; a store that cannot be read starts empty (and is overwritten at the next change), with the error. */
-  static open(fixed: readonly string[], defaults: NodeDefaults, store: DynamicStore): { subscriptions: DynamicSubscriptions; error?: string } {
+  /**
+   * Loads what the node subscribed before. A store that cannot be read starts empty (and is
+   * overwritten at the next change), with the error; saved entries that are not valid are left out
+   * and the store rewritten without them, each with a warning in `dropped`.
+   */
+  static open(fixed: readonly string[], defaults: NodeDefaults, store: DynamicStore): { subscriptions: DynamicSubscriptions; error?: string; dropped?: string[] } {
+    let loaded: readonly unknown[];
     try {
-      return { subscriptions: new DynamicSubscriptions(fixed, defaults, store, store.load()) };
+      loaded = store.load();
     } catch (e) {
       return { subscriptions: new DynamicSubscriptions(fixed, defaults, store, []), error: `cannot read the saved dynamic subscriptions: ${(e as Error).message}` };
     }
+    const checked = checkSaved(loaded);
+    const { dropped } = checked;
+    const subscriptions = withinLimit(fixed, checked.subscriptions);
+    const past = checked.subscriptions.length - subscriptions.length;
+    if (past > 0) dropped.push(`dropped the last ${past} saved dynamic subscriptions: with the node's own filters they pass the limit of ${MAX_FILTERS_PER_NODE} (MAX_FILTERS_PER_NODE)`);
+    const opened = new DynamicSubscriptions(fixed, defaults, store, subscriptions);
+    if (dropped.length === 0) return { subscriptions: opened };
+    try {
+      // Rewritten at once, so the warning comes once rather than at every start.
+      store.save(subscriptions);
+    } catch (e) {
+      dropped.push(`cannot rewrite the saved dynamic subscriptions without them: ${(e as Error).message}`);
+    }
+    return { subscriptions: opened, dropped };
   }
 
   /** Every filter of the node, its own first. */
@@ -136,6 +186,14 @@ export class DynamicSubscriptions {
 
   get current(): readonly DynamicSubscription[] {
     return this.subs;
+  }
+
+  /** Why adding `subs` would take the node past MAX_FILTERS_PER_NODE, or undefined when it would not. */
+  limitError(subs: readonly DynamicSubscription[]): string | undefined {
+    const all = new Set(this.all);
+    for (const s of subs) all.add(s.topic);
+    if (all.size <= MAX_FILTERS_PER_NODE) return undefined;
+    return `with this subscribe the node would hold ${all.size} topic filters; a node holds at most ${MAX_FILTERS_PER_NODE} (MAX_FILTERS_PER_NODE)`;
   }
 
   /** Adds or replaces (same topic) subscriptions and persists them; returns the filters that are new or changed. */
@@ -161,8 +219,9 @@ export class DynamicSubscriptions {
 
   /** The payload format for a received topic: that of the first dynamic subscription with its own that matches, else undefined. */
   datatypeFor(topic: string): Datatype | undefined {
-    for (const t of this.typed) if (covers(t.filter, topic)) return t.datatype;
-    return undefined;
+    let first: number | undefined;
+    for (const i of this.typedRouter.match(topic)) if (first === undefined || i < first) first = i;
+    return first === undefined ? undefined : this.typed[first];
   }
 
   private commit(next: DynamicSubscription[]): void {
@@ -177,9 +236,14 @@ export class DynamicSubscriptions {
     const { qos, flags } = this.defaults;
     this.own = new Map(this.subs.map((s) => [s.topic, { qos: s.qos ?? qos, flags: { nl: s.nl ?? flags.nl, rap: s.rap ?? flags.rap, rh: s.rh ?? flags.rh } }]));
     this.all = [...new Set([...this.fixed, ...this.own.keys()])];
-    this.typed = this.subs.flatMap((s) => {
+    this.typed = [];
+    this.typedRouter = new TopicRouter<number>();
+    for (const s of this.subs) {
       const datatype = s.datatype === undefined ? undefined : datatypeOf(s.datatype);
-      return datatype ? [{ filter: parseFilter(s.topic).filter, datatype }] : [];
-    });
+      if (!datatype) continue;
+      // The router strips a shared prefix, as parseFilter does.
+      this.typedRouter.set(this.typed.length, [s.topic]);
+      this.typed.push(datatype);
+    }
   }
 }

@@ -6,8 +6,12 @@ import type { NodeMessage } from 'node-red';
 // The core node's list (10-mqtt.js subscriptionHandler); a PUBLISH carries no reasonString, but core copies one if a broker sends it.
 const V5_PROPERTIES = ['userProperties', 'contentType', 'responseTopic', 'correlationData', 'messageExpiryInterval', 'payloadFormatIndicator', 'reasonString'] as const;
 
+/**
+ * `dup` is the PUBLISH's DUP flag: true when the broker sends a message again that it may have sent
+ * before (after a reconnect, or a withheld ack). Core's node leaves it off (node-red issue #3495).
+ */
 export function toMessage(topic: string, payload: unknown, packet: IPublishPacket): NodeMessage {
-  const msg: NodeMessage = { topic, payload, qos: packet.qos, retain: packet.retain };
+  const msg: NodeMessage = { topic, payload, qos: packet.qos, retain: packet.retain, dup: packet.dup === true };
   // mqtt-packet's PUBLISH type lists no reasonString; the decoder keeps whatever property the broker sent.
   const props: Partial<Record<(typeof V5_PROPERTIES)[number], unknown>> | undefined = packet.properties;
   if (props) {

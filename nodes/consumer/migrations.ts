@@ -2,7 +2,7 @@
 import type { Migration, Props } from '../common/migrations';
 
 /** A core mqtt in (Node-RED ≥ 2) always saves these MQTT 5 and dynamic-subscription properties; 0.1 of ours saved none. */
-export const isCoreConsumer = (p: Props): boolean => ['nl', 'rap', 'rh', 'inputs'].some((k) => k in p);
+export const isCoreConsumer = (p: Props): boolean => ['nl', 'rap', 'rh', 'inputs'].some((k) => Object.hasOwn(p, k));
 
 /**
  * Version 1: unversioned properties are ours from 0.1 or a core mqtt in's with its type switched.

@@ -53,4 +53,6 @@ export function convertPayload(payload: Buffer, datatype: Datatype): Converted {
       return { ok: true, value: text };
     }
   }
+  // Unreachable for a checked Datatype; a name that slipped past a check converts nothing rather than throw at delivery.
+  return { ok: false, value: payload, error: `unknown payload format ${JSON.stringify(datatype)}` };
 }

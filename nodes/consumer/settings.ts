@@ -6,6 +6,7 @@ import { asBool, numberIn } from '../session/config';
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
 import { filterError, splitFilters } from '../session/topic';
+import { MAX_FILTERS_PER_NODE } from './limits';
 import { consumerMigrations } from './migrations';
 
 /** Output formats for msg.payload. `auto` is what core calls `auto-detect`; `text-or-buffer` is what core's older `auto` does. */
@@ -49,6 +50,7 @@ export function parseConsumer(saved: ConsumerProps): Parsed {
   // Core's test (10-mqtt.js: `n.inputs == 1`): a dynamic node may start with no filter of its own, as core's always does.
   const dynamic = Number(props.inputs) === 1;
   if (filters.length === 0 && !dynamic) return { ok: false, key: 'noTopic', error: 'no topic filter given' };
+  if (filters.length > MAX_FILTERS_PER_NODE) return { ok: false, key: 'tooManyFilters', error: `${filters.length} topic filters; a node holds at most ${MAX_FILTERS_PER_NODE} (MAX_FILTERS_PER_NODE)` };
   for (const f of filters) {
     const why = filterError(f);
     if (why) return { ok: false, key: 'invalidTopic', error: `invalid topic filter "${f}": ${why}` };

@@ -226,17 +226,18 @@ export class Outbox {
     if (!placed) this.waiting.push(stored);
   }
 
-  /** Deletes an entry (acknowledged, refused by the broker, or evicted). */
-  remove(entry: Queued): void {
+  /** Deletes an entry (acknowledged, refused by the broker, or evicted); false when it was not in the outbox (any more). */
+  remove(entry: Queued): boolean {
     const stored = this.entries.get(entry.seq);
-    if (!stored) return;
+    if (!stored) return false;
     this.entries.delete(entry.seq);
     this.reservedCount--;
     this.reservedBytes -= stored.bytes;
     // The record goes with its last entry; one left by a crash before that is sent again (a duplicate).
-    if (--stored.group.live > 0 || this.closed) return;
+    if (--stored.group.live > 0 || this.closed) return true;
     this.deletes.push(stored.group.key);
     this.startWriting();
+    return true;
   }
 
   /** Finishes pending writes and closes the database; entries left in it are sent after the next open. */

@@ -1,18 +1,15 @@
-// Turns a msg into the publication the out node sends, reading topic, qos, retain and MQTT 5 properties as the core `mqtt out` node does.
+// Turns a msg into the publication the out node sends, reading topic, qos, retain and MQTT 5 properties as the core `mqtt out` node does, and refusing what a broker would not take.
 import type { NodeMessage } from 'node-red';
 import type { QoS } from '../session/cover';
+import { MQTT_MAX_PACKET_SIZE, publishSize } from '../session/publish-size';
+import { topicError } from '../session/topic';
+import { propertiesError } from '../session/properties';
 import type { Publication, PublishProperties } from './outbox';
 
-const MAX_TOPIC_BYTES = 65535;
+export { topicError };
 
-/** Why `topic` cannot be published to, or undefined when it can. */
-export function topicError(topic: string): string | undefined {
-  if (topic.length === 0) return 'it is empty';
-  if (/[+#]/.test(topic)) return 'a topic to publish to cannot contain the wildcards + or #';
-  if (topic.includes('\u0000')) return 'it contains a NUL character';
-  if (Buffer.byteLength(topic) > MAX_TOPIC_BYTES) return `it is longer than ${MAX_TOPIC_BYTES} bytes`;
-  return undefined;
-}
+/** MQTT 5 §3.3.2.3.3: the Message Expiry Interval is a four-byte integer. */
+const MAX_EXPIRY = 0xffff_ffff;
 
 export type PublicationResult = { ok: true; publication: Publication } | { ok: false; error: string };
 
@@ -25,16 +22,31 @@ export interface PublishDefaults {
   readonly retain?: boolean;
 }
 
-/** The node's property wins when set (as in core); an empty property takes the msg's value. */
-export function publicationOf(msg: Msg, s: PublishDefaults): PublicationResult {
+/**
+ * The node's property wins when set (as in core); an empty property takes the msg's value. What a
+ * broker would not take is refused here, before the outbox: Mosquitto closes the connection on a
+ * malformed PUBLISH, and MQTT.js resends it first on every connection, so one such message held up
+ * everything behind it for ever. `maxPacketSize` is the Maximum Packet Size when no broker has
+ * named a smaller one (the connection checks that one, see Connection).
+ */
+export function publicationOf(msg: Msg, s: PublishDefaults, maxPacketSize = MQTT_MAX_PACKET_SIZE): PublicationResult {
   const topic = s.topic || (typeof msg.topic === 'string' ? msg.topic : '');
   if (!topic) return { ok: false, error: 'no topic: set the node\'s topic or msg.topic' };
   // The node's own topic was checked once, when its settings were parsed.
   const why = topic === s.topic ? undefined : topicError(topic);
-  if (why) return { ok: false, error: `invalid topic "${topic}": ${why}` };
+  if (why) return { ok: false, error: `invalid topic ${JSON.stringify(topic)}: ${why}` };
   const payload = payloadOf(msg.payload);
   if (typeof payload === 'string') return { ok: false, error: payload };
-  return { ok: true, publication: { topic, payload, qos: s.qos ?? qosOf(msg.qos), retain: s.retain ?? (msg.retain === true || msg.retain === 'true'), properties: propertiesOf(msg) } };
+  const properties = propertiesOf(msg);
+  const bad = propertiesError(properties);
+  if (bad) return { ok: false, error: `invalid msg.${bad}` };
+  // mqtt-packet destroys the connection's stream on a larger one, and MQTT.js would send it again on the next.
+  if ((properties?.messageExpiryInterval ?? 0) > MAX_EXPIRY) return { ok: false, error: `msg.messageExpiryInterval must be at most ${MAX_EXPIRY} seconds` };
+  const qos = s.qos ?? qosOf(msg.qos);
+  // Counted as MQTT 5 sends it: with 3.1.1 the properties stay off and the packet is smaller.
+  const size = publishSize(topic, payload.length, qos, properties, 5);
+  if (size > maxPacketSize) return { ok: false, error: `the message is ${size} bytes as a PUBLISH packet, more than the Maximum Packet Size of ${maxPacketSize} bytes` };
+  return { ok: true, publication: { topic, payload, qos, retain: s.retain ?? (msg.retain === true || msg.retain === 'true'), properties } };
 }
 
 function qosOf(value: unknown): QoS {
@@ -71,14 +83,17 @@ function propertiesOf(msg: Msg): PublishProperties | undefined {
   return Object.keys(p).length > 0 ? p : undefined;
 }
 
-/** MQTT 5 user properties are string pairs; other values go as their text rather than break the packet. */
+/**
+ * MQTT 5 user properties are string pairs; other values go as their text rather than break the
+ * packet. fromEntries, not out[k] = …: a name such as __proto__ stays a property instead of
+ * setting the prototype.
+ */
 function userPropertiesOf(props: Record<string, unknown>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(props)) {
-    if (v === undefined || v === null) continue;
-    out[k] = Array.isArray(v) ? v.map((x) => textOf(x)) : textOf(v);
-  }
-  return out;
+  return Object.fromEntries(
+    Object.entries(props)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => textOf(x)) : textOf(v)]),
+  );
 }
 
 function textOf(v: unknown): string {

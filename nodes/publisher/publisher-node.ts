@@ -1,6 +1,7 @@
 // The `durable-mqtt-out` node: msg -> outbox on disk -> broker; done() once the broker has acknowledged, so upstream acks only a safe publish.
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import type { BrokerNode, Publisher } from '../broker/broker-node';
+import { guarded } from '../common/boundary';
 import { configErrorStatus, statusFor, type Translate } from '../common/status';
 import { userDirOf } from '../session/durable-file';
 import type { SessionState } from '../session/session';
@@ -61,16 +62,21 @@ export function registerPublisher(RED: NodeAPI): void {
 
     // The entry carries its msg's done(); entries an earlier run left have none.
     const settle = (entry: Queued, err?: Error): void => {
-      if (err) this.warn(`the broker refused the message for ${entry.publication.topic}: ${err.message}`);
+      // Quoted: a topic an earlier version let into the outbox may hold control characters.
+      if (err) this.warn(`the broker refused the message for ${JSON.stringify(entry.publication.topic)}: ${err.message}`);
       entry.done?.(err);
       changed();
     };
     /** One function for every append rather than a promise each: on disk, the pump may send it and the depth counts it; a failed write fails its msg. */
-    const written = (entry: Queued, err?: Error): void => {
-      if (err) return entry.done?.(err);
-      pump?.run();
-      changed();
-    };
+    const written = guarded(
+      (entry: Queued, err?: Error) => {
+        if (err) return entry.done?.(err);
+        pump?.run();
+        changed();
+      },
+      // Called from the outbox's write, whose own catch would fail the whole batch.
+      (err) => this.error(err),
+    );
 
     const publisher: Publisher = {
       onState: (s) => {
@@ -90,7 +96,7 @@ export function registerPublisher(RED: NodeAPI): void {
     const ready = openNodeOutbox(userDir, this.id, session, settings.outbox, { writeFailure }).then(
       (opened) => {
         outbox = opened.outbox;
-        pump = new Pump(outbox, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle });
+        pump = new Pump(outbox, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle, failed: (err) => this.error(err) });
         for (const note of opened.notes) this[note.level](note.text);
         pump.setConnected(state.state === 'connected');
         showStatus();
@@ -104,7 +110,8 @@ export function registerPublisher(RED: NodeAPI): void {
     // Inputs before the outbox is open wait for it; the error has been reported once above.
     ready.catch(() => undefined);
 
-    const accept = (msg: NodeMessage, done: Done): void => {
+    // Behind the boundary: an input that waited for the outbox runs in a promise callback, where a throw would end Node-RED.
+    const accept = guarded((msg: NodeMessage, done: Done): void => {
       const result = publicationOf(msg, settings);
       if (!result.ok) return done(new Error(result.error));
       const p = result.publication;
@@ -128,7 +135,7 @@ export function registerPublisher(RED: NodeAPI): void {
       fullWarned = false;
       // At once, not after the write: a group commit may take long enough for thousands more to come.
       pressure.report(this.id, (outbox as Outbox).fill, up(state));
-    };
+    }, (err, _msg, done) => done(err));
 
     this.on('input', (msg: NodeMessage, _send: unknown, done: Done) => {
       if (outbox) return accept(msg, done);

@@ -1,4 +1,5 @@
 // Moves outbox entries to the broker in order while connected, a window at a time, and removes each once the broker has acknowledged it.
+import { guarded } from '../common/boundary';
 import type { Published } from '../session/session';
 import type { Outbox, Publication, Queued } from './outbox';
 
@@ -8,8 +9,10 @@ export const PUBLISH_WINDOW = 100;
 const REFUSED = 0x80;
 
 export interface PumpHandlers {
-  /** The entry left the outbox: acknowledged (`err` undefined) or refused by the broker. */
+  /** The entry left the outbox: acknowledged (`err` undefined), refused by the broker, or its publish threw. */
   settled(entry: Queued, err?: Error): void;
+  /** A throw that belongs to no entry (taking from the outbox, a refill). */
+  failed(err: Error): void;
 }
 
 /**
@@ -36,15 +39,24 @@ export class Pump {
     this.run();
   }
 
-  /** Sends what the window allows. Call it after an append. */
-  run(): void {
-    while (this.connected && !this.stopped && this.inFlight < this.window) {
-      const entry = this.outbox.take();
-      if (!entry) return;
-      this.inFlight++;
-      this.publish(entry.publication, (err) => this.published(entry, err));
-    }
-  }
+  /** Sends what the window allows. Call it after an append; it never throws (see `send`). */
+  readonly run = guarded(
+    () => {
+      while (this.connected && !this.stopped && this.inFlight < this.window) {
+        const entry = this.outbox.take();
+        if (!entry) return;
+        this.inFlight++;
+        this.send(entry);
+      }
+    },
+    (err) => this.handlers.failed(err),
+  );
+
+  /** The boundary of one entry: a publish that throws fails that message (done(err)) and the next ones still go. */
+  private readonly send = guarded(
+    (entry: Queued) => this.publish(entry.publication, (err) => this.published(entry, err)),
+    (err, entry) => this.finish(entry, err),
+  );
 
   /** Stops sending; entries in flight stay in the outbox for the next run. */
   stop(): void {
@@ -52,20 +64,25 @@ export class Pump {
     clearImmediate(this.refill);
   }
 
-  private published(entry: Queued, err?: (Error & { code?: unknown }) | null): void {
-    if (!err) return this.finish(entry);
-    if (typeof err.code === 'number' && err.code >= REFUSED) return this.finish(entry, err);
-    this.inFlight--;
-    if (this.stopped) return;
-    this.outbox.untake(entry);
-    // Wait for the next connect rather than spin on a client that is going away.
-    this.connected = false;
-  }
+  /** Called back by MQTT.js, behind the boundary too: a throw while settling an entry must not reach MQTT.js's packet handler. */
+  private readonly published = guarded(
+    (entry: Queued, err?: (Error & { code?: unknown }) | null) => {
+      if (!err) return this.finish(entry);
+      if (typeof err.code === 'number' && err.code >= REFUSED) return this.finish(entry, err);
+      this.inFlight--;
+      if (this.stopped) return;
+      this.outbox.untake(entry);
+      // Wait for the next connect rather than spin on a client that is going away.
+      this.connected = false;
+    },
+    (err) => this.handlers.failed(err),
+  );
 
   private finish(entry: Queued, err?: Error): void {
+    if (this.stopped) return void this.inFlight--;
+    // Once per entry: a publish that called back and then threw comes here twice.
+    if (!this.outbox.remove(entry)) return;
     this.inFlight--;
-    if (this.stopped) return;
-    this.outbox.remove(entry);
     this.handlers.settled(entry, err);
     // MQTT.js handles one incoming packet per tick and flushes what it wrote on the next, so a
     // refill per PUBACK costs one socket write per PUBLISH (it led the profile). The acks of one

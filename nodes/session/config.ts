@@ -2,7 +2,7 @@
 import type { IClientOptions } from 'mqtt';
 import type { BackoffOptions } from './backoff';
 import { parseMessages, type ConfiguredMessages, type RawMessages } from './messages';
-import { asText } from './values';
+import { asText, ownValue } from './values';
 
 /** TLS settings as the core `tls-config` node fills them in; MQTT.js hands them to `tls.connect`. */
 export type TlsOptions = Pick<IClientOptions, 'key' | 'cert' | 'ca' | 'rejectUnauthorized' | 'ALPNProtocols' | 'servername'> & { passphrase?: string };
@@ -84,7 +84,7 @@ export function normaliseBrokerUrl(input: string, useTls = false): { url: string
     // The text may carry a password (mqtt://user:secret@…): never echo it.
     return { error: `invalid broker URL "${redact(text)}"` };
   }
-  const scheme = SCHEMES[url.protocol];
+  const scheme = ownValue(SCHEMES, url.protocol);
   if (!scheme) return { error: `unsupported scheme "${url.protocol}" in broker URL (use mqtt, mqtts, ws or wss)` };
   if (!url.hostname) return { error: `broker URL "${redact(text)}" has no host` };
   // URL cannot change a special scheme (http→ws) into a non-special one, so rebuild from parts.
@@ -168,8 +168,12 @@ export function userPropertiesOf(value: unknown, name: string): Record<string, s
     }
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return `${name} must be a JSON object`;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(obj)) if (v !== undefined && v !== null) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  // fromEntries, not out[k] = …: a property named __proto__ stays a property instead of setting the prototype.
+  const out: Record<string, string> = Object.fromEntries(
+    Object.entries(obj)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+  );
   return Object.keys(out).length > 0 ? out : undefined;
 }
 

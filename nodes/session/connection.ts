@@ -3,6 +3,8 @@ import type { IClientPublishOptions, IConnackPacket, IDisconnectPacket, MqttClie
 import { clientOptions, type SessionConfig } from './config';
 import { asError } from './events';
 import type { GatedStream } from './gated-stream';
+import { CLOSES_IN_FLIGHT, CloseStrikes, oldestPublish } from './in-flight';
+import { publishSize } from './publish-size';
 import { SendQuota } from './send-quota';
 import { gatedClient } from './transport';
 
@@ -10,6 +12,10 @@ import { gatedClient } from './transport';
 export const CLOSE_MESSAGE_TIMEOUT = 2000;
 /** ms a clean DISCONNECT may take before the socket is destroyed. */
 export const END_TIMEOUT = 5000;
+/** MQTT 5 reason code "Packet too large", given to a publish past the broker's Maximum Packet Size. */
+export const PACKET_TOO_LARGE = 0x95;
+/** The code a publish given up after CLOSES_IN_FLIGHT closes fails with, when the broker sent no reason of its own: a refusal (≥ 0x80). */
+export const CLOSED_ON_PUBLISH = 0x80;
 
 /** What `publish` passes on to MQTT.js: MQTT 5 properties are sent only on an MQTT 5 connection. */
 export type PublishOptions = Pick<IClientPublishOptions, 'qos' | 'retain' | 'properties'>;
@@ -38,6 +44,13 @@ export class Connection {
   private readonly quota: SendQuota;
   /** The current network connection's stream. */
   private stream?: GatedStream;
+  private readonly strikes = new CloseStrikes<Packet>();
+  /** The broker accepted this connection (CONNACK 0). MQTT.js emits `connect` only once it has resent what was in flight and had it acknowledged. */
+  private accepted = false;
+  /** The Maximum Packet Size in this connection's CONNACK (MQTT 5), when the broker named one. */
+  private maxPacketSize?: number;
+  /** While `lost` gives a publish up: the error it fails with instead of MQTT.js's "Message removed". */
+  private abandoning?: Error;
 
   constructor(
     private readonly config: SessionConfig,
@@ -70,7 +83,10 @@ export class Connection {
       this.on.stream(stream);
     }, this.config.httpProxy);
     this.client = client;
-    client.on('packetreceive', (packet) => this.on.packet(packet));
+    client.on('packetreceive', (packet) => {
+      if (packet.cmd === 'connack') this.onConnack(packet);
+      this.on.packet(packet);
+    });
     client.on('packetsend', (packet) => this.onSend(packet));
     client.on('connect', (connack) => {
       this.quota.connected(connack.properties?.receiveMaximum);
@@ -100,6 +116,41 @@ export class Connection {
     if (this.recycling || !this.open) return;
     this.recycling = true;
     this.stream?.closeGently();
+  }
+
+  /**
+   * An established connection closed without our asking (session.ts onClose). When the same
+   * publish was the oldest in flight at CLOSES_IN_FLIGHT such closes in a row, it leaves MQTT.js's
+   * store (which resends it first on every connection) and fails with a refusal's code, so the out
+   * node takes it out of its outbox with done(err) and the messages behind it go.
+   */
+  lost(disconnectCode: number | undefined): void {
+    const client = this.client;
+    const accepted = this.accepted;
+    this.accepted = false;
+    if (!client || !accepted) return;
+    const oldest = oldestPublish(client);
+    if (!this.strikes.closed(oldest) || oldest?.messageId === undefined) return;
+    const said = disconnectCode ? ` (DISCONNECT 0x${disconnectCode.toString(16)})` : '';
+    const error = new Error(`the broker closed the connection ${CLOSES_IN_FLIGHT} times in a row while this message was the oldest in flight${said}; it was given up so that the messages behind it can go`);
+    const messageId = oldest.messageId;
+    const reason = Object.assign(error, { code: disconnectCode && disconnectCode >= CLOSED_ON_PUBLISH ? disconnectCode : CLOSED_ON_PUBLISH });
+    // After MQTT.js's own close listener (registered after ours): until it has run, a publish the freed quota slot
+    // lets out would join MQTT.js's resend queue and fail with "Connection closed". The reconnect comes after a timer.
+    process.nextTick(() => {
+      this.abandoning = reason;
+      try {
+        // Calls the publish's callback at once with "Message removed", which `send` replaces with the reason.
+        client.removeOutgoingMessage(messageId);
+      } finally {
+        this.abandoning = undefined;
+      }
+    });
+  }
+
+  private onConnack(connack: IConnackPacket): void {
+    this.accepted = (connack.reasonCode ?? connack.returnCode ?? 0) === 0;
+    this.maxPacketSize = connack.properties?.maximumPacketSize;
   }
 
   /** True on the close a `recycle` caused (once). */
@@ -163,15 +214,31 @@ export class Connection {
   private send(client: MqttClient, topic: string, payload: Buffer | string, options: PublishOptions, published: Published, last: boolean): void {
     const counted = this.quota.counts(options.qos);
     this.quota.run(() => {
-      if (this.closing && !last) {
+      const refused = this.closing && !last ? notStarted() : this.tooLarge(topic, payload, options);
+      if (refused) {
         if (counted) this.quota.ended();
-        return published(notStarted());
+        return published(refused);
       }
-      client.publish(topic, payload, options, counted ? (err) => {
-        this.quota.ended();
-        published(err);
-      } : published);
+      if (!options.qos) return client.publish(topic, payload, options, published);
+      client.publish(topic, payload, options, (err) => {
+        if (counted) this.quota.ended();
+        // While `lost` runs, only the publish it removes from MQTT.js's store is called back: it fails with the reason.
+        published(this.abandoning ?? err);
+      });
     }, counted);
+  }
+
+  /**
+   * A publish past the Maximum Packet Size the broker named in CONNACK: refused here, since the
+   * broker would close the connection on it (MQTT 5 §3.1.2.11.4; Mosquitto sends DISCONNECT 0x95)
+   * and MQTT.js would send it again on the next one.
+   */
+  private tooLarge(topic: string, payload: Buffer | string, options: PublishOptions): Error | undefined {
+    const max = this.maxPacketSize;
+    if (max === undefined) return undefined;
+    const size = publishSize(topic, Buffer.byteLength(payload), options.qos ?? 0, options.properties, this.config.protocolVersion);
+    if (size <= max) return undefined;
+    return Object.assign(new Error(`the message is ${size} bytes as a PUBLISH packet, more than the broker's Maximum Packet Size of ${max} bytes`), { code: PACKET_TOO_LARGE });
   }
 
   /**

@@ -1,6 +1,5 @@
 // MQTT 5 subscription options (No Local, Retain As Published, Retain Handling) per broker subscription.
-import type { QoS } from './cover';
-import { covers, parseFilter } from './topic';
+import { carriersOf, type QoS } from './cover';
 
 /** As MQTT.js's subscribe takes them (MQTT 5 §3.8.3.1). */
 export interface SubscribeFlags {
@@ -23,17 +22,24 @@ export const flagsKey = (f: SubscribeFlags | undefined): string => `nl${f?.nl ? 
  * No Local only if every node asks for it, Retain As Published if any does, the lowest Retain Handling.
  */
 export function coverFlags(subscriptions: ReadonlyMap<string, QoS>, wanted: Iterable<readonly [filter: string, flags: SubscribeFlags]>): Map<string, SubscribeFlags> {
+  const parts = new Map<string, SubscribeFlags[]>();
+  for (const [f, flags] of wanted) {
+    for (const broker of carriersOf(subscriptions, f)) {
+      const list = parts.get(broker);
+      if (list) list.push(flags);
+      else parts.set(broker, [flags]);
+    }
+  }
   const out = new Map<string, SubscribeFlags>();
-  const all = [...wanted];
   for (const broker of subscriptions.keys()) {
-    const shared = parseFilter(broker).group !== undefined;
-    const parts = all.filter(([f]) => f === broker || (!shared && parseFilter(f).group === undefined && covers(broker, f))).map(([, flags]) => flags);
-    if (parts.length === 0) continue;
+    const p = parts.get(broker);
+    if (!p) continue;
     out.set(broker, {
-      nl: parts.every((p) => p.nl === true),
-      rap: parts.some((p) => p.rap === true),
-      rh: Math.min(...parts.map((p) => p.rh ?? 0)) as 0 | 1 | 2,
+      nl: p.every((x) => x.nl === true),
+      rap: p.some((x) => x.rap === true),
+      rh: p.reduce<number>((low, x) => Math.min(low, x.rh ?? 0), 2) as 0 | 1 | 2,
     });
   }
   return out;
 }
+

@@ -1,7 +1,9 @@
 // The birth, close and will messages of a broker config, read from core's property names (birthTopic, birthQos, birthMsg…).
 import type { IClientOptions, IClientPublishOptions } from 'mqtt';
-import { asText } from './values';
 import type { QoS } from './cover';
+import { propertiesError } from './properties';
+import { topicError } from './topic';
+import { asText } from './values';
 
 type Kind = 'birth' | 'close' | 'will';
 
@@ -66,7 +68,9 @@ function parseOne(raw: RawMessages, kind: Kind, v5: boolean): ConfiguredMessage 
   const topic = raw[`${kind}Topic`];
   if (blank(topic)) return undefined;
   const text = asText(topic).trim();
-  if (/[+#\0]/.test(text)) return `${kind}Topic "${text}" cannot contain + or #`;
+  // Mosquitto closes the connection on a topic it cannot read: a will such as that would keep every CONNECT from succeeding.
+  const why = topicError(text);
+  if (why) return `${kind}Topic ${JSON.stringify(text)}: ${why}`;
   const qos = blank(raw[`${kind}Qos`]) ? 0 : Number(raw[`${kind}Qos`]);
   if (qos !== 0 && qos !== 1 && qos !== 2) return `${kind}Qos must be 0, 1 or 2`;
   const retainRaw = raw[`${kind}Retain`];
@@ -75,6 +79,8 @@ function parseOne(raw: RawMessages, kind: Kind, v5: boolean): ConfiguredMessage 
   const extras = raw[`${kind}Msg`];
   const props = v5 && typeof extras === 'object' && extras !== null ? properties(extras, kind) : {};
   if (typeof props === 'string') return props;
+  const bad = propertiesError(props);
+  if (bad) return `${kind}Msg: invalid ${bad}`;
   const options: ConfiguredMessage['options'] = { qos, retain: retainRaw === true || retainRaw === 'true', ...(Object.keys(props).length > 0 ? { properties: props } : {}) };
   return { topic: text, payload, options };
 }

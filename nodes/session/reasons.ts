@@ -1,4 +1,5 @@
 // Maps MQTT.js errors, CONNACK codes and DISCONNECT reasons to a short, stable reason key.
+import { ownValue } from './values';
 
 /** Stable keys for why a session is not connected; the nodes translate them into status text. */
 export type Reason =
@@ -81,7 +82,8 @@ export function reasonFor(err: Error & { code?: unknown }, protocolVersion: 4 | 
     return (protocolVersion === 5 ? V5_CODES[code] : V4_CONNACK[code]) ?? 'refused';
   }
   if (typeof code === 'string') {
-    if (NETWORK[code]) return NETWORK[code];
+    const network = ownValue(NETWORK, code);
+    if (network) return network;
     if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) return 'tlsError';
   }
   return 'refused';

@@ -1,5 +1,6 @@
 // Routes a received message to the consumers whose filters match it: by topic through a trie, or by MQTT 5 subscription identifier.
-import { covers, parseFilter } from './topic';
+import { FilterIndex } from './filter-index';
+import { parseFilter } from './topic';
 
 interface TrieNode<T> {
   children: Map<string, TrieNode<T>>;
@@ -20,14 +21,17 @@ export class TopicRouter<T> {
   private readonly byTarget = new Map<T, string[]>();
   private cache = new Map<string, ReadonlySet<T>>();
 
+  /** The trie is built again at the next `match`, not at each change: setting many targets stays linear. */
+  private stale = false;
+
   /** Sets (or replaces) the filters of one target. Shared-subscription prefixes are stripped. */
   set(target: T, filters: readonly string[]): void {
     this.byTarget.set(target, filters.map((f) => parseFilter(f).filter));
-    this.rebuild();
+    this.stale = true;
   }
 
   delete(target: T): void {
-    if (this.byTarget.delete(target)) this.rebuild();
+    if (this.byTarget.delete(target)) this.stale = true;
   }
 
   get size(): number {
@@ -36,6 +40,7 @@ export class TopicRouter<T> {
 
   /** Every target with a filter matching `topic`, each once however many of its filters match. */
   match(topic: string): ReadonlySet<T> {
+    if (this.stale) this.rebuild();
     const known = this.cache.get(topic);
     if (known) return known;
     const out = new Set<T>();
@@ -65,6 +70,7 @@ export class TopicRouter<T> {
     for (const [target, filters] of this.byTarget) for (const f of filters) insert(root, target, f);
     this.root = root;
     this.cache = new Map();
+    this.stale = false;
   }
 }
 
@@ -82,47 +88,53 @@ function insert<T>(root: TrieNode<T>, target: T, filter: string): void {
   n.exact.add(target);
 }
 
-/** One held subscription: the consumers it serves, and whether it is shared (its copies may go to another client). */
-interface Via<T> {
-  readonly router: TopicRouter<T>;
-  /** For a plain subscription: the plain subscriptions with lower identifiers, whose copies come too. */
-  readonly before: readonly TopicRouter<T>[];
-  readonly cache: Map<string, ReadonlySet<T>>;
+/** The consumers one held subscription serves; a plain one's copies come beside those of the plain subscriptions with lower identifiers. */
+interface Served<T> {
+  readonly target: T;
+  readonly id: number;
+  readonly plain: boolean;
+  readonly filters: string[];
 }
+
+const NONE: ReadonlySet<never> = new Set();
 
 /**
  * MQTT 5: routes a copy by the Subscription Identifiers it carries. A broker may send one copy per
  * matching subscription (Mosquitto 2 does) or one copy with every identifier (MQTT 5 §3.3.4), so a
  * consumer takes a copy only from the lowest-numbered plain subscription serving it that matches
  * the topic: each consumer gets each message once either way. A consumer's filter is served by the
- * held filter equal to it, or else by a held plain filter covering it (coverFilters dropped it).
+ * held filter equal to it, or else by the lowest-numbered held plain filter covering it (coverFilters
+ * dropped it). One trie of (consumer, identifier) pairs and a per-topic answer for every identifier:
+ * a router and a list of lower routers per identifier grew with the square of the filters.
  */
 export class IdRouter<T> {
-  private readonly byId = new Map<number, Via<T>>();
+  private readonly known: ReadonlySet<number>;
+  private readonly router = new TopicRouter<Served<T>>();
+  private cache = new Map<string, Map<number, Set<T>>>();
 
   /** `ids`: held filter → identifier; `targets`: each consumer's filters as written. */
   constructor(ids: ReadonlyMap<string, number>, targets: ReadonlyMap<T, readonly string[]>) {
-    const plain = [...ids].filter(([f]) => parseFilter(f).group === undefined).sort((a, b) => a[1] - b[1]);
-    const served = new Map<number, Map<T, string[]>>();
+    this.known = new Set(ids.values());
+    const plain = new FilterIndex<number>();
+    const plainIds = new Set<number>();
+    for (const [f, id] of ids) {
+      if (parseFilter(f).group !== undefined) continue;
+      plain.add(f, id);
+      plainIds.add(id);
+    }
+    const served = new Map<number, Map<T, Served<T>>>();
     for (const [target, filters] of targets) {
       for (const f of filters) {
-        const id = ids.get(f) ?? (parseFilter(f).group === undefined ? plain.find(([held]) => covers(held, f))?.[1] : undefined);
+        const id = ids.get(f) ?? (parseFilter(f).group === undefined ? lowest(plain.covering(f)) : undefined);
         if (id === undefined) continue;
-        let list = served.get(id);
-        if (!list) served.set(id, (list = new Map<T, string[]>()));
-        list.set(target, [...(list.get(target) ?? []), f]);
+        let byTarget = served.get(id);
+        if (!byTarget) served.set(id, (byTarget = new Map<T, Served<T>>()));
+        let s = byTarget.get(target);
+        if (!s) byTarget.set(target, (s = { target, id, plain: plainIds.has(id), filters: [] }));
+        s.filters.push(f);
       }
     }
-    const routers = new Map<number, TopicRouter<T>>();
-    for (const [, id] of ids) {
-      const router = new TopicRouter<T>();
-      for (const [target, filters] of served.get(id) ?? []) router.set(target, filters);
-      routers.set(id, router);
-    }
-    for (const [f, id] of ids) {
-      const before = parseFilter(f).group === undefined ? plain.filter(([, other]) => other < id).map(([, other]) => routers.get(other) as TopicRouter<T>) : [];
-      this.byId.set(id, { router: routers.get(id) as TopicRouter<T>, before, cache: new Map() });
-    }
+    for (const byTarget of served.values()) for (const s of byTarget.values()) this.router.set(s, s.filters);
   }
 
   /** The consumers this copy is for, or undefined when an identifier is unknown (route it by topic then). */
@@ -138,14 +150,30 @@ export class IdRouter<T> {
   }
 
   private one(topic: string, id: number): ReadonlySet<T> | undefined {
-    const via = this.byId.get(id);
-    if (!via) return undefined;
-    const known = via.cache.get(topic);
+    if (!this.known.has(id)) return undefined;
+    return this.copies(topic).get(id) ?? NONE;
+  }
+
+  /** For one topic, the consumers each identifier's copy is for. */
+  private copies(topic: string): Map<number, Set<T>> {
+    const known = this.cache.get(topic);
     if (known) return known;
-    const hit = via.router.match(topic);
-    const out = via.before.length === 0 ? hit : new Set([...hit].filter((t) => !via.before.some((r) => r.match(topic).has(t))));
-    if (via.cache.size >= CACHE_LIMIT) via.cache.clear();
-    via.cache.set(topic, out);
+    const hits = this.router.match(topic);
+    const first = new Map<T, number>();
+    for (const h of hits) if (h.plain && h.id < (first.get(h.target) ?? Infinity)) first.set(h.target, h.id);
+    const out = new Map<number, Set<T>>();
+    for (const h of hits) {
+      if (h.plain && first.get(h.target) !== h.id) continue;
+      let set = out.get(h.id);
+      if (!set) out.set(h.id, (set = new Set()));
+      set.add(h.target);
+    }
+    if (this.cache.size >= CACHE_LIMIT) this.cache = new Map();
+    this.cache.set(topic, out);
     return out;
   }
+}
+
+function lowest(ids: readonly number[]): number | undefined {
+  return ids.length === 0 ? undefined : ids.reduce((a, b) => Math.min(a, b));
 }

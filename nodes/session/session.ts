@@ -10,7 +10,7 @@ import { FlowControl } from './flow-control';
 import type { SubscriptionLedger } from './ledger';
 import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './reasons';
 import { HELD_BYTES } from './read-pacer';
-import { ReconnectPolicy } from './reconnect-policy';
+import { ReconnectPolicy, SESSION_TAKEN_OVER } from './reconnect-policy';
 import { Subscriptions } from './subscriptions';
 
 export type { PublishOptions, Published } from './connection';
@@ -201,6 +201,11 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     const refusal = subscribing !== undefined && isSubscribeRefusal(code);
     if (refusal) this.pendingError = this.subs.refusals.closedOn(subscribing, code);
     const { wasConnected, takeover, firstTakeover } = this.policy.closed({ refusal, unsubscribing, code });
+    // A publish the broker keeps closing on is given up after a few closes (the connection counts those after a CONNACK:
+    // `wasConnected` waits for MQTT.js's `connect`, which waits for the resent publishes). Not when the broker said another
+    // client took our ID (0x8E); a bare close may be either, and ReconnectPolicy may take it for a takeover, but a healthy
+    // publish is acked within a round trip of each CONNACK, so it is not the oldest in flight three closes in a row.
+    if (code !== SESSION_TAKEN_OVER) this.connection.lost(code);
     if (takeover) {
       // Keep the broker's own word (MQTT 5 DISCONNECT 0x8E) when it gave one.
       if (this.pendingError?.reason !== 'clientIdInUse') this.pendingError = { reason: 'clientIdInUse', detail: 'the broker keeps closing the connection soon after CONNACK' };

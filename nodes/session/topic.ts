@@ -1,4 +1,5 @@
-// MQTT topic filters: validation, `$share`/`$queue` prefixes, and whether one filter covers or meets another.
+// MQTT topics and topic filters: validation, `$share`/`$queue` prefixes, and whether one filter covers or meets another.
+import { mqttStringError } from './utf8';
 
 /** A filter as the user wrote it, split into the group (if shared) and the filter topics are matched against. */
 export interface ParsedFilter {
@@ -10,11 +11,18 @@ export interface ParsedFilter {
   readonly group?: string;
 }
 
+/** Why a topic cannot be published to (a PUBLISH's, a will's, a response topic), or undefined when it can. */
+export function topicError(topic: string): string | undefined {
+  if (topic.length === 0) return 'it is empty';
+  if (/[+#]/.test(topic)) return 'a topic to publish to cannot contain the wildcards + or #';
+  return mqttStringError(topic);
+}
+
 /** Why a filter is invalid, or undefined when it is valid (MQTT 3.1.1 §4.7, MQTT 5 §4.8.2). */
 export function filterError(raw: string): string | undefined {
   if (raw.length === 0) return 'empty topic filter';
-  if (raw.includes('\u0000')) return 'topic filter contains a null character';
-  if (Buffer.byteLength(raw, 'utf8') > 65535) return 'topic filter is longer than 65535 bytes';
+  const why = mqttStringError(raw);
+  if (why) return `topic filter: ${why}`;
   let filter = raw;
   if (raw.startsWith('$share/')) {
     const slash = raw.indexOf('/', 7);

@@ -1,0 +1,17 @@
+// The named limits of a durable-mqtt-in's topic filters; shared by its settings, its dynamic subscriptions and the editor.
+
+/**
+ * Topic filters one msg.action may list (subscribe or unsubscribe). The subscription plan is
+ * near-linear in the filters (session/filter-index.ts), yet every filter is checked, saved, planned
+ * and sent in the turn of the event loop that takes the msg; a longer list is refused with
+ * done(err), so one msg cannot hold the loop for long. Split a longer list over several msgs.
+ */
+export const MAX_FILTERS_PER_ACTION = 5_000;
+
+/**
+ * Topic filters one durable-mqtt-in holds, its own and its dynamic ones together. Each change
+ * plans all of them again, and they are planned again at every start: at this limit a change took
+ * 0.2–0.3 s of the event loop on a busy two-core machine. A subscribe past it is refused with
+ * done(err); a saved list past it (from a version without the limit) keeps its first filters.
+ */
+export const MAX_FILTERS_PER_NODE = 10_000;

@@ -1,0 +1,43 @@
+// Specs for nodes/publisher/publication.ts: what a msg may ask durable-mqtt-out to publish, refused before the outbox when a broker would not take it.
+import { strict as assert } from 'node:assert';
+import { publicationOf } from '../nodes/publisher/publication.js';
+
+const defaults = { topic: '', qos: 1 as const };
+const refusal = (msg: Record<string, unknown>, maxPacketSize?: number): string => {
+  const r = publicationOf(msg, defaults, maxPacketSize);
+  return r.ok ? '' : r.error;
+};
+
+describe('publication', () => {
+  it('refuses a topic a broker closes the connection on: control characters, non-characters, lone surrogates, too long', () => {
+    assert.match(refusal({ topic: 'a\u0001b', payload: 'x' }), /^invalid topic "a\\u0001b": .*control character U\+0001/);
+    for (const topic of ['a\u0000', 'a\u007f', 'a\u0085', 'a\ufdd0', 'a\uffff', 'a\ud800', 'x'.repeat(65536)]) {
+      assert.notEqual(refusal({ topic, payload: 'x' }), '', JSON.stringify(topic.slice(0, 3)));
+    }
+  });
+
+  it('refuses MQTT 5 properties a broker would not take, naming the property', () => {
+    assert.match(refusal({ topic: 't', responseTopic: 'r/#' }), /^invalid msg\.responseTopic "r\/#": .*wildcards/);
+    assert.match(refusal({ topic: 't', responseTopic: 'r\u0002' }), /msg\.responseTopic.*U\+0002/);
+    assert.match(refusal({ topic: 't', contentType: 'text/\u0000' }), /^invalid msg\.contentType: .*U\+0000/);
+    assert.match(refusal({ topic: 't', userProperties: { 'k\u0001': 'v' } }), /^invalid msg\.userProperties name "k\\u0001": /);
+    assert.match(refusal({ topic: 't', userProperties: { k: ['ok', 'v\u001f'] } }), /^invalid msg\.userProperties\.k: .*U\+001F/);
+    assert.match(refusal({ topic: 't', correlationData: Buffer.alloc(65536) }), /msg\.correlationData: it is 65536 bytes/);
+    assert.match(refusal({ topic: 't', messageExpiryInterval: 2 ** 32 }), /msg\.messageExpiryInterval/);
+  });
+
+  it('sends user properties as strings, a property named __proto__ included', () => {
+    const r = publicationOf({ topic: 't', userProperties: JSON.parse('{"__proto__": ["x"], "n": 1, "o": {"a": true}}') as object }, defaults);
+    assert.ok(r.ok);
+    const props = r.publication.properties?.userProperties ?? {};
+    assert.deepEqual(Object.entries(props), [['__proto__', ['x']], ['n', '1'], ['o', '{"a":true}']]);
+    assert.equal(Object.getPrototypeOf(props), Object.prototype);
+  });
+
+  it('refuses a message larger than the Maximum Packet Size as a PUBLISH, topic and properties counted', () => {
+    // Topic 2+1, packet id 2, properties 1+(1+2+10), payload 80: a remaining length of 99, so 101 bytes with the fixed header.
+    const msg = { topic: 't', payload: Buffer.alloc(80), contentType: 'text/plain' };
+    assert.equal(refusal(msg, 101), '');
+    assert.match(refusal(msg, 100), /101 bytes as a PUBLISH packet, more than the Maximum Packet Size of 100 bytes/);
+  });
+});
