@@ -34,6 +34,8 @@ export interface NodeRedProcess {
   readonly port: number;
   readonly url: string;
   readonly userDir: string;
+  /** The running process's id, undefined between a kill and the next start. */
+  readonly pid: number | undefined;
   /** stdout and stderr of every run so far. */
   output(): string;
   /** Resolves once `pattern` appears in the output after character `from` (default: anywhere). */
@@ -108,6 +110,9 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
     port,
     url,
     userDir,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     output: () => text,
     untilLogged,
     deploy: (flow, type = 'full') =>
