@@ -1,4 +1,4 @@
-// Process-level faults (issue 3): Node-RED killed, redeployed, Mosquitto killed, the connection cut without FIN.
+// Process-level faults (issue 3): Node-RED killed, redeployed, Mosquitto killed (once, and again and again), the connection cut without FIN.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,8 @@ const SENT = 4000;
 // Mosquitto saves its in-memory state only every 30 minutes by default, so a SIGKILL would forget
 // every message since; saving after each change narrows that to the packet being handled.
 const MOSQUITTO_SAVE_EVERY_CHANGE = 'autosave_on_changes true\nautosave_interval 1';
+// Restarts in a row, each before the connection lasted the takeover window: the churn soak's broker kills.
+const RESTARTS = 4;
 
 function report(what: string, t: Tally): void {
   console.log(`      ${what}: ${figures(t)}`);
@@ -113,5 +115,26 @@ describe('faults (Node-RED as a process, Mosquitto)', function () {
     // No FIN or RST reached the consumer: only its keepalive could tell the connection was dead.
     assert.match(red?.output() ?? '', /connectionLost \(Keepalive timeout\)/);
     assert.deepEqual(after[after.length - 1], { state: 'connected', sessionPresent: true });
+  });
+
+  it(`reconnects from the first backoff step after each of ${RESTARTS} Mosquitto restarts in a row, and sees no takeover in them`, async () => {
+    ownBroker = await startMosquitto({ persistence: true, extraConfig: MOSQUITTO_SAVE_EVERY_CHANGE });
+    const broker = ownBroker;
+    const statusFile = join(dir, 'status.log');
+    await consume('restarts', { brokerUrl: broker.url, statusFile });
+    const firstAttempts: number[] = [];
+    for (let i = 0; i < RESTARTS; i++) {
+      const before = readStatuses(statusFile).length;
+      const since = (): ReturnType<typeof readStatuses> => readStatuses(statusFile).slice(before);
+      await broker.stop('SIGKILL');
+      // Down until a reconnect was refused, as when the broker takes a moment to come back.
+      await until(() => since().some((s) => s.state === 'error' && s.reason === 'unreachable'), 'a refused reconnect', 60_000);
+      await broker.restart();
+      await until(() => since().some((s) => s.state === 'connected'), 'the consumer to reconnect', 120_000);
+      firstAttempts.push(since().find((s) => s.state === 'reconnecting')?.attempt ?? NaN);
+    }
+    console.log(`      first reconnect attempt after each restart: ${firstAttempts.join(', ')}`);
+    assert.deepEqual(firstAttempts, new Array<number>(RESTARTS).fill(1), 'each outage starts the backoff over');
+    assert.doesNotMatch(red?.output() ?? '', /in use by another client/);
   });
 });
