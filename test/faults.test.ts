@@ -1,4 +1,4 @@
-// Process-level faults (issue 3): Node-RED killed, redeployed, Mosquitto killed (once, and again and again), the connection cut without FIN.
+// Process-level faults (issue 3): Node-RED killed, redeployed, Mosquitto killed (once, and again and again), the connection cut without FIN, a broker that reads our acks slowly.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { startNodeRed, type NodeRedProcess } from './support/nodered-process';
 import { until } from './support/nodered';
 import { publishMany } from './support/publisher';
 import { figures, readStatuses, settle, sinkFlow, untilProcessed, type SinkFlowOptions, type Tally } from './support/sink';
+import { startSlowReader, type SlowReader } from './support/slow-reader';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
 const SENT = 4000;
@@ -28,6 +29,7 @@ describe('faults (Node-RED as a process, Mosquitto)', function () {
   let red: NodeRedProcess | undefined;
   let proxy: TcpProxy | undefined;
   let ownBroker: MosquittoHandle | undefined;
+  let slow: SlowReader | undefined;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'durable-faults-'));
@@ -36,7 +38,8 @@ describe('faults (Node-RED as a process, Mosquitto)', function () {
     await red?.kill('SIGKILL');
     await proxy?.close();
     await ownBroker?.stop('SIGKILL');
-    red = proxy = ownBroker = undefined;
+    await slow?.close();
+    red = proxy = ownBroker = slow = undefined;
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -136,5 +139,26 @@ describe('faults (Node-RED as a process, Mosquitto)', function () {
     console.log(`      first reconnect attempt after each restart: ${firstAttempts.join(', ')}`);
     assert.deepEqual(firstAttempts, new Array<number>(RESTARTS).fill(1), 'each outage starts the backoff over');
     assert.doesNotMatch(red?.output() ?? '', /in use by another client/);
+  });
+
+  it('keeps the connection while the broker reads our acks more slowly than we send them, so nothing comes twice', async () => {
+    // One packet of ours reaches the broker every 25 ms; our PINGREQ waits behind the acks before it.
+    slow = await startSlowReader(mosq().port, 40);
+    const reader = slow;
+    const { sink } = await consume('slow-reader', { brokerUrl: reader.url, broker: { keepalive: 3 } });
+    // A backlog the broker sends at once when the consumer comes back, then a trickle that keeps it sending.
+    await red?.kill('SIGKILL');
+    const backlog = 400;
+    const trickle = 200;
+    await publishMany(mosq().url, 'faults/slow-reader', backlog, { qos: 1 });
+    await red?.start();
+    await publishMany(mosq().url, 'faults/slow-reader', trickle, { qos: 1, rate: 20, payload: (i) => String(backlog + i) });
+    await until(() => reader.queued() === 0, 'the broker to have read every ack', 60_000);
+    const t = await settle([sink], backlog + trickle);
+    report(`broker reading our acks slowly (${reader.dropped()} packets of ours never read)`, t);
+    assert.doesNotMatch(red?.output() ?? '', /Keepalive timeout/);
+    assert.equal(reader.dropped(), 0, 'a connection given up takes the unread acks with it, and the broker sends those messages again');
+    assert.equal(t.lost, 0);
+    assert.equal(t.duplicates, 0);
   });
 });

@@ -4,6 +4,7 @@ import { clientOptions, type SessionConfig } from './config';
 import { asError } from './events';
 import type { GatedStream } from './gated-stream';
 import { SendQuota } from './send-quota';
+import { keepAlivePatiently } from './keepalive';
 import { gatedClient } from './transport';
 
 /** ms the close message may take to reach the broker before the disconnect goes ahead without it (as core). */
@@ -74,6 +75,7 @@ export class Connection {
     client.on('error', (err) => this.on.error(err));
     client.on('disconnect', (packet) => this.on.disconnect(packet));
     client.on('close', () => this.on.close());
+    keepAlivePatiently(client);
   }
 
   connect(): void {
