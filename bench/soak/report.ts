@@ -1,6 +1,7 @@
 // Prints a soak's result: the tally per contestant, the duplicates after each fault, and Node-RED's memory over time.
 import { CONTESTANTS } from './flow';
 import type { SoakResult } from './run';
+import { duplicateBound } from './tally';
 
 const mib = (v: number | null): string => (v === null ? '-' : `${v.toFixed(0)} MiB`);
 
@@ -21,6 +22,9 @@ export function report(r: SoakResult): string {
     const kind = f.kind + (f.downMs ? ` ${(f.downMs / 1000).toFixed(1)}s` : '');
     out.push(`  ${String(f.index).padStart(3)}  ${(f.startedAt / 1000).toFixed(1).padStart(6)}  ${kind.padEnd(15)}  ${CONTESTANTS.map((id) => cell(r.contestants[id].perWindow[i + 1], r.brokerInFlight[id][i])).join('  ')}`);
   }
+  const bound = duplicateBound();
+  const over = r.contestants.ours.perWindow.filter((d) => d > bound).length;
+  out.push(`ours: ${over} of ${r.faults.length + 1} windows over ${bound} duplicates (maxInFlight 10 + Mosquitto's max_inflight_messages 20)`);
   out.push('', `Node-RED RSS (peak ${mib(r.peakRssMiB)}), every 30 s:`);
   const every = r.timeline.filter((_, i) => i % 6 === 0);
   out.push(`  ${every.map((p) => `${p.t.toFixed(0)}s ${mib(p.rssMiB)}`).join(', ')}`);

@@ -25,6 +25,17 @@ export interface SoakTally {
 
 const MISSING_SHOWN = 20;
 
+/** Mosquitto's `max_inflight_messages` default: what it keeps unacknowledged to an MQTT 3.1.1 client. */
+export const MOSQUITTO_MAX_INFLIGHT = 20;
+
+/**
+ * Duplicates docs/acks.md promises per fault: the messages inside the flow (`maxInFlight`, 10 by
+ * default) plus what the broker had in flight.
+ */
+export function duplicateBound(maxInFlight = 10, brokerInFlight = MOSQUITTO_MAX_INFLIGHT): number {
+  return maxInFlight + brokerInFlight;
+}
+
 /** The lines a stamped sink holds (an unfinished last line is skipped). */
 export function readStamped(file: string): Stamped[] {
   if (!existsSync(file)) return [];
