@@ -1,4 +1,4 @@
-// Process-level faults (issue 3): Node-RED killed, redeployed, Mosquitto killed, the connection cut without FIN.
+// Process-level faults (issue 3): Node-RED killed, redeployed, Mosquitto killed (once, and again and again), the connection cut without FIN, a broker that reads our acks slowly.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,12 +8,15 @@ import { startNodeRed, type NodeRedProcess } from './support/nodered-process';
 import { until } from './support/nodered';
 import { publishMany } from './support/publisher';
 import { figures, readStatuses, settle, sinkFlow, untilProcessed, type SinkFlowOptions, type Tally } from './support/sink';
+import { startSlowReader, type SlowReader } from './support/slow-reader';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
 const SENT = 4000;
 // Mosquitto saves its in-memory state only every 30 minutes by default, so a SIGKILL would forget
 // every message since; saving after each change narrows that to the packet being handled.
 const MOSQUITTO_SAVE_EVERY_CHANGE = 'autosave_on_changes true\nautosave_interval 1';
+// Restarts in a row, each before the connection lasted the takeover window: the churn soak's broker kills.
+const RESTARTS = 4;
 
 function report(what: string, t: Tally): void {
   console.log(`      ${what}: ${figures(t)}`);
@@ -26,6 +29,7 @@ describe('faults (Node-RED as a process, Mosquitto)', function () {
   let red: NodeRedProcess | undefined;
   let proxy: TcpProxy | undefined;
   let ownBroker: MosquittoHandle | undefined;
+  let slow: SlowReader | undefined;
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'durable-faults-'));
@@ -34,7 +38,8 @@ describe('faults (Node-RED as a process, Mosquitto)', function () {
     await red?.kill('SIGKILL');
     await proxy?.close();
     await ownBroker?.stop('SIGKILL');
-    red = proxy = ownBroker = undefined;
+    await slow?.close();
+    red = proxy = ownBroker = slow = undefined;
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -113,5 +118,47 @@ describe('faults (Node-RED as a process, Mosquitto)', function () {
     // No FIN or RST reached the consumer: only its keepalive could tell the connection was dead.
     assert.match(red?.output() ?? '', /connectionLost \(Keepalive timeout\)/);
     assert.deepEqual(after[after.length - 1], { state: 'connected', sessionPresent: true });
+  });
+
+  it(`reconnects from the first backoff step after each of ${RESTARTS} Mosquitto restarts in a row, and sees no takeover in them`, async () => {
+    ownBroker = await startMosquitto({ persistence: true, extraConfig: MOSQUITTO_SAVE_EVERY_CHANGE });
+    const broker = ownBroker;
+    const statusFile = join(dir, 'status.log');
+    await consume('restarts', { brokerUrl: broker.url, statusFile });
+    const firstAttempts: number[] = [];
+    for (let i = 0; i < RESTARTS; i++) {
+      const before = readStatuses(statusFile).length;
+      const since = (): ReturnType<typeof readStatuses> => readStatuses(statusFile).slice(before);
+      await broker.stop('SIGKILL');
+      // Down until a reconnect was refused, as when the broker takes a moment to come back.
+      await until(() => since().some((s) => s.state === 'error' && s.reason === 'unreachable'), 'a refused reconnect', 60_000);
+      await broker.restart();
+      await until(() => since().some((s) => s.state === 'connected'), 'the consumer to reconnect', 120_000);
+      firstAttempts.push(since().find((s) => s.state === 'reconnecting')?.attempt ?? NaN);
+    }
+    console.log(`      first reconnect attempt after each restart: ${firstAttempts.join(', ')}`);
+    assert.deepEqual(firstAttempts, new Array<number>(RESTARTS).fill(1), 'each outage starts the backoff over');
+    assert.doesNotMatch(red?.output() ?? '', /in use by another client/);
+  });
+
+  it('keeps the connection while the broker reads our acks more slowly than we send them, so nothing comes twice', async () => {
+    // One packet of ours reaches the broker every 25 ms; our PINGREQ waits behind the acks before it.
+    slow = await startSlowReader(mosq().port, 40);
+    const reader = slow;
+    const { sink } = await consume('slow-reader', { brokerUrl: reader.url, broker: { keepalive: 3 } });
+    // A backlog the broker sends at once when the consumer comes back, then a trickle that keeps it sending.
+    await red?.kill('SIGKILL');
+    const backlog = 400;
+    const trickle = 200;
+    await publishMany(mosq().url, 'faults/slow-reader', backlog, { qos: 1 });
+    await red?.start();
+    await publishMany(mosq().url, 'faults/slow-reader', trickle, { qos: 1, rate: 20, payload: (i) => String(backlog + i) });
+    await until(() => reader.queued() === 0, 'the broker to have read every ack', 60_000);
+    const t = await settle([sink], backlog + trickle);
+    report(`broker reading our acks slowly (${reader.dropped()} packets of ours never read)`, t);
+    assert.doesNotMatch(red?.output() ?? '', /Keepalive timeout/);
+    assert.equal(reader.dropped(), 0, 'a connection given up takes the unread acks with it, and the broker sends those messages again');
+    assert.equal(t.lost, 0);
+    assert.equal(t.duplicates, 0);
   });
 });

@@ -51,6 +51,28 @@ describe('reconnect policy', () => {
     assert.deepEqual([kick(p), kick(p)].map((v) => v.takeover), [false, false]);
   });
 
+  it('reads no takeover in closes with a refused reconnect between them (the broker restarted)', () => {
+    const p = policy();
+    const verdicts = [1, 2, 3, 4].map(() => {
+      const v = kick(p);
+      p.unreachable();
+      return v;
+    });
+    assert.deepEqual(verdicts.map((v) => v.takeover), [false, false, false, false]);
+  });
+
+  it('starts the backoff over at the first CONNACK after a refused reconnect', async () => {
+    const p = policy();
+    const attempts: number[] = [];
+    const next = (): Promise<void> => new Promise<void>((resolve) => p.schedule((a) => resolve(void attempts.push(a))));
+    await next();
+    p.unreachable();
+    await next();
+    kick(p);
+    await next();
+    assert.deepEqual(attempts, [1, 2, 1]);
+  });
+
   it('reconnects with attempts counting up, and from 1 again after a connection that lasted', async () => {
     const p = policy(0);
     const attempts: number[] = [];

@@ -6,6 +6,7 @@ import type { GatedStream } from './gated-stream';
 import { CLOSES_IN_FLIGHT, CloseStrikes, oldestPublish } from './in-flight';
 import { publishSize } from './publish-size';
 import { SendQuota } from './send-quota';
+import { keepAlivePatiently } from './keepalive';
 import { gatedClient } from './transport';
 
 /** ms the close message may take to reach the broker before the disconnect goes ahead without it (as core). */
@@ -95,6 +96,7 @@ export class Connection {
     client.on('error', (err) => this.on.error(err));
     client.on('disconnect', (packet) => this.on.disconnect(packet));
     client.on('close', () => this.on.close());
+    keepAlivePatiently(client);
   }
 
   connect(): void {

@@ -28,19 +28,40 @@ export interface CloseVerdict {
  * Paho's reconnect policy with a takeover heuristic: Mosquitto 2.0 closes the old client's socket
  * without a word when a new one connects with the same ID, so `takeoverCount` closes within
  * `takeoverWindow` of their CONNACK in a row are read as another client using our ID.
+ *
+ * A broker that was down in between (a connect attempt refused) took no ID over. Without that rule a
+ * Mosquitto restarted four times in a row looked like a takeover at the third restart, and the
+ * backoff, which only a connection lasting `takeoverWindow` resets, was at its 5th step (8–16 s)
+ * then and its 7th (30–60 s) at the fourth, while the broker queued messages for us.
  */
 export class ReconnectPolicy {
   private attempt = 0;
   private shortCloses = 0;
   private takeoverRaised = false;
+  /** A connect attempt did not reach the broker since the last CONNACK. */
+  private outage = false;
   private connectedAt?: number;
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly config: Pick<SessionConfig, 'backoff' | 'takeoverWindow' | 'takeoverCount'>) {}
 
-  /** CONNACK received. */
+  /** CONNACK received. After an outage the backoff starts over: the broker is back, not fighting us. */
   connected(): void {
     this.connectedAt = Date.now();
+    if (this.outage) {
+      this.outage = false;
+      this.attempt = 0;
+    }
+  }
+
+  /**
+   * A connect attempt did not reach the broker (refused, no route): it was down or restarting, so
+   * the closes before this were no kicks by another client.
+   */
+  unreachable(): void {
+    this.outage = true;
+    this.shortCloses = 0;
+    this.takeoverRaised = false;
   }
 
   /** The broker said so itself (DISCONNECT 0x8E): the next close counts as a takeover at once. */

@@ -198,6 +198,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       this.connection.reconnect();
       return;
     }
+    if (this.pendingError?.reason === 'unreachable') this.policy.unreachable();
     const refusal = subscribing !== undefined && isSubscribeRefusal(code);
     if (refusal) this.pendingError = this.subs.refusals.closedOn(subscribing, code);
     const { wasConnected, takeover, firstTakeover } = this.policy.closed({ refusal, unsubscribing, code });

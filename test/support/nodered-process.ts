@@ -36,6 +36,8 @@ export interface NodeRedProcess {
   readonly pid: number | undefined;
   readonly url: string;
   readonly userDir: string;
+  /** The running process's id, undefined between a kill and the next start. */
+  readonly pid: number | undefined;
   /** stdout and stderr of every run so far. */
   output(): string;
   /** Resolves once `pattern` appears in the output after character `from` (default: anywhere). */
@@ -113,6 +115,9 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
     },
     url,
     userDir,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     output: () => text,
     untilLogged,
     deploy: (flow, type = 'full') =>

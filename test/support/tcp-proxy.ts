@@ -1,5 +1,6 @@
 // Test helper: a TCP proxy that can go silent like a cut cable (no FIN, no RST), then drop or resume its connections.
 import { connect, createServer, type Socket } from 'node:net';
+import { listenLocally } from './ports.js';
 
 export interface TcpProxy {
   readonly port: number;
@@ -59,16 +60,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     whenClosed(pair, client);
     if (!silent) connectOnward(pair);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('proxy has no TCP address');
+  const port = await listenLocally(server);
 
   return {
-    port: address.port,
-    url: `mqtt://127.0.0.1:${address.port}`,
+    port,
+    url: `mqtt://127.0.0.1:${port}`,
     blackhole: () => {
       silent = true;
       for (const { client, upstream } of pairs) {
