@@ -32,8 +32,6 @@ export interface NodeRedOptions {
 
 export interface NodeRedProcess {
   readonly port: number;
-  /** The running process's id (undefined while stopped). */
-  readonly pid: number | undefined;
   readonly url: string;
   readonly userDir: string;
   /** The running process's id, undefined between a kill and the next start. */
@@ -110,9 +108,6 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
 
   const handle: NodeRedProcess = {
     port,
-    get pid() {
-      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
-    },
     url,
     userDir,
     get pid() {
