@@ -29,8 +29,10 @@ const MISSING_SHOWN = 20;
 export const MOSQUITTO_MAX_INFLIGHT = 20;
 
 /**
- * Duplicates docs/acks.md promises per fault: the messages inside the flow (`maxInFlight`, 10 by
- * default) plus what the broker had in flight.
+ * Duplicates per fault the soak holds us to: the messages inside the flow plus what the broker had
+ * in flight. The window starts at 10 (ADAPTIVE.min) and grows only while a backlog drains quickly;
+ * what a fault catches is what is inside the flow then, at a soak's rate about the starting window.
+ * docs/acks.md promises less tightly: at most maxInFlight + 50 (1,000 at most).
  */
 export function duplicateBound(maxInFlight = 10, brokerInFlight = MOSQUITTO_MAX_INFLIGHT): number {
   return maxInFlight + brokerInFlight;
