@@ -53,11 +53,6 @@ export class AckAfterComplete {
     return this.window.inFlight;
   }
 
-  /** How many messages the flow takes at once now. */
-  get windowSize(): number {
-    return this.window.size;
-  }
-
   /**
    * Withholds every message still inside the flow or waiting for it, and forgets them. Called when
    * flows start stopping (any deploy type, or shutdown): nodes being stopped may drop a message
