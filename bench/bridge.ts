@@ -6,6 +6,7 @@ import mqtt from 'mqtt';
 import { startNodeRed, type FlowNode } from '../test/support/nodered-process';
 import { clearSession, primeSession, publishSequence } from './broker';
 import { parsePayload } from './payload';
+import { cpuMs } from './cpu';
 import { sampleRss } from './rss';
 import { spread, type Spread } from './stats';
 
@@ -37,17 +38,20 @@ export interface BridgeRound {
   duplicates: number;
   complete: boolean;
   peakRssMiB: number;
+  /** Node-RED's CPU time per message bridged, from the first arrival at the far side to the last (µs). */
+  cpuUsPerMsg: number;
 }
 
 export interface BridgeResult {
   sizes: number[];
   rounds: BridgeRound[];
   /** Per backlog size, per contestant. */
-  bySize: Record<string, Record<string, { label: string; rate?: Spread; peakRssMiB?: Spread; complete: number; rounds: number }>>;
+  bySize: Record<string, Record<string, { label: string; rate?: Spread; peakRssMiB?: Spread; cpuUsPerMsg?: Spread; complete: number; rounds: number }>>;
 }
 
 // Give up on a drain when nothing new arrived for this long.
 const STALL_MS = 20_000;
+const POLL_MS = 100;
 
 /** The flow of one contestant: in on `src` (QoS 1, a persistent session) → out to `dst` (QoS 1). */
 function bridgeFlow(c: BridgeContestant, url: string, clientId: string, src: string, dst: string): FlowNode[] {
@@ -104,13 +108,17 @@ async function bridgeOne(c: BridgeContestant, url: string, n: number, round: num
   try {
     let seen = -1;
     let progressAt = Date.now();
+    // CPU from the first poll that saw arrivals: Node-RED's start-up (module loading) is not the bridge's cost.
+    let from: { cpu: number; distinct: number } | undefined;
     while (far.distinct() < n) {
-      await new Promise((r) => setTimeout(r, 200));
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      from ??= far.distinct() > 0 ? { cpu: cpuMs(red.pid ?? 0), distinct: far.distinct() } : undefined;
       if (far.distinct() > seen) [seen, progressAt] = [far.distinct(), Date.now()];
       else if (Date.now() - progressAt > STALL_MS) break;
     }
     const distinct = far.distinct();
-    return { contestant: c.id, n, round, rate: (distinct / (far.last() - far.first())) * 1000, distinct, duplicates: far.total() - distinct, complete: distinct === n, peakRssMiB: rss.peakMiB() };
+    const cpuUsPerMsg = from && distinct > from.distinct ? ((cpuMs(red.pid ?? 0) - from.cpu) * 1000) / (distinct - from.distinct) : NaN;
+    return { contestant: c.id, n, round, rate: (distinct / (far.last() - far.first())) * 1000, distinct, duplicates: far.total() - distinct, complete: distinct === n, peakRssMiB: rss.peakMiB(), cpuUsPerMsg };
   } finally {
     rss.stop();
     await red.kill('SIGTERM');
@@ -128,7 +136,7 @@ export async function runBridge(url: string, sizes: number[], rounds: number, co
       const k = round % contestants.length;
       for (const c of [...contestants.slice(k), ...contestants.slice(0, k)]) {
         const r = await bridgeOne(c, url, n, round);
-        console.log(`    ${String(n).padStart(7)} ${c.id.padEnd(16)} ${Math.round(r.rate).toString().padStart(7)} msg/s  ${r.distinct}/${n}${r.duplicates ? ` (+${r.duplicates} dup)` : ''}  peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+        console.log(`    ${String(n).padStart(7)} ${c.id.padEnd(16)} ${Math.round(r.rate).toString().padStart(7)} msg/s  ${r.distinct}/${n}${r.duplicates ? ` (+${r.duplicates} dup)` : ''}  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg`);
         result.rounds.push(r);
       }
     }
@@ -140,6 +148,7 @@ export async function runBridge(url: string, sizes: number[], rounds: number, co
         // Core two-config loses a few messages each round (its out node is not connected yet when the first ones come), so incomplete rounds count too; the table says how many were complete.
         rate: spread(mine.map((r) => r.rate)),
         peakRssMiB: spread(mine.map((r) => r.peakRssMiB)),
+        cpuUsPerMsg: spread(mine.map((r) => r.cpuUsPerMsg)),
         complete: mine.filter((r) => r.complete).length,
         rounds: mine.length,
       };
@@ -153,12 +162,12 @@ export function bridgeTable(r: BridgeResult): string {
   const lines: string[] = [];
   for (const n of r.sizes) {
     const by = r.bySize[n];
-    lines.push(`bridge, ${n} backlog (msg/s at the far side, median of rounds; × core with as many configs)`);
+    lines.push(`bridge, ${n} backlog (msg/s at the far side, median of rounds; × core with as many configs; Node-RED's CPU per message)`);
     for (const [id, c] of Object.entries(by)) {
       const core = by[id.endsWith('-2') ? 'core-2' : 'core-1']?.rate?.median;
       const rate = c.rate?.median;
       const ratio = rate !== undefined && core ? `${(rate / core).toFixed(2)}×` : '–';
-      lines.push(`  ${c.label.padEnd(28)} ${rate === undefined ? '–'.padStart(7) : Math.round(rate).toString().padStart(7)}  ${ratio.padStart(6)}  peak RSS ${c.peakRssMiB ? c.peakRssMiB.median.toFixed(0) : '–'} MiB  ${c.complete}/${c.rounds} complete`);
+      lines.push(`  ${c.label.padEnd(28)} ${rate === undefined ? '–'.padStart(7) : Math.round(rate).toString().padStart(7)}  ${ratio.padStart(6)}  peak RSS ${c.peakRssMiB ? c.peakRssMiB.median.toFixed(0) : '–'} MiB  CPU ${c.cpuUsPerMsg ? c.cpuUsPerMsg.median.toFixed(1) : '–'} µs/msg  ${c.complete}/${c.rounds} complete`);
     }
   }
   return lines.join('\n');
