@@ -3,8 +3,13 @@ import { guarded } from '../common/boundary';
 import type { Published } from '../session/session';
 import type { Outbox, Publication, Queued } from './outbox';
 
-/** Publishes in flight at once: enough to keep the connection busy, few enough that a reconnect resends little. */
-export const PUBLISH_WINDOW = 100;
+/**
+ * Publishes in flight at once, as many as a consumer's default maxInFlight: behind a durable mqtt in
+ * on the same connection, PUBACKs come back 8 to 14 ms after their PUBLISH (they queue behind the
+ * intake), and 100 in flight capped the bridge at 100 per round trip (docs/performance.md). A
+ * reconnect resends what is in flight, so this is also the out node's share of the duplicates.
+ */
+export const PUBLISH_WINDOW = 1000;
 /** MQTT 5 reason codes from this value up mean the broker refused the message (PUBACK/PUBREC). */
 const REFUSED = 0x80;
 
