@@ -156,7 +156,7 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
     },
     {
       id: 'durable-demo-consume', type: 'durable-mqtt-in', z: tab, name: '', broker: DURABLE_BROKER_ID,
-      topic: 'demo/#', qos: 1, datatype: 'auto', statusOutput: false, outputs: 1, x: 150, y: 220,
+      topic: 'demo/#', qos: 1, datatype: 'auto', statusOutput: false, outputs: 1, version: 1, x: 150, y: 220,
       wires: [['durable-demo-debug', 'durable-demo-tally']],
     },
     {
@@ -191,7 +191,7 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
     },
     {
       id: DURABLE_BROKER_ID, type: 'durable-mqtt-broker', name: 'demo broker (durable)', broker: broker.url,
-      clientId: 'durable-demo', cleanSession: false, protocolVersion: 4, sessionExpiry: 86400, keepalive: 60,
+      clientId: 'durable-demo', cleanSession: false, protocolVersion: 4, sessionExpiry: 86400, keepalive: 60, version: 1,
     },
   ];
 }

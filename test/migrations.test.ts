@@ -128,7 +128,18 @@ describe('migrations', () => {
     it("gives a core node's older auto (string or Buffer, never parsed) what it did in core, and ours its parsed auto", () => {
       assert.equal(consumer({ datatype: 'auto', nl: false, rap: true, rh: 0, inputs: 0 }).datatype, 'text-or-buffer');
       assert.equal(consumer({ datatype: 'auto', topic: 'a' }).datatype, 'auto');
+      assert.equal(consumer({ datatype: 'auto', nl: false }).datatype, 'text-or-buffer', 'any of the options only core saves');
       assert.equal(consumer({ datatype: 'auto', version: 1 }).datatype, 'auto', 'a current node is not migrated');
+    });
+
+    // The editor adds `inputs` to every node of ours it loads (issue 24): a flow of ours deployed once from it must not read as core's.
+    it('keeps an unversioned node of ours that the editor gave `inputs` as it was: parsed auto, its own topic when dynamic', () => {
+      assert.equal(consumer({ datatype: 'auto', topic: 'a/#', inputs: 0 }).datatype, 'auto');
+      assert.deepEqual(consumer({ datatype: 'auto', topic: 'a/#', inputs: 1 }), { datatype: 'auto', topic: 'a/#', inputs: 1, version: 1 });
+      assert.equal(consumer({ datatype: 'auto', topic: 'a/#', inputs: 1, nl: false, rap: true, rh: 0 }).topic, '', "core's dynamic node ignores its topic");
+      // As the editor holds a loaded node: every property of the definition, undefined where the flow had none.
+      assert.equal(consumer({ datatype: 'auto', topic: 'a/#', inputs: 0, nl: undefined, rap: undefined, rh: undefined }).datatype, 'auto');
+      assert.equal(broker({ broker: 'mqtt://h:1883', clientid: undefined, cleansession: undefined, sessionExpiry: 0 }).sessionExpiry, 0, 'ours keeps its explicit 0');
     });
   });
 });

@@ -1,5 +1,5 @@
 // Versions of the durable-mqtt-broker's saved properties; version 1 also reads the core mqtt-broker's names.
-import { isEnvReference, unset, type Migration, type Props } from '../common/migrations';
+import { holds, isEnvReference, unset, type Migration, type Props } from '../common/migrations';
 import { withPort } from '../session/config';
 
 /** The core node's names for what we call clientId and cleanSession (core 10-mqtt.js, MQTTBrokerNode.setOptions). */
@@ -9,7 +9,7 @@ const CORE_RENAMES: readonly [core: string, ours: string][] = [
 ];
 
 /** A core mqtt-broker always saves `cleansession` and `clientid`; we never wrote either. */
-export const isCoreBroker = (p: Props): boolean => Object.hasOwn(p, 'cleansession') || Object.hasOwn(p, 'clientid');
+export const isCoreBroker = (p: Props): boolean => holds(p, 'cleansession') || holds(p, 'clientid');
 
 /**
  * Core keeps host and port apart (`broker: "127.0.0.1"`, `port: "1883"`); we keep one URL. They are

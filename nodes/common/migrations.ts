@@ -38,6 +38,12 @@ export function migrate<P extends object>(props: P, migrations: readonly Migrati
   return out as P;
 }
 
+/**
+ * Whether saved properties hold `key`. The editor gives a node it loads every property its
+ * definition lists, undefined where the flow had none, so an own property alone proves nothing there.
+ */
+export const holds = (p: Props, key: string): boolean => Object.hasOwn(p, key) && p[key] !== undefined;
+
 /** Unset as a flow says it: missing, null or an empty string. */
 export const unset = (v: unknown): boolean => v === undefined || v === null || v === '';
 

@@ -254,4 +254,21 @@ describe('editor in Chromium (demo Node-RED)', function () {
     await page.locator('#node-dialog-cancel').click();
   });
 
+  // Issue 24: the editor adds `inputs` to every node it loads, which once read as the sign of a core node and turned our parsed auto into text.
+  it('keeps an unversioned consumer of ours on its parsed auto when it is opened and deployed from the editor', async () => {
+    const id = 'e2e-unversioned-consumer';
+    await page.evaluate((node) => {
+      const RED = (window as unknown as { RED: EditorRED }).RED;
+      RED.nodes.import([{ ...node, z: RED.workspaces.active() }], false);
+      RED.view.select('');
+    }, { id, type: TYPE, name: 'unversioned', broker: 'durable-demo-broker', topic: 'e2e/unversioned', qos: 1, datatype: 'auto', x: 420, y: 420, wires: [] });
+    await openNodeDialog(page, id);
+    assert.equal(await page.locator('#node-input-datatype').inputValue(), 'auto', 'the dialog shows what the runtime ran');
+    await page.locator('#node-dialog-ok').click();
+    await page.locator('#node-input-topic').waitFor({ state: 'detached' });
+    await deploy(page);
+    const flows = (await (await fetch(`${demo!.editor}flows`)).json()) as { id: string; datatype?: string; version?: number }[];
+    const saved = flows.find((n) => n.id === id);
+    assert.deepEqual(saved && { datatype: saved.datatype, version: saved.version }, { datatype: 'auto', version: 1 });
+  });
 });
