@@ -32,6 +32,7 @@ import { BROKER_LOG, runningBroker, startBroker, stopBroker } from './demo-broke
 import { credentialSecret, readCredentials, writeCredentials } from './demo-credentials';
 import { guardUpgrades, hostCheck } from './demo-host-check';
 import { envPort, HOST, listenOnPort } from './demo-ports';
+import { publishCommand } from './demo-publish-command';
 
 const REPO_ROOT = resolve(__dirname, '..');
 const PACKAGE_NAME = 'node-red-contrib-durable-mqtt';
@@ -93,21 +94,15 @@ async function demoBroker(userDir: string): Promise<Broker> {
   return { url: record.url, host: HOST, port: record.port, demo: { pid: record.pid, reused, log } };
 }
 
-/** A mosquitto_pub command line that publishes one QoS 1 message to this broker. */
-function pubCommand(broker: Broker, topic: string, message: string): string {
-  const auth = broker.user !== undefined ? ` -u ${broker.user} -P '<password>'` : '';
-  const tls = broker.url.startsWith('mqtt://') ? '' : ' (plus TLS/websocket options for your broker)';
-  return `mosquitto_pub -h ${broker.host} -p ${broker.port}${auth} -q 1 -t ${topic} -m '${message}'${tls}`;
-}
-
 /** The demo tab: a counter published with core `mqtt out`, consumed by our `durable-mqtt-in`. */
 function demoFlow(broker: Broker): Record<string, unknown>[] {
   const tab = DEMO_TAB;
-  const pub = pubCommand(broker, 'demo/hello', 'sent while away');
+  const pub = publishCommand(broker, 'demo/hello', 'sent while away');
   const info = [
     'Every second the inject node fires, the function node counts, and the core **mqtt out** node publishes',
     '`{count, at}` with QoS 1 to `demo/counter`. **durable mqtt in** (client ID `durable-demo`, clean session off,',
-    'topic `demo/#`, QoS 1) hands each message to the debug node: in the sidebar and in the terminal.',
+    'topic `demo/#`, QoS 1) hands each message to the debug node, which shows it in the debug sidebar, and to the',
+    '**count per topic** node, which logs each one to the terminal (topic, payload and count; `demo/counter` only once).',
     '',
     '### Seeing a persistent session at work',
     '1. Stop the flows: open the menu beside **Deploy** and choose **Stop**. The durable consumer disconnects but',
@@ -173,8 +168,8 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
         'counts[msg.topic] = (counts[msg.topic] || 0) + 1;',
         "context.set('counts', counts);",
         "node.status({ fill: 'blue', shape: 'dot', text: Object.entries(counts).map(([t, n]) => `${t}: ${n}`).join(' · ') });",
-        '// One terminal line per message, but only the first of the every-second counter.',
-        "if (msg.topic !== 'demo/counter' || counts[msg.topic] === 1) node.log(`${msg.topic}: ${counts[msg.topic]}`);",
+        '// One terminal line per message, with what it carried, but only the first of the every-second counter.',
+        "if (msg.topic !== 'demo/counter' || counts[msg.topic] === 1) node.log(`${msg.topic} #${counts[msg.topic]}: ${typeof msg.payload === 'string' ? msg.payload : JSON.stringify(msg.payload)}`);",
         'return null;',
       ].join('\n'),
       outputs: 1, timeout: 0, noerr: 0, initialize: '', finalize: '', libs: [], x: 350, y: 280, wires: [],
@@ -252,7 +247,7 @@ function banner(editor: string, broker: Broker, userDir: string): void {
     `  Broker:  ${broker.url}${broker.demo ? ` (demo broker: Aedes, pid ${broker.demo.pid}, ${broker.demo.reused ? 'already running, reused' : 'started now'}; sessions on disk)` : ' (external, from BROKER_URL)'}`,
     `  Flow:    tab "Durable MQTT demo", rewritten at every start (edits to it are reset; other tabs are kept)`,
     `  Data:    ${userDir}`,
-    `  Publish: ${pubCommand(broker, 'demo/hello', 'hi')}`,
+    `  Publish: ${publishCommand(broker, 'demo/hello', 'hi')}`,
     ...(broker.demo
       ? [
         '           (also while Node-RED is stopped: the broker keeps running and queues them for the next `npm start`)',

@@ -6,8 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
 import { accepts, BROKER_FILE } from '../scripts/demo-broker-control';
+import { onPath, publishCommand } from '../scripts/demo-publish-command';
 import { startAedes, type AedesHandle } from './support/aedes';
 import { REPO_ROOT, START_TIMEOUT_MS, ensureBuilt, exitOf, spawnDemo, startDemo, type DemoRun } from './support/demo';
 import { freePort } from './support/ports';
@@ -16,8 +16,8 @@ import { publishMany } from './support/publisher';
 import { callsOf, helper, lastStatus, load, until, userDirForSuite } from './support/nodered';
 
 const EXIT_TIMEOUT_MS = 15_000;
-// The count node logs the first counter message and every other message with its running count.
-const COUNTER_LINE = /\[function:count per topic\] demo\/counter: 1\b/;
+// The count node logs the first counter message and every other message: topic, running count and payload.
+const COUNTER_LINE = /\[function:count per topic\] demo\/counter #1: \{"count":\d+,"at":"[^"]+"\}/;
 /** Messages published while Node-RED is down, as the README's story says "a few". */
 const AWAY = 5;
 
@@ -39,27 +39,10 @@ function statusWithHost(port: number, path: string, host: string, upgrade = fals
   });
 }
 
-const onPath = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-
-/**
- * Publishes what the banner's "Publish:" line says, as a user would: that very command with
- * mosquitto_pub where it is installed, else the same host, port, QoS, topic and message through
- * MQTT.js. Returns which client it used.
- */
-async function publishAsPrinted(command: string, count: number): Promise<string> {
-  const flag = (f: string): string => {
-    const m = new RegExp(` -${f} ('[^']*'|\\S+)`).exec(command);
-    if (!m) assert.fail(`no -${f} in "${command}"`);
-    return m[1].replace(/^'|'$/g, '');
-  };
-  if (onPath('mosquitto_pub')) {
-    for (let i = 0; i < count; i++) execSync(command, { stdio: 'pipe' });
-    return 'mosquitto_pub';
-  }
-  const client = await mqtt.connectAsync(`mqtt://${flag('h')}:${flag('p')}`, { reconnectPeriod: 0 });
-  for (let i = 0; i < count; i++) await client.publishAsync(flag('t'), flag('m'), { qos: Number(flag('q')) as 0 | 1 | 2 });
-  await client.endAsync();
-  return 'MQTT.js';
+/** Runs what the banner's "Publish:" line says, as a user would, from the project folder (where `npx mqtt` resolves). Returns the program. */
+function publishAsPrinted(command: string, count: number): string {
+  for (let i = 0; i < count; i++) execSync(command, { stdio: 'pipe', cwd: REPO_ROOT });
+  return command.startsWith('npx') ? 'npx mqtt pub' : 'mosquitto_pub';
 }
 
 describe('demo (npm start)', function () {
@@ -86,6 +69,15 @@ describe('demo (npm start)', function () {
     assert.match(output(), /\[demo\] loaded node-red-contrib-durable-mqtt from .*: durable-mqtt-broker, durable-mqtt-in/);
     assert.match(output(), new RegExp(`Editor: +${editor.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
     assert.doesNotMatch(output(), /Waiting for missing types|Missing node types|Failed to register/);
+  });
+
+  it('prints a publish command that works without mosquitto-clients: `npx mqtt pub` with the same flags, and the terminal shows what arrived', async () => {
+    const { brokerUrl, output, waitFor } = running();
+    const url = new URL(brokerUrl);
+    const command = publishCommand({ url: brokerUrl, host: url.hostname, port: Number(url.port) }, 'demo/npx', 'via npx', false);
+    assert.match(command, /^npx mqtt pub -h 127\.0\.0\.1 -p \d+ -q 1 -t demo\/npx -m 'via npx'$/);
+    publishAsPrinted(command, 1);
+    await waitFor('the message published with npx mqtt pub', () => /\[function:count per topic\] demo\/npx #1: via npx$/m.test(output()));
   });
 
   it('answers 403 to a Host header other than its own address and port (DNS rebinding), on the editor, the admin API, HTTP-in routes and the comms WebSocket', async () => {
@@ -129,21 +121,22 @@ describe('demo (npm start)', function () {
 
   it(`Ctrl-C, publish ${AWAY} messages with the printed command, npm start: all ${AWAY} arrive, through the same broker`, async () => {
     const demo = running();
-    const printed = /Publish: (mosquitto_pub .*)$/m.exec(demo.output())?.[1];
+    const printed = /Publish: ((?:mosquitto_pub|npx mqtt pub) .*)$/m.exec(demo.output())?.[1];
     assert.ok(printed, demo.output());
     assert.match(printed, new RegExp(` -p ${new URL(demo.brokerUrl).port} `));
     const firstPid = /demo broker: Aedes, pid (\d+), started now/.exec(demo.output())?.[1];
     assert.ok(firstPid, demo.output());
-    const client = await publishAsPrinted(printed.replace(/-t demo\/hello/, '-t demo/away'), AWAY);
+    assert.equal(printed.startsWith('mosquitto_pub'), onPath('mosquitto_pub'), 'mosquitto_pub only where it is installed');
+    const client = publishAsPrinted(printed.replace(/-t demo\/hello/, '-t demo/away'), AWAY);
     process.stdout.write(`      published ${AWAY} with ${client} while Node-RED was down\n`);
 
     const before = demo.output().length;
     demo.start();
     const second = (): string => demo.output().slice(before);
-    await demo.waitFor(`${AWAY} messages after npm start`, () => new RegExp(`\\[function:count per topic\\] demo/away: ${AWAY}\\b`).test(second()));
+    await demo.waitFor(`${AWAY} messages after npm start`, () => new RegExp(`\\[function:count per topic\\] demo/away #${AWAY}: hi$`, 'm').test(second()));
     assert.match(second(), new RegExp(`demo broker: Aedes, pid ${firstPid}, already running, reused`));
     assert.match(second(), /as "durable-demo" \(session present\)/);
-    const counts = [...second().matchAll(/\[function:count per topic\] demo\/away: (\d+)/g)].map((m) => Number(m[1]));
+    const counts = [...second().matchAll(/\[function:count per topic\] demo\/away #(\d+): hi$/gm)].map((m) => Number(m[1]));
     assert.deepEqual(counts, Array.from({ length: AWAY }, (_, i) => i + 1), 'each message once');
     await demo.stop();
   });
@@ -217,7 +210,7 @@ describe('Node-RED restarted as a process (Mosquitto)', function () {
     assert.match(first, /connected to .* as "durable-demo" \(session new\)/);
     const subscribes = mosquittoSubscribeCount(mosq());
     await publishMany(mosq().url, 'demo/away', 50, { qos: 1, payload: (i) => `away-${i}` });
-    const second = await runOnce((o) => /\[function:count per topic\] demo\/away: 50\b/.test(o));
+    const second = await runOnce((o) => /\[function:count per topic\] demo\/away #50: away-49$/m.test(o));
     assert.match(second, /connected to .* as "durable-demo" \(session present\)/);
     assert.doesNotMatch(second, /subscribed demo\/#/, 'the file ledger knew the broker still held demo/#');
     // The core mqtt out node's own connection subscribes nothing, so every SUBSCRIBE would be ours.

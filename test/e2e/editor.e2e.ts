@@ -230,7 +230,7 @@ describe('editor in Chromium (demo Node-RED)', function () {
     await publishMany(run.brokerUrl, 'demo/away', AWAY, { qos: 1, payload: (i) => `away-${i}` });
     await run.restart();
     await run.editorReady();
-    await run.waitFor(`${AWAY} messages after the restart`, () => new RegExp(`\\[function:count per topic\\] demo/away: ${AWAY}\\b`).test(run.output()));
+    await run.waitFor(`${AWAY} messages after the restart`, () => new RegExp(`\\[function:count per topic\\] demo/away #${AWAY}: `).test(run.output()));
 
     // The editor connects after they arrived: the count badge, retained by the runtime, shows them.
     await openEditor(page, run.editor, TYPE, DEMO_CONSUMER);
