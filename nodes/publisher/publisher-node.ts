@@ -93,7 +93,7 @@ export function registerPublisher(RED: NodeAPI): void {
       else this.log('outbox writes work again: accepting messages');
       showStatus();
     };
-    const ready = openNodeOutbox(userDir, this.id, session, settings.outbox, { writeFailure }).then(
+    const ready = openNodeOutbox(userDir, this.id, session, settings.outbox, { writeFailure, readable: () => pump?.run() }).then(
       (opened) => {
         outbox = opened.outbox;
         pump = new Pump(outbox, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle, failed: (err) => this.error(err) });
