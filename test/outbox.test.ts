@@ -254,6 +254,41 @@ describe('outbox memory', () => {
     await box.close();
   });
 
+  it('keeps the done() of every entry added while a backlog is on disk, whenever its write ends against the reads, and hands them all out in order', async () => {
+    const { events, next } = taker();
+    const box = await Outbox.open(dir, BIG, events);
+    const total = 4 * READ_AHEAD.count;
+    const order: number[] = [];
+    let added = 0;
+    let doneCalls = 0;
+    const failures: Error[] = [];
+    const feed = async (until: number, perTurn: number): Promise<void> => {
+      while (added < until) {
+        const batch = Array.from({ length: Math.min(perTurn, until - added) }, () => added++);
+        await Promise.all(batch.map((i) => new Promise<void>((resolve) => box.add(pub(i), (_e, err) => (err ? failures.push(err) : undefined, resolve()), () => doneCalls++))));
+      }
+    };
+    await feed(2 * READ_AHEAD.count, 5000);
+    assert.ok(box.depth > box.inMemory, 'a backlog on disk');
+    // A few hundred per turn while taking: writes end before, during and after the reads they race with.
+    const feeding = feed(total, 300);
+    while (order.length < total) {
+      const entry = await next(box);
+      if (!entry) {
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      order.push(Number(entry.publication.topic.slice(2)));
+      box.remove(entry);
+      entry.done?.();
+    }
+    await feeding;
+    assert.deepEqual(failures, []);
+    assert.ok(order.every((seq, i) => seq === i), `in order (first out of place at ${order.findIndex((seq, i) => seq !== i)})`);
+    assert.equal(doneCalls, total, 'every entry handed out carried its done()');
+    await box.close();
+  });
+
   it('with dropOldest and a backlog on disk, evicts the oldest waiting entry with the done() it was added with', async () => {
     const max = 2 * READ_AHEAD.count;
     const { events, next } = taker();

@@ -117,6 +117,11 @@ export class Outbox {
   private reading?: Promise<void>;
   /** Set when entries went to disk only while a read was under way: it may not have seen them. */
   private spilledWhileReading = false;
+  /**
+   * The first key of the batch being written, until its entries are placed: a read leaves it out,
+   * since LevelDB may have it before we know where its entries go (and with their done()).
+   */
+  private batchFrom?: string;
   /** Records of failed writes, to be deleted: a read must not bring back an entry that was failed. */
   private readonly abandoned = new Set<string>();
   private readRetry?: NodeJS.Timeout;
@@ -383,11 +388,14 @@ export class Outbox {
         const batch = this.db.batch();
         for (const key of deletes) batch.del(key);
         for (const [group, members] of groups) batch.put(group.key, groupValue(members));
+        this.batchFrom = groups[0]?.[0].key;
         await batch.write({ sync: pending.length > 0 });
+        this.batchFrom = undefined;
         // All of the batch is takeable before anyone hears of it, so the pump fills its window in one go.
         for (const [group, members] of groups) this.place(members, group);
         for (const p of pending) p.written(p.entry);
       } catch (err) {
+        this.batchFrom = undefined;
         // The groups may be on disk or not: delete them with the removals still owed, at the first write that works.
         for (const [group] of groups) this.abandoned.add(group.key);
         this.deletes = [...deletes, ...groups.map(([group]) => group.key), ...this.deletes];
@@ -413,9 +421,11 @@ export class Outbox {
       let more: boolean;
       do {
         this.spilledWhileReading = false;
+        let read = 0;
         // Quarantined keys (q…) come after every record; a damaged record found now is passed over (the next open sets it apart).
-        for await (const [key, value] of this.db.iterator({ gt: this.cursor, lt: QUARANTINE_PREFIX })) {
+        for await (const [key, value] of this.db.iterator({ gt: this.cursor, lt: this.batchFrom ?? QUARANTINE_PREFIX })) {
           if (this.closed) break;
+          read++;
           if (this.abandoned.has(key)) {
             this.cursor = key;
             continue;
@@ -425,6 +435,8 @@ export class Outbox {
           this.admitRead(key, reads);
           if (this.full()) break;
         }
+        // Nothing after the cursor and nothing written meanwhile: nothing is on disk only, whatever the count says (a record damaged since the open held fewer entries).
+        if (read === 0 && !this.spilledWhileReading && !this.closed) this.onDisk = 0;
         more = this.spilledWhileReading && !this.full() && !this.closed;
       } while (more);
     } catch {
