@@ -8,6 +8,7 @@ import { BARE, CORE, OURS_COMPLETE, OURS_RECEIVE, OURS_RECEIVE_HOOKS, oursComple
 import { runDrain, type DrainResult, type DrainSpec } from './drain';
 import { runLive, type LiveResult } from './live';
 import { parseOptions, type Options, type ScenarioId } from './options';
+import { outboxMemoryTable, runOutboxMemory, type OutboxMemoryRun } from './outbox-memory';
 import { summarizeProfile, type ProfileSummary } from './profile';
 import { publishTable, runPublish, type PublishResult } from './publish';
 import { drainTable, liveTable, profileTable, ratio, targetLines, type Target } from './report';
@@ -97,7 +98,7 @@ async function main(): Promise<void> {
     `Node-RED ${meta.versions.nodeRed}, MQTT.js ${meta.versions.mqtt}, Mosquitto ${meta.versions.mosquitto}` +
     `${o.maxInflight === undefined ? '' : ` (max_inflight_messages ${o.maxInflight})`}; ${o.rounds} rounds${o.quick ? ' (quick)' : ''}`);
 
-  const results: Record<string, DrainResult | LiveResult | PublishResult | BridgeResult | Record<string, ProfileSummary>> = {};
+  const results: Record<string, DrainResult | LiveResult | PublishResult | BridgeResult | OutboxMemoryRun[] | Record<string, ProfileSummary>> = {};
   const tables: string[] = [];
   const specs = drainSpecs(o);
   try {
@@ -126,6 +127,10 @@ async function main(): Promise<void> {
         const r = await runBridge(broker.url, o.bridgeN, o.rounds, BRIDGE_CONTESTANTS.filter((c) => o.contestants.length === 0 || o.contestants.includes(c.id)));
         results[id] = r;
         tables.push(bridgeTable(r));
+      } else if (id === 'outbox-memory') {
+        const r = await runOutboxMemory(o.outboxN, o.rounds);
+        results[id] = r;
+        tables.push(outboxMemoryTable(r));
       } else if (id === 'profile') {
         results[id] = await runProfile(o, broker.url);
       }

@@ -1,9 +1,9 @@
 // Command-line options of `npm run bench`, with the sizes of the full and the --quick run.
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'bridge', 'profile'] as const;
+export const SCENARIOS = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'bridge', 'profile', 'outbox-memory'] as const;
 export type ScenarioId = (typeof SCENARIOS)[number];
-/** `profile` runs only when asked for: it measures where time goes, not how fast. */
+/** `profile` runs only when asked for: it measures where time goes, not how fast; `outbox-memory` too: it fills a million-message outbox on disk. */
 const DEFAULT_SCENARIOS: ScenarioId[] = ['drain-light', 'drain-100subs', 'drain', 'drain-1k', 'drain-10subs', 'live', 'memory', 'ack', 'publish', 'bridge'];
 
 export interface Options {
@@ -19,6 +19,8 @@ export interface Options {
   profileN: number;
   /** Backlog sizes of the bridge scenario (in → out). */
   bridgeN: number[];
+  /** Outbox depths of the outbox-memory scenario. */
+  outboxN: number[];
   /** Seconds each live run publishes. */
   liveSeconds: number;
   liveRates: number[];
@@ -30,7 +32,7 @@ export interface Options {
   out: string;
 }
 
-const USAGE = `usage: npm run bench -- [--quick] [--rounds R] [--n N] [--memory-n N] [--ack-n N] [--profile-n N] [--bridge-n N[,N]]
+const USAGE = `usage: npm run bench -- [--quick] [--rounds R] [--n N] [--memory-n N] [--ack-n N] [--profile-n N] [--bridge-n N[,N]] [--outbox-n N[,N]]
                       [--live-seconds S] [--only ${SCENARIOS.join('|')}[,...]]
                       [--contestants bare|thin|core|ours-receive|ours-receive-hooks|ours-complete|ours-complete-N|core-1|core-2|ours-complete-1|ours-complete-2|ours-receive-1|ours-receive-2[,...]]
                       [--max-inflight N] [--out FILE]`;
@@ -53,6 +55,7 @@ export function parseOptions(argv: string[]): Options {
       'ack-n': { type: 'string' },
       'profile-n': { type: 'string' },
       'bridge-n': { type: 'string' },
+      'outbox-n': { type: 'string' },
       'live-seconds': { type: 'string' },
       'max-inflight': { type: 'string' },
       only: { type: 'string', multiple: true },
@@ -78,6 +81,7 @@ export function parseOptions(argv: string[]): Options {
     ackN: whole('ack-n', values['ack-n'], quick ? 200 : 2000),
     profileN: whole('profile-n', values['profile-n'], quick ? 20_000 : 200_000),
     bridgeN: values['bridge-n'] ? values['bridge-n'].split(',').map((v) => whole('bridge-n', v, 20_000)) : quick ? [2000] : [20_000, 200_000],
+    outboxN: values['outbox-n'] ? values['outbox-n'].split(',').map((v) => whole('outbox-n', v, 10_000)) : quick ? [10_000, 100_000] : [10_000, 1_000_000],
     liveSeconds: whole('live-seconds', values['live-seconds'], quick ? 2 : 10),
     liveRates: [5000, 20_000],
     only: only.length > 0 ? (only as ScenarioId[]) : DEFAULT_SCENARIOS,

@@ -62,6 +62,22 @@ describe('connection', function () {
     await assert.rejects(published, /not started/);
   });
 
+  it('fails a QoS 0 publish made while the client is not connected, rather than let MQTT.js queue it in memory (queueQoSZero off)', async () => {
+    const { conn, seen } = connection(config(broker.url));
+    conn.create();
+    const connected = once(seen, 'connect');
+    conn.connect();
+    await connected;
+    const closed = once(seen, 'close');
+    conn.recycle();
+    await closed;
+    const err = await new Promise<Error | undefined>((resolve) => conn.publish('c/qos0', 'x', { qos: 0 }, (e) => resolve(e ?? undefined)));
+    // MqttClient._storePacket (node_modules/mqtt/build/lib/client.js) with queueQoSZero false.
+    assert.match(String(err?.message), /No connection to broker/);
+    conn.beginClose();
+    await conn.end();
+  });
+
   it('rejects end() with the close message the broker did not take, after disconnecting anyway', async () => {
     const { conn, seen } = connection(config(broker.url, { closeTopic: 'st/bye', closePayload: 'bye', closeQos: '1' }));
     broker.broker.authorizePublish = (_client, _packet, done) => done(new Error('not allowed'));

@@ -15,27 +15,27 @@ function groupOf(...topics: string[]): Buffer {
 describe('outbox records', () => {
   it('reads a group back as the messages written, numbered from its key', () => {
     const reader = new RecordReader();
-    reader.add(groupKeyOf(7), groupOf('a', 'b'));
-    assert.deepEqual(reader.messages.map((m) => [m.seq, m.publication.topic, m.key]), [[7, 'a', groupKeyOf(7)], [8, 'b', groupKeyOf(7)]]);
+    const messages = reader.add(groupKeyOf(7), groupOf('a', 'b'));
+    assert.deepEqual(messages.map((m) => [m.seq, m.publication.topic, m.key]), [[7, 'a', groupKeyOf(7)], [8, 'b', groupKeyOf(7)]]);
     assert.deepEqual([reader.ops, reader.quarantined, reader.nextSeq], [[], 0, 9]);
   });
 
   it('passes over what is in quarantine already, whatever key it came from, and numbers new groups past it', () => {
     const reader = new RecordReader();
-    reader.add(groupKeyOf(1), groupOf('a'));
-    reader.add(`q${groupKeyOf(40)}.2`, Buffer.from('bad'));
-    reader.add('qzzz.0', Buffer.from('bad'));
-    assert.deepEqual([reader.messages.length, reader.ops, reader.quarantined], [1, [], 0]);
+    const messages = [groupKeyOf(1), `q${groupKeyOf(40)}.2`, 'qzzz.0'].map((key, i) => reader.add(key, i === 0 ? groupOf('a') : Buffer.from('bad')));
+    assert.deepEqual([messages.map((m) => m.length), reader.ops, reader.quarantined], [[1, 0, 0], [], 0]);
     assert.equal(reader.nextSeq, 43, 'a new group never takes the key of one whose bytes are in quarantine');
   });
 
   it('rewrites a group without its bad records, numbering the rest from its key again, and deletes one with nothing left', () => {
     const reader = new RecordReader();
     const good = groupOf('a');
-    reader.add(groupKeyOf(0), Buffer.concat([good, Buffer.from([0, 0, 0, 3, 1, 2, 3]), good]));
-    reader.add(groupKeyOf(5), Buffer.from([0, 0, 0, 3, 1, 2, 3]));
-    reader.add(groupKeyOf(9), Buffer.alloc(0));
-    assert.deepEqual(reader.messages.map((m) => m.seq), [0, 1]);
+    const messages = [
+      ...reader.add(groupKeyOf(0), Buffer.concat([good, Buffer.from([0, 0, 0, 3, 1, 2, 3]), good])),
+      ...reader.add(groupKeyOf(5), Buffer.from([0, 0, 0, 3, 1, 2, 3])),
+      ...reader.add(groupKeyOf(9), Buffer.alloc(0)),
+    ];
+    assert.deepEqual(messages.map((m) => m.seq), [0, 1]);
     assert.deepEqual(reader.ops.map((op) => [op.type, op.key]), [
       ['put', `q${groupKeyOf(0)}.1`], ['put', groupKeyOf(0)],
       ['put', `q${groupKeyOf(5)}.0`], ['del', groupKeyOf(5)],

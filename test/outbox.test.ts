@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { OutboxLimits } from '../nodes/publisher/limits';
-import { Outbox, OutboxFullError, type Publication } from '../nodes/publisher/outbox';
+import { GROUP_MAX, Outbox, OutboxFullError, READ_AHEAD, type Done, type OutboxEvents, type Publication, type Queued } from '../nodes/publisher/outbox';
 import { until } from './support/nodered';
 import { smallFsForEach } from './support/small-fs';
 
@@ -35,6 +35,24 @@ function drain(box: Outbox): string[] {
   for (let e = box.take(); e; e = box.take()) topics.push(e.publication.topic);
   return topics;
 }
+
+/** Takes the next entry, waiting for reads from disk while the outbox has more than it holds in memory. */
+function taker(): { events: OutboxEvents; next: (box: Outbox) => Promise<Queued | undefined> } {
+  let wake: (() => void) | undefined;
+  return {
+    events: { readable: () => wake?.() },
+    async next(box) {
+      let entry = box.take();
+      while (!entry && box.depth > box.inMemory) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        entry = box.take();
+      }
+      return entry;
+    },
+  };
+}
+/** What the outbox may hold in memory with nothing handed out: its read-ahead, plus the one record that crossed the bound. */
+const HELD_AT_MOST = READ_AHEAD.count + GROUP_MAX.count;
 
 describe('outbox', () => {
   let dir = '';
@@ -190,6 +208,105 @@ describe('outbox', () => {
     // Everything left is in flight: nothing may be evicted, so the new message is refused.
     await assert.rejects(box.append(pub(4)), OutboxFullError);
     box.remove(inFlight);
+    await box.close();
+  });
+});
+
+describe('outbox memory', () => {
+  let dir = '';
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'durable-outbox-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const N = 200_000;
+  const BIG: OutboxLimits = { maxMessages: 1_000_000, maxBytes: 1024 * 1024 * 1024, whenFull: 'refuse' };
+  /** Appends `from`..`to` - 1, a few thousand per turn as a busy flow would. */
+  async function fill(box: Outbox, from: number, to: number): Promise<void> {
+    for (let i = from; i < to; i += 5000) await Promise.all(Array.from({ length: Math.min(5000, to - i) }, (_, k) => box.append(pub(i + k))));
+  }
+
+  it('holds only its read-ahead in memory with 200,000 entries queued, and after a reopen hands them all out in order, appends made meanwhile after them', async () => {
+    let box = await Outbox.open(dir, BIG);
+    await fill(box, 0, N);
+    assert.equal(box.depth, N);
+    assert.ok(box.inMemory <= HELD_AT_MOST, `${box.inMemory} entries in memory while filling`);
+    await box.close();
+
+    const { events, next } = taker();
+    box = await Outbox.open(dir, BIG, events);
+    assert.equal(box.depth, N);
+    assert.ok(box.inMemory <= HELD_AT_MOST, `${box.inMemory} entries in memory after the open`);
+    const order: number[] = [];
+    let most = 0;
+    for (let entry = await next(box); entry; entry = await next(box)) {
+      order.push(Number(entry.publication.topic.slice(2)));
+      box.remove(entry);
+      most = Math.max(most, box.inMemory);
+      // Halfway, new appends: they must wait behind the backlog still on disk.
+      if (order.length === N / 2) await fill(box, N, N + 10);
+    }
+    assert.ok(most <= HELD_AT_MOST, `${most} entries in memory at most while draining`);
+    assert.equal(order.length, N + 10);
+    assert.ok(order.every((seq, i) => seq === i), `in order (first out of place at ${order.findIndex((seq, i) => seq !== i)})`);
+    await box.close();
+    box = await Outbox.open(dir, BIG);
+    assert.equal(box.depth, 0, 'every record went with its last entry');
+    await box.close();
+  });
+
+  it('keeps the done() of every entry added while a backlog is on disk, whenever its write ends against the reads, and hands them all out in order', async () => {
+    const { events, next } = taker();
+    const box = await Outbox.open(dir, BIG, events);
+    const total = 4 * READ_AHEAD.count;
+    const order: number[] = [];
+    let added = 0;
+    let doneCalls = 0;
+    const failures: Error[] = [];
+    const feed = async (until: number, perTurn: number): Promise<void> => {
+      while (added < until) {
+        const batch = Array.from({ length: Math.min(perTurn, until - added) }, () => added++);
+        await Promise.all(batch.map((i) => new Promise<void>((resolve) => box.add(pub(i), (_e, err) => (err ? failures.push(err) : undefined, resolve()), () => doneCalls++))));
+      }
+    };
+    await feed(2 * READ_AHEAD.count, 5000);
+    assert.ok(box.depth > box.inMemory, 'a backlog on disk');
+    // A few hundred per turn while taking: writes end before, during and after the reads they race with.
+    const feeding = feed(total, 300);
+    while (order.length < total) {
+      const entry = await next(box);
+      if (!entry) {
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      order.push(Number(entry.publication.topic.slice(2)));
+      box.remove(entry);
+      entry.done?.();
+    }
+    await feeding;
+    assert.deepEqual(failures, []);
+    assert.ok(order.every((seq, i) => seq === i), `in order (first out of place at ${order.findIndex((seq, i) => seq !== i)})`);
+    assert.equal(doneCalls, total, 'every entry handed out carried its done()');
+    await box.close();
+  });
+
+  it('with dropOldest and a backlog on disk, evicts the oldest waiting entry with the done() it was added with', async () => {
+    const max = 2 * READ_AHEAD.count;
+    const { events, next } = taker();
+    const box = await Outbox.open(dir, { maxMessages: max, maxBytes: 1024 * 1024 * 1024, whenFull: 'dropOldest' }, events);
+    const dones: Done[] = [];
+    const add = (i: number): Promise<void> => new Promise((resolve, reject) => {
+      dones[i] = () => undefined;
+      box.add(pub(i), (_entry, err) => (err ? reject(err) : resolve()), dones[i]);
+    });
+    await Promise.all(Array.from({ length: max }, (_, i) => add(i)));
+    assert.ok(box.depth > box.inMemory, 'part of the outbox is on disk only');
+    // Sending the first ones brings the rest into memory, and new ones go to disk behind them.
+    const sent = max - READ_AHEAD.count / 4;
+    for (let i = 0; i < sent; i++) box.remove((await next(box))!);
+    await Promise.all(Array.from({ length: sent }, (_, i) => add(max + i)));
+    const evicted = box.add(pub(2 * max), () => undefined);
+    assert.deepEqual(evicted.map((e) => e.publication.topic), [`t/${sent}`]);
+    assert.equal(evicted[0].done, dones[sent], 'the done() of an entry that was read back from disk');
     await box.close();
   });
 });

@@ -202,6 +202,22 @@ describe('durable-mqtt-out faults (Node-RED as a process, Mosquitto)', function 
     assert.ok(firstArrivalsInOrder(seen), 'messages arrived in the order they were accepted');
   });
 
+  it('fails QoS 0 messages with done(err) to a Catch node while the broker is down, queueing none of them, and publishes QoS 0 again once it is up', async () => {
+    const N = 50;
+    const run = await withBrokerDown('qos0', { qos: '0' });
+    await run.feed(N);
+    await until(() => readCaught(run.files.caught).length >= N, `${N} refusals`, 60_000);
+    const caught = readCaught(run.files.caught);
+    assert.deepEqual(caught.map((c) => c.n).sort((a, b) => a - b), range(0, N), 'every QoS 0 message fails, none is kept');
+    for (const c of caught) assert.match(c.error, /not connected: QoS 0 messages are not queued/);
+
+    const seen = await run.brokerUp([]);
+    await run.feed(10, N);
+    await until(() => range(N, N + 10).every((n) => seen.includes(n)), 'the QoS 0 messages sent while connected', 60_000);
+    assert.deepEqual(seen.filter((n) => n < N), [], 'a QoS 0 message that failed was published after all');
+    assert.equal(readCaught(run.files.caught).length, N, 'a QoS 0 message sent while connected got done(err)');
+  });
+
   it('loses nothing end to end when an in → delay → out bridge is killed (SIGKILL) mid-stream', async () => {
     const N = 2000;
     const source = await startMosquitto();

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { NodeMessage } from 'node-red';
 import type { BrokerNode } from '../nodes/broker/broker-node';
-import { Outbox } from '../nodes/publisher/outbox';
+import { Outbox, READ_AHEAD } from '../nodes/publisher/outbox';
 import { parsePublisher } from '../nodes/publisher/settings';
 import { CLOSES_IN_FLIGHT } from '../nodes/session/in-flight';
 import { outboxRoot } from '../nodes/publisher/outbox-location';
@@ -198,6 +198,22 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await until(() => lastStatus(id)?.text === 'durable-mqtt.status.connected', 'the badge back to connected');
     assert.equal(caught.length, 0);
     await back.end();
+  });
+
+  it('sends a backlog larger than its read-ahead once the broker is back, with done() for every message, those that waited on disk only too', async () => {
+    own = await startMosquitto();
+    const port = own.port;
+    await own.stop();
+    const n = 2 * READ_AHEAD.count;
+    const id = outId('backlog');
+    await load(outFlow(`mqtt://127.0.0.1:${port}`, id, { topic: 'pub/backlog', outboxMaxMessages: n }), {}, [catchNode, completeNode]);
+    const [done, caught] = [collect('done-out'), collect('caught-out')];
+    for (let i = 0; i < n; i++) send(id, { payload: String(i) });
+    await until(() => String(lastStatus(id)?.text).includes('status.queued'), 'the badge shows the queue');
+    own = await startMosquitto({ port });
+    // Past the read-ahead, a msg's done() waits in the outbox's map while its entry is on disk only.
+    await until(() => done.length === n, `done() for all ${n}`, 45_000);
+    assert.equal(caught.length, 0);
   });
 
   it('sends a message whose publish throws to a Catch node with done(err), and sends the others', async () => {

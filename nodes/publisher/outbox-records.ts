@@ -19,7 +19,7 @@ export interface Publication {
 }
 
 /**
- * A group commit is one LevelDB record, `g` + the first entry's sequence number in fixed-width hex,
+ * A group commit is one LevelDB record per GROUP_MAX entries (outbox.ts), `g` + the first entry's sequence number in fixed-width hex,
  * holding its entries' records one after another, each behind its length; it is deleted once none
  * of them is left. One put and one delete per batch rather than per message: LevelDB's per-op cost
  * was the largest of ours in the publish profile. Records of one message under the bare hex key
@@ -141,59 +141,62 @@ export interface Read {
 export type QuarantineOp = { readonly type: 'put'; readonly key: string; readonly value: Buffer } | { readonly type: 'del'; readonly key: string };
 
 /**
- * Reads the records of an outbox in key order, as LevelDB hands them out. What cannot be read
- * (a key of no known kind, a record cut short, a header that is not ours) is set apart, so one
- * damaged record no longer fails the whole outbox: `ops` copy its bytes into quarantine and
- * rewrite the record it was in with only what could be read, one batch for the caller to write.
+ * Reads the records of an outbox in key order, as LevelDB hands them out, one at a time: `add`
+ * returns that record's messages and keeps none, so reading an outbox takes memory for one record,
+ * not for all of them. What cannot be read (a key of no known kind, a record cut short, a header
+ * that is not ours) is set apart, so one damaged record no longer fails the whole outbox: `ops`
+ * copy its bytes into quarantine and rewrite the record it was in with only what could be read,
+ * one batch for the caller to write.
  */
 export class RecordReader {
-  readonly messages: Read[] = [];
   readonly ops: QuarantineOp[] = [];
   /** Pieces moved to quarantine by `ops`. */
   quarantined = 0;
   /** One past the highest sequence number any key used, quarantined ones included, so a new group never takes an old key. */
   nextSeq = 0;
 
-  add(key: string, value: Buffer): void {
+  /** The messages of one record, in order (none for a quarantined key or a record set apart whole). */
+  add(key: string, value: Buffer): Read[] {
     if (key.startsWith(QUARANTINE_PREFIX)) {
       const kept = QUARANTINE_KEY.exec(key);
       if (kept) this.saw(parseInt(kept[2], 16) + Number(kept[3]));
-      return;
+      return [];
     }
     if (FIRST_FORMAT_KEY.test(key)) return this.addFirstFormat(key, value);
     if (GROUP_KEY.test(key)) return this.addGroup(key, value);
     this.setApart(key, 0, value);
     this.ops.push({ type: 'del', key });
+    return [];
   }
 
-  private addFirstFormat(key: string, value: Buffer): void {
+  private addFirstFormat(key: string, value: Buffer): Read[] {
     const seq = parseInt(key, 16);
     this.saw(seq);
     const publication = decode(value);
-    if (publication) {
-      this.messages.push({ seq, publication, bytes: value.length, key });
-      return;
-    }
+    if (publication) return [{ seq, publication, bytes: value.length, key }];
     this.setApart(key, 0, value);
     this.ops.push({ type: 'del', key });
+    return [];
   }
 
-  private addGroup(key: string, value: Buffer): void {
+  private addGroup(key: string, value: Buffer): Read[] {
     const first = parseInt(key.slice(GROUP_PREFIX.length), 16);
     const { records, tail } = split(value);
     const good: Buffer[] = [];
+    const messages: Read[] = [];
     records.forEach((r, i) => {
       const publication = decode(r);
       if (!publication) return this.setApart(key, i, r);
       // Rewritten without the bad records, the group numbers its messages from `first` again: read them so.
-      this.messages.push({ seq: first + good.length, publication, bytes: r.length, key });
+      messages.push({ seq: first + good.length, publication, bytes: r.length, key });
       good.push(r);
     });
     if (tail) this.setApart(key, records.length, tail);
     this.saw(first + records.length + (tail ? 1 : 0) - 1);
     // An empty group (never written so) holds nothing to keep: it goes.
-    if (good.length === records.length && !tail && records.length > 0) return;
+    if (good.length === records.length && !tail && records.length > 0) return messages;
     this.ops.push(good.length > 0 ? { type: 'put', key, value: framed(good) } : { type: 'del', key });
+    return messages;
   }
 
   private setApart(key: string, place: number, bytes: Buffer): void {

@@ -5,7 +5,7 @@ import { privateDir } from '../session/durable-file';
 import { Fifo } from '../session/fifo';
 import { Table } from '../session/table';
 import type { OutboxLimits } from './limits';
-import { groupKeyOf, groupValue, headerOf, LENGTH_BYTES, RecordReader, type Publication, type Read } from './outbox-records';
+import { groupKeyOf, groupValue, headerOf, LENGTH_BYTES, QUARANTINE_PREFIX, RecordReader, type Publication, type Read } from './outbox-records';
 
 export type { Publication, PublishProperties } from './outbox-records';
 
@@ -36,6 +36,8 @@ export class OutboxWriteError extends Error {
 export interface OutboxEvents {
   /** Writes failed (with why), or work again (undefined) after they had failed. */
   writeFailure?(error: OutboxWriteError | undefined): void;
+  /** Entries were read from disk into the read-ahead: `take` has more to hand out. */
+  readable?(): void;
 }
 
 /**
@@ -44,6 +46,25 @@ export interface OutboxEvents {
  * attempt being a close and open of the database.
  */
 export const WRITE_RETRY: BackoffOptions = { min: 500, max: 10_000 };
+
+/**
+ * What the outbox holds in memory of the entries not yet handed out: at least what sending needs
+ * next, at most about this much; the rest stays on disk and is read in key order as sending takes
+ * from the front. Above 5,000 messages, the half of the default `outboxMaxMessages` past which the
+ * consumers upstream are held (pressure.ts), so a bridge at the defaults never reads back what it
+ * has just written; 8 MiB of payload is a few seconds of sending at the rates we measured, and
+ * small next to what Node-RED itself takes. A record is read whole, so up to one group more.
+ */
+export const READ_AHEAD = { count: 8192, bytes: 8 * 1024 * 1024 } as const;
+/** Reading from disk starts again once the read-ahead is down to this share of its bounds. */
+const REFILL_AT = 0.5;
+/**
+ * The most entries, and bytes, one record (group) takes: a record is read whole, so this bounds
+ * what a read adds to the read-ahead, however many appends one turn brought.
+ */
+export const GROUP_MAX = { count: 1024, bytes: 1024 * 1024 } as const;
+/** Delay before reading again after a read from disk failed. */
+const READ_RETRY_MS = 1000;
 
 /** The LevelDB record an entry is stored in, and how many of its entries are still in the outbox. */
 interface Group {
@@ -57,7 +78,7 @@ interface Stored extends Queued {
   group?: Group;
 }
 
-/** A written entry: in the outbox, in memory and on disk. */
+/** A written entry in memory: waiting in the read-ahead, or handed out. */
 interface Admitted extends Stored {
   group: Group;
 }
@@ -73,17 +94,37 @@ interface Pending {
 const NONE_EVICTED: readonly Queued[] = [];
 
 /**
- * Everything in the outbox is also held in memory (bounded by `maxBytes`), so sending never waits for
- * a read. What makes the promise true is the write order: an append resolves only after LevelDB has
- * fsynced its log (`sync: true`), and appends that arrive while a write is under way share the next
- * fsync (group commit). Removals are not synced: one lost in a crash only means the message is sent
- * again after the restart, and duplicates are allowed at QoS 1/2.
+ * An append resolves only after LevelDB has fsynced its log (`sync: true`), and appends that arrive
+ * while a write is under way share the next fsync (group commit). Removals are not synced: one lost
+ * in a crash only means the message is sent again after the restart, and duplicates are allowed at
+ * QoS 1/2. Memory holds the entries handed out and a read-ahead of those next in line (`READ_AHEAD`),
+ * not the whole outbox: entries past it are only on disk, all behind the read-ahead in key order
+ * (`onDisk` of them, after the key `cursor`), and are read as the read-ahead empties. So an entry
+ * written while some wait on disk goes to disk only, behind them.
  */
 export class Outbox {
-  /** By seq; a Table, not a bare Map: see Table. */
+  /** The entries in memory, by seq; a Table, not a bare Map: see Table. */
   private readonly entries = new Table<number, Admitted>();
-  /** Durable entries not handed out by `take`, oldest first. */
+  /** The read-ahead: entries in memory not handed out by `take`, oldest first. */
   private waiting = new Fifo<Admitted>();
+  private waitingBytes = 0;
+  /** Durable entries only on disk, all in records after `cursor`. */
+  private onDisk = 0;
+  /** The key of the last record read into memory ('' before the first). */
+  private cursor = '';
+  /** The done() of entries this run added that are only on disk, until they are read. */
+  private readonly dones = new Map<number, Done>();
+  private reading?: Promise<void>;
+  /** Set when entries went to disk only while a read was under way: it may not have seen them. */
+  private spilledWhileReading = false;
+  /**
+   * The first key of the batch being written, until its entries are placed: a read leaves it out,
+   * since LevelDB may have it before we know where its entries go (and with their done()).
+   */
+  private batchFrom?: string;
+  /** Records of failed writes, to be deleted: a read must not bring back an entry that was failed. */
+  private readonly abandoned = new Set<string>();
+  private readRetry?: NodeJS.Timeout;
   private nextSeq = 0;
   /** Count and bytes reserved, including appends still being written. */
   private reservedCount = 0;
@@ -100,28 +141,23 @@ export class Outbox {
   private constructor(
     private readonly db: ClassicLevel<string, Buffer>,
     readonly limits: OutboxLimits,
-    loaded: readonly Read[],
-    nextSeq: number,
+    opened: Opened,
     /** Records this open found unreadable and moved to quarantine (see RecordReader). */
     readonly quarantined: number,
     private readonly events: OutboxEvents,
   ) {
-    const groups = new Map<string, Group>();
-    for (const m of loaded) {
-      let group = groups.get(m.key);
-      if (!group) groups.set(m.key, (group = { key: m.key, live: 0 }));
-      group.live++;
-      this.admit({ seq: m.seq, publication: m.publication, bytes: m.bytes, done: undefined, group }, group);
-      this.reservedBytes += m.bytes;
-    }
-    this.reservedCount = loaded.length;
-    this.nextSeq = nextSeq;
+    for (const [key, reads] of opened.loaded) this.admitRead(key, reads);
+    this.onDisk = opened.onDisk;
+    this.reservedCount = opened.count;
+    this.reservedBytes = opened.bytes;
+    this.nextSeq = opened.nextSeq;
   }
 
   /**
-   * Opens (or creates) the outbox in `dir` and loads what an earlier run left, in order. Records it
-   * cannot read are moved to quarantine first (`quarantined` says how many); whatever fails, a
-   * failed open has closed the database, so LevelDB's lock does not outlive it.
+   * Opens (or creates) the outbox in `dir`: reads its records one at a time, in order, keeping the
+   * first ones as the read-ahead and counting the rest. Records it cannot read are moved to
+   * quarantine first (`quarantined` says how many); whatever fails, a failed open has closed the
+   * database, so LevelDB's lock does not outlive it.
    */
   static async open(dir: string, limits: OutboxLimits, events: OutboxEvents = {}): Promise<Outbox> {
     // LevelDB creates its files with the umask's mode; a private folder is what keeps them private.
@@ -130,10 +166,29 @@ export class Outbox {
     await db.open();
     try {
       const reader = new RecordReader();
-      for await (const [key, value] of db.iterator()) reader.add(key, value);
+      const opened: Opened = { loaded: [], onDisk: 0, count: 0, bytes: 0, nextSeq: 0 };
+      let loadedCount = 0;
+      let loadedBytes = 0;
+      for await (const [key, value] of db.iterator()) {
+        const reads = reader.add(key, value);
+        if (reads.length === 0) continue;
+        let bytes = 0;
+        for (const r of reads) bytes += r.bytes;
+        opened.count += reads.length;
+        opened.bytes += bytes;
+        // Once one record stays on disk, all later ones do: the read-ahead is the front of the order.
+        if (opened.onDisk === 0 && loadedCount < READ_AHEAD.count && loadedBytes < READ_AHEAD.bytes) {
+          opened.loaded.push([key, reads]);
+          loadedCount += reads.length;
+          loadedBytes += bytes;
+        } else {
+          opened.onDisk += reads.length;
+        }
+      }
+      opened.nextSeq = reader.nextSeq;
       // Synced like an append: the bad bytes are kept before the record holding them is rewritten.
       if (reader.ops.length > 0) await db.batch([...reader.ops], { sync: true });
-      return new Outbox(db, limits, reader.messages, reader.nextSeq, reader.quarantined, events);
+      return new Outbox(db, limits, opened, reader.quarantined, events);
     } catch (err) {
       await db.close().catch((closing: unknown) => {
         // The open's own error is the one to report; this one only adds that the lock may stay.
@@ -153,8 +208,13 @@ export class Outbox {
     return Math.max(this.reservedCount / this.limits.maxMessages, this.reservedBytes / this.limits.maxBytes);
   }
 
-  /** Messages on disk: waiting, or sent and not yet acknowledged (appends still being written not counted). */
+  /** Messages on disk: waiting (in the read-ahead or on disk only), or sent and not yet acknowledged (appends still being written not counted). */
   get depth(): number {
+    return this.entries.size + this.onDisk;
+  }
+
+  /** Entries held in memory: the read-ahead and those handed out; bounded by `READ_AHEAD` plus what is in flight, whatever the depth. */
+  get inMemory(): number {
     return this.entries.size;
   }
 
@@ -171,9 +231,10 @@ export class Outbox {
   /**
    * `append` without a promise, for the node's per-message path: reserves room at once and queues
    * the record for the next group commit; `written` is called when that is on disk (or failed).
-   * Returns the entries evicted to make room (`dropOldest`), already removed. Throws an
-   * OutboxFullError when the message does not fit (`refuse`, or nothing left to evict), and the
-   * OutboxWriteError of the last failed write until a write succeeds again.
+   * Returns the entries evicted to make room (`dropOldest`), already removed: the oldest of the
+   * read-ahead, which are the oldest waiting. Throws an OutboxFullError when the message does not
+   * fit (`refuse`, or nothing left in the read-ahead to evict), and the OutboxWriteError of the last
+   * failed write until a write succeeds again.
    */
   add(publication: Publication, written: Written, done?: Done): readonly Queued[] {
     if (this.closed) throw new Error('the outbox is closed');
@@ -185,15 +246,16 @@ export class Outbox {
     if (!this.fits(bytes) && whenFull === 'dropOldest' && bytes <= maxBytes) {
       const dropped: Queued[] = [];
       while (!this.fits(bytes) && this.waiting.size > 0) {
-        const old = this.waiting.shift() as Admitted;
+        const old = this.shift() as Admitted;
         this.remove(old);
         dropped.push(old);
       }
       evicted = dropped;
     }
     if (!this.fits(bytes)) {
+      const reading = this.onDisk > 0 ? `; the oldest ${this.onDisk} are still on disk, being read` : '';
       throw new OutboxFullError(
-        `outbox full (${this.reservedCount} of ${maxMessages} messages, ${this.reservedBytes + bytes} of ${maxBytes} bytes with this one): message refused`,
+        `outbox full (${this.reservedCount} of ${maxMessages} messages, ${this.reservedBytes + bytes} of ${maxBytes} bytes with this one${reading}): message refused`,
       );
     }
     const entry: Stored = { seq: this.nextSeq++, publication, bytes, done, group: undefined };
@@ -204,9 +266,13 @@ export class Outbox {
     return evicted;
   }
 
-  /** Hands out the oldest waiting entry, which stays in the outbox until `remove` or `untake`. */
+  /**
+   * Hands out the oldest waiting entry, which stays in the outbox until `remove` or `untake`.
+   * Undefined when the read-ahead is empty, also while entries are still being read from disk:
+   * `readable` tells when to take again.
+   */
   take(): Queued | undefined {
-    return this.waiting.shift();
+    return this.shift();
   }
 
   /** Returns a taken entry to its place in the order (its publish ended without the broker's answer). */
@@ -224,6 +290,7 @@ export class Outbox {
       this.waiting.push(e);
     }
     if (!placed) this.waiting.push(stored);
+    this.waitingBytes += stored.bytes;
   }
 
   /** Deletes an entry (acknowledged, refused by the broker, or evicted); false when it was not in the outbox (any more). */
@@ -240,12 +307,13 @@ export class Outbox {
     return true;
   }
 
-  /** Finishes pending writes and closes the database; entries left in it are sent after the next open. */
+  /** Finishes pending writes and reads, and closes the database; entries left in it are sent after the next open. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
-    while (this.writing) await this.writing;
+    clearTimeout(this.readRetry);
+    while (this.writing || this.reading) await (this.writing ?? this.reading);
     // A failed attempt to write again may have left it closed. Removals still owed are lost: those messages are sent again after the next open.
     if (this.db.status === 'open') await this.db.close();
   }
@@ -254,11 +322,51 @@ export class Outbox {
     return this.reservedCount + 1 <= this.limits.maxMessages && this.reservedBytes + bytes <= this.limits.maxBytes;
   }
 
+  /** The front of the read-ahead, taken out of it; starts a read from disk when it runs low. */
+  private shift(): Admitted | undefined {
+    const entry = this.waiting.shift();
+    if (entry) this.waitingBytes -= entry.bytes;
+    if (this.onDisk > 0 && !this.reading && this.low()) this.startReading();
+    return entry;
+  }
+
+  private low(): boolean {
+    return this.waiting.size <= READ_AHEAD.count * REFILL_AT && this.waitingBytes <= READ_AHEAD.bytes * REFILL_AT;
+  }
+
+  private full(): boolean {
+    return this.waiting.size >= READ_AHEAD.count || this.waitingBytes >= READ_AHEAD.bytes;
+  }
+
   private admit(entry: Stored, group: Group): void {
     entry.group = group;
     const admitted = entry as Admitted; // its group is set just above
     this.entries.set(entry.seq, admitted);
     this.waiting.push(admitted);
+    this.waitingBytes += entry.bytes;
+  }
+
+  /** The messages of one record read from disk, into the read-ahead; those this run added get their done() back. */
+  private admitRead(key: string, reads: readonly Read[]): void {
+    const group: Group = { key, live: reads.length };
+    for (const r of reads) {
+      const done = this.dones.get(r.seq);
+      if (done) this.dones.delete(r.seq);
+      this.admit({ seq: r.seq, publication: r.publication, bytes: r.bytes, done, group: undefined }, group);
+    }
+    this.cursor = key;
+  }
+
+  /** Written entries of one record: into the read-ahead, or left on disk when the read-ahead is full or entries older than them wait on disk. */
+  private place(pending: readonly Pending[], group: Group): void {
+    if (this.onDisk === 0 && !this.reading && !this.full()) {
+      for (const p of pending) this.admit(p.entry, group);
+      this.cursor = group.key;
+      return;
+    }
+    this.onDisk += pending.length;
+    if (this.reading) this.spilledWhileReading = true;
+    for (const p of pending) if (p.entry.done) this.dones.set(p.entry.seq, p.entry.done);
   }
 
   private startWriting(): void {
@@ -274,25 +382,69 @@ export class Outbox {
       const pending = this.pending;
       this.deletes = [];
       this.pending = [];
-      // Appends take sequence numbers in order and all join the batch, so one group is a run of them.
-      const group: Group = { key: groupKeyOf(pending[0]?.entry.seq ?? 0), live: pending.length };
+      // Appends take sequence numbers in order and all join the batch, so one group is a run of them, at most GROUP_MAX.
+      const groups = groupsOf(pending);
       try {
         const batch = this.db.batch();
         for (const key of deletes) batch.del(key);
-        if (pending.length > 0) batch.put(group.key, groupValue(pending));
+        for (const [group, members] of groups) batch.put(group.key, groupValue(members));
+        this.batchFrom = groups[0]?.[0].key;
         await batch.write({ sync: pending.length > 0 });
+        this.batchFrom = undefined;
         // All of the batch is takeable before anyone hears of it, so the pump fills its window in one go.
-        for (const p of pending) this.admit(p.entry, group);
+        for (const [group, members] of groups) this.place(members, group);
         for (const p of pending) p.written(p.entry);
       } catch (err) {
-        // The group may be on disk or not: delete it with the removals still owed, at the first write that works.
-        this.deletes = [...deletes, ...(pending.length > 0 ? [group.key] : []), ...this.deletes];
+        this.batchFrom = undefined;
+        // The groups may be on disk or not: delete them with the removals still owed, at the first write that works.
+        for (const [group] of groups) this.abandoned.add(group.key);
+        this.deletes = [...deletes, ...groups.map(([group]) => group.key), ...this.deletes];
         this.failed(err as Error, [...pending, ...this.pending]);
         this.pending = [];
         break;
       }
     }
     this.writing = undefined;
+  }
+
+  private startReading(): void {
+    if (!this.closed) this.reading = this.read();
+  }
+
+  /**
+   * Reads records after `cursor` into the read-ahead until it is full or the disk has no more. A
+   * LevelDB iterator reads a snapshot, so records written meanwhile may be missed: a second read
+   * follows for them. A read that fails is tried again after READ_RETRY_MS; the entries stay on disk.
+   */
+  private async read(): Promise<void> {
+    try {
+      let more: boolean;
+      do {
+        this.spilledWhileReading = false;
+        let read = 0;
+        // Quarantined keys (q…) come after every record; a damaged record found now is passed over (the next open sets it apart).
+        for await (const [key, value] of this.db.iterator({ gt: this.cursor, lt: this.batchFrom ?? QUARANTINE_PREFIX })) {
+          if (this.closed) break;
+          read++;
+          if (this.abandoned.has(key)) {
+            this.cursor = key;
+            continue;
+          }
+          const reads = new RecordReader().add(key, value);
+          this.onDisk -= reads.length;
+          this.admitRead(key, reads);
+          if (this.full()) break;
+        }
+        // Nothing after the cursor and nothing written meanwhile: nothing is on disk only, whatever the count says (a record damaged since the open held fewer entries).
+        if (read === 0 && !this.spilledWhileReading && !this.closed) this.onDisk = 0;
+        more = this.spilledWhileReading && !this.full() && !this.closed;
+      } while (more);
+    } catch {
+      // The database is closed and opened again after a failed write, which ends the iterator; or a read failed. Nothing is lost: read again soon.
+      if (!this.closed) this.readRetry = setTimeout(() => this.startReading(), READ_RETRY_MS);
+    }
+    this.reading = undefined;
+    if (!this.closed) this.events.readable?.();
   }
 
   /** A write failed: its appends and those queued behind it fail with it, and new ones are refused until `retry` works. */
@@ -321,6 +473,8 @@ export class Outbox {
    * works, so do writes.
    */
   private async retry(): Promise<void> {
+    // A read under way would lose its iterator to the close.
+    if (this.reading) await this.reading;
     const deletes = this.deletes;
     this.deletes = [];
     try {
@@ -333,10 +487,38 @@ export class Outbox {
       this.failed(err as Error, []);
       return;
     }
+    for (const key of deletes) this.abandoned.delete(key);
     this.failure = undefined;
     this.retries = 0;
     this.writing = undefined;
     this.events.writeFailure?.(undefined);
     this.startWriting();
   }
+}
+
+/** What an open read: the records kept in memory (the front of the order), and the count of the rest. */
+interface Opened {
+  readonly loaded: [key: string, reads: Read[]][];
+  onDisk: number;
+  count: number;
+  bytes: number;
+  nextSeq: number;
+}
+
+/** A batch's appends cut into records of at most GROUP_MAX entries and bytes (a larger message has one to itself), each keyed by its first seq. */
+function groupsOf(pending: readonly Pending[]): [Group, Pending[]][] {
+  const groups: [Group, Pending[]][] = [];
+  let members: Pending[] = [];
+  let bytes = 0;
+  for (const p of pending) {
+    if (members.length > 0 && (members.length >= GROUP_MAX.count || bytes + p.entry.bytes > GROUP_MAX.bytes)) {
+      groups.push([{ key: groupKeyOf(members[0].entry.seq), live: members.length }, members]);
+      members = [];
+      bytes = 0;
+    }
+    members.push(p);
+    bytes += p.entry.bytes;
+  }
+  if (members.length > 0) groups.push([{ key: groupKeyOf(members[0].entry.seq), live: members.length }, members]);
+  return groups;
 }

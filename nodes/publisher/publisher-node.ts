@@ -12,6 +12,9 @@ import { pressureOf } from './pressure';
 import { Pump } from './pump';
 import { parsePublisher, type PublisherProps } from './settings';
 
+/** done(err) of a QoS 0 message while the connection is not up. */
+export const QOS0_NOT_CONNECTED = 'not connected: QoS 0 messages are not queued (QoS 1 or 2 ones wait in the outbox until the broker is back)';
+
 // Badge refreshes for the outbox depth, at most this often: a status goes to every open editor.
 const STATUS_INTERVAL_MS = 250;
 
@@ -93,7 +96,7 @@ export function registerPublisher(RED: NodeAPI): void {
       else this.log('outbox writes work again: accepting messages');
       showStatus();
     };
-    const ready = openNodeOutbox(userDir, this.id, session, settings.outbox, { writeFailure }).then(
+    const ready = openNodeOutbox(userDir, this.id, session, settings.outbox, { writeFailure, readable: () => pump?.run() }).then(
       (opened) => {
         outbox = opened.outbox;
         pump = new Pump(outbox, (p, published) => broker.publish(p.topic, p.payload, optionsOf(p), published), { settled: settle, failed: (err) => this.error(err) });
@@ -115,8 +118,12 @@ export function registerPublisher(RED: NodeAPI): void {
       const result = publicationOf(msg, settings);
       if (!result.ok) return done(new Error(result.error));
       const p = result.publication;
-      // QoS 0 is fire and forget, as the broker treats it: not persisted, done once written.
-      if (p.qos === 0) return broker.publish(p.topic, p.payload, optionsOf(p), (err) => done(err ?? undefined));
+      // QoS 0 is fire and forget, as the broker treats it: not persisted, done once written; and not
+      // queued while not connected, where nothing would bound it (docs/outbox.md, "QoS 0").
+      if (p.qos === 0) {
+        if (state.state !== 'connected') return done(new Error(QOS0_NOT_CONNECTED));
+        return broker.publish(p.topic, p.payload, optionsOf(p), (err) => done(err ?? undefined));
+      }
       let evicted: readonly Queued[];
       try {
         evicted = (outbox as Outbox).add(p, written, done);

@@ -263,6 +263,8 @@ export function clientOptions(c: SessionConfig, receiveMaximum?: number): IClien
     manualConnect: true,
     resubscribe: false,
     connectTimeout: CONNECT_TIMEOUT,
+    // MQTT.js would keep QoS 0 publishes made while it is not connected in memory, without bound; so it fails them ("No connection to broker").
+    queueQoSZero: false,
     // MQTT.js logs every packet through `debug`; even switched off, that costs per message. Kept for DEBUG=mqttjs*.
     ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => undefined }),
     properties:
