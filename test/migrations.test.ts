@@ -128,7 +128,16 @@ describe('migrations', () => {
     it("gives a core node's older auto (string or Buffer, never parsed) what it did in core, and ours its parsed auto", () => {
       assert.equal(consumer({ datatype: 'auto', nl: false, rap: true, rh: 0, inputs: 0 }).datatype, 'text-or-buffer');
       assert.equal(consumer({ datatype: 'auto', topic: 'a' }).datatype, 'auto');
-      assert.equal(consumer({ datatype: 'auto', version: 1 }).datatype, 'auto', 'a current node is not migrated');
+      assert.equal(consumer({ datatype: 'auto', version: 2 }).datatype, 'auto', 'a current node is not migrated');
+    });
+  });
+
+  describe('durable-mqtt-in version 2', () => {
+    it('pins no delivery limit on a node saved without one, so it keeps redelivering as it did; a set limit stays', () => {
+      assert.equal(consumer({ topic: 'a', version: 1 }).maxDeliveries, 0);
+      assert.equal(consumer({ topic: 'a' }).maxDeliveries, 0);
+      assert.equal(consumer({ topic: 'a', version: 1, maxDeliveries: 3 }).maxDeliveries, 3);
+      assert.equal(consumer({ topic: 'a', version: 2 }).maxDeliveries, undefined, 'a current node is not migrated');
     });
   });
 });
