@@ -69,13 +69,14 @@ export class Attempt {
     return this.before !== undefined && this.before.deliveries >= this.limit.max;
   }
 
+  /** True once this delivery's failure is in the memory, which its ack then clears. */
+  private remembered = false;
+
   /** An acked message is forgotten; a withheld one is remembered (by `failed`) for its redelivery. */
   readonly settle = (verdict: Verdict): void => {
     if (verdict === 'ack' && (this.before || this.remembered)) this.limit.forget(this);
     this.brokerSettle(verdict);
   };
-
-  private remembered = false;
 
   /** The delivery failed: its dead letter when this was the last delivery allowed, else undefined (it is withheld, to come back). */
   failed(error: unknown, failedBy?: string): DeadLetter | undefined {
@@ -88,7 +89,7 @@ export class Attempt {
     return this.deadLetter(caught);
   }
 
-  /** The dead letter with the failure remembered from before (see `exhausted`). */
+  /** The dead letter with the failure remembered from before; only when `exhausted`. */
   deadLetterAgain(): DeadLetter {
     this.remembered = true;
     this.limit.remember(this, { deliveries: this.deliveries, error: (this.before as Failure).error });
