@@ -32,7 +32,8 @@ const SOURCE = `module.exports = function (RED) {
     if (mode === 'complete') {
       const { AckAfterComplete } = require(dist + '/acks/ack-after-complete.js');
       const tracker = require(dist + '/acks/flow-hooks.js').acquireTracker(RED);
-      acks = new AckAfterComplete(tracker, { maxInFlight: 10, timeoutMs: 30000, ackOnError: true }, { send: (m) => node.send(m), newId, changed() {}, stalled() {} });
+      // send() is given the job since the dead letters (its msg on its output); builds before that gave the msg.
+      acks = new AckAfterComplete(tracker, { maxInFlight: 10, timeoutMs: 30000, ackOnError: true }, { send: (j) => node.send(j.msg ?? j), newId, changed() {}, stalled() {} });
     } else if (mode === 'hooks') {
       for (const h of ['onSend', 'preDeliver', 'onReceive', 'postReceive', 'onComplete']) RED.hooks.add(h + '.loop', (_ev) => undefined);
     }

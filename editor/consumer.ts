@@ -4,6 +4,8 @@ import { editorDef, formValue, showDefaults, validator, type NodeDefinition } fr
 import { currentVersion } from '../nodes/common/migrations';
 import { consumerMigrations } from '../nodes/consumer/migrations';
 import { upgradeInPlace } from './migrate';
+import { outputPorts, type Port } from '../nodes/consumer/outputs';
+import { hasDeliveryLimit, parseConsumer, type ConsumerProps as SavedProps } from '../nodes/consumer/settings';
 import { consumerChecks, shareFilters, sharedGroup, topicProblem, validGroup } from './validate';
 
 interface ConsumerProps extends EditorNodeProperties {
@@ -16,6 +18,7 @@ interface ConsumerProps extends EditorNodeProperties {
   maxInFlight: number;
   ackTimeout: number;
   ackOnError: boolean;
+  maxDeliveries: number;
   statusOutput: boolean;
   outputs: number;
   nl: boolean;
@@ -36,6 +39,41 @@ const isDynamic = (node: Consumer): boolean => formValue('node-input-subscriptio
 
 /** Ack mode as the dialog shows it now, else as stored. */
 const ackMode = (node: Consumer): string => String(formValue('node-input-ackMode', node.ackMode || 'complete'));
+
+/** Whether failed messages are withheld, as the dialog shows it now, else as stored (absent: acked, the runtime's default). */
+const withholdsFailed = (node: Consumer): boolean => {
+  const v = formValue('node-input-ackOnError', node.ackOnError ?? true);
+  return v === false || v === 'false';
+};
+
+/** The delivery limit's field matters (and is checked) when failed messages are withheld: where the runtime reads it. */
+const limitApplies = (node: Consumer): boolean => ackMode(node) === 'complete' && withholdsFailed(node);
+
+type PortProps = Pick<SavedProps, 'ackMode' | 'ackOnError' | 'maxDeliveries' | 'statusOutput'>;
+
+/** The output ports the runtime gives a node with these properties: its own parser decides (settings.ts hasDeliveryLimit). */
+function portsFor(p: PortProps): Port[] {
+  const parsed = parseConsumer({ id: 'probe', type: NS, name: '', z: '', topic: 'probe', version: currentVersion(consumerMigrations), ...p });
+  return outputPorts({ failed: parsed.ok && hasDeliveryLimit(parsed.settings), status: String(p.statusOutput) === 'true' });
+}
+
+/** The output ports as stored, or as the open dialog would save them. */
+function portsOf(node: Consumer, stored: boolean): Port[] {
+  if (stored) return portsFor(node);
+  return portsFor({ ackMode: ackMode(node), ackOnError: !withholdsFailed(node), maxDeliveries: String(field('maxDeliveries').val() ?? ''), statusOutput: field('statusOutput').is(':checked') });
+}
+
+/**
+ * Core's way to change a node's outputs (10-switch.html): a JSON map of old port → new port ("-1"
+ * removes its wires, a non-numeric key adds a port) in the hidden `outputs` field, from which the
+ * editor sets the count and moves the wires, so a wire stays on the port it was drawn to.
+ */
+function outputMap(before: readonly Port[], after: readonly Port[]): Record<string, string> {
+  const map: Record<string, string> = {};
+  before.forEach((port, i) => (map[i] = String(after.indexOf(port))));
+  for (const port of after) if (!before.includes(port)) map[port] = 'new';
+  return map;
+}
 
 const check = (name: keyof typeof consumerChecks) => validator<ConsumerProps>(NS, (value) => consumerChecks[name](value));
 /** The window and timeout apply only when acking after the flow, so they are checked only then (their rows are hidden otherwise). */
@@ -73,13 +111,19 @@ function prepare(this: Consumer): void {
   showDefaults(this, definition, 'node-input');
   field('broker').on('change', toggleV5Rows);
   toggleV5Rows();
+  const showLimit = (): void => {
+    $('#node-input-row-maxDeliveries').toggle(limitApplies(this));
+  };
   field('ackMode')
     .on('change', () => {
       const complete = field('ackMode').val() === 'complete';
       $('.durable-mqtt-ack-complete').toggle(complete);
       $('#node-input-ack-receive-tip').toggle(!complete);
+      showLimit();
     })
     .trigger('change');
+  field('ackOnError').on('change', showLimit);
+  showLimit();
   prepareShare(this);
   field('subscription')
     .val(Number(this.inputs) === 1 ? 'dynamic' : 'static')
@@ -109,6 +153,13 @@ const definition: NodeDefinition<ConsumerProps> = {
     maxInFlight: { value: 1000, validate: checkWhenComplete('maxInFlight') },
     ackTimeout: { value: 30, validate: checkWhenComplete('ackTimeout') },
     ackOnError: { value: true },
+    // Used once ackOnError is unticked: a message that keeps failing is then set aside, not redelivered for ever (README, "Dead letters").
+    maxDeliveries: {
+      value: 10,
+      validate: validator<ConsumerProps>(NS, function (value) {
+        return limitApplies(this) ? consumerChecks.maxDeliveries(value) : undefined;
+      }),
+    },
     statusOutput: { value: false },
     outputs: { value: 1 },
     nl: { value: false },
@@ -128,14 +179,14 @@ const definition: NodeDefinition<ConsumerProps> = {
     return this.name ? 'node_label_italic' : '';
   },
   outputLabels: function (i) {
-    return i === 0 ? this._(`${NS}.outputs.messages`) : this._(`${NS}.outputs.status`);
+    return this._(`${NS}.outputs.${portsOf(this, true)[i] ?? 'messages'}`);
   },
   oneditprepare: prepare,
   oneditsave: function () {
     // A group typed without pressing Share is what the user meant: apply it rather than drop it.
     if (String($('#node-input-share-group').val() ?? '').trim() !== sharedGroup(String(field('topic').val() ?? ''))) applyShare();
-    // Node-RED keeps `outputs` in the flow; the second port exists only with status output on.
-    (this as { outputs: number }).outputs = field('statusOutput').is(':checked') ? 2 : 1;
+    // Before the editor applies the dialog: `this` still holds the stored properties, the form the new ones.
+    field('outputs').val(JSON.stringify(outputMap(portsOf(this, true), portsOf(this, false))));
     // As core's dialog: the input port exists only for msg.action.
     (this as { inputs: 0 | 1 }).inputs = isDynamic(this) ? 1 : 0;
   },

@@ -52,12 +52,12 @@ export function topicProblem(text: string, dynamic = false): Problem | undefined
   return undefined;
 }
 
-type ConsumerField = 'qos' | 'datatype' | 'ackMode' | 'maxInFlight' | 'ackTimeout' | 'rh';
+type ConsumerField = 'qos' | 'datatype' | 'ackMode' | 'maxInFlight' | 'ackTimeout' | 'maxDeliveries' | 'rh';
 
-/** Checks one durable-mqtt-in property with the runtime's parseConsumer; the others get values it accepts. */
-function consumerProblem(field: ConsumerField, value: string): Problem | undefined {
+/** Checks one durable-mqtt-in property with the runtime's parseConsumer; the others get values it accepts (`context`: values under which the runtime checks it at all). */
+function consumerProblem(field: ConsumerField, value: string, context: Partial<ConsumerProps> = {}): Problem | undefined {
   // At the current version, so the value is checked as the dialog saves it, not as an old flow meant it.
-  const probe: ConsumerProps = { id: 'probe', type: 'durable-mqtt-in', name: '', z: '', topic: 'probe', version: currentVersion(consumerMigrations), [field]: value };
+  const probe: ConsumerProps = { id: 'probe', type: 'durable-mqtt-in', name: '', z: '', topic: 'probe', version: currentVersion(consumerMigrations), ...context, [field]: value };
   return parseConsumer(probe).ok ? undefined : { key: field };
 }
 
@@ -68,6 +68,8 @@ export const consumerChecks = {
   ackMode: (v: string): Problem | undefined => consumerProblem('ackMode', v),
   maxInFlight: (v: string): Problem | undefined => consumerProblem('maxInFlight', v),
   ackTimeout: (v: string): Problem | undefined => consumerProblem('ackTimeout', v),
+  // The runtime checks the limit only where it applies: failed messages withheld.
+  maxDeliveries: (v: string): Problem | undefined => consumerProblem('maxDeliveries', v, { ackOnError: false }),
   rh: (v: string): Problem | undefined => consumerProblem('rh', v),
 } as const;
 

@@ -195,11 +195,13 @@ describe('editor', function () {
       ['ackMode', ['complete', 'receive', 'later', '']],
       ['maxInFlight', ['0', '1', '1.5', '10', '65535', '65536', 'x', '']],
       ['ackTimeout', ['-1', '0', '0.5', '30', '86400', '86401', 'x', '']],
+      ['maxDeliveries', ['-1', '0', '1', '1.5', '10', '1000', '1001', 'x', '']],
     ] as const) {
       for (const value of values) {
-        const ok = parseConsumer({ id: 'n', type: 'durable-mqtt-in', name: '', z: '', topic: 'a', ackMode: 'complete', [prop]: value }).ok;
+        // ackOnError false: where the runtime reads the delivery limit.
+        const ok = parseConsumer({ id: 'n', type: 'durable-mqtt-in', name: '', z: '', topic: 'a', ackMode: 'complete', ackOnError: false, [prop]: value }).ok;
         it(`${prop} "${value}" is ${ok ? 'accepted' : 'flagged'}, as the runtime does`, () => {
-          assert.equal(validate('durable-mqtt-in', prop, value, { ackMode: 'complete' }) === true, ok);
+          assert.equal(validate('durable-mqtt-in', prop, value, { ackMode: 'complete', ackOnError: false }) === true, ok);
         });
       }
     }
@@ -209,6 +211,24 @@ describe('editor', function () {
         assert.equal(parseConsumer({ id: 'n', type: 'durable-mqtt-in', name: '', z: '', topic: 'a', ackMode: 'receive', [prop]: value }).ok, true);
         assert.equal(validate('durable-mqtt-in', prop, value, { ackMode: 'receive' }), true);
       }
+    });
+
+    it('ignores the delivery limit while failed messages are acked, as the runtime does', () => {
+      assert.equal(parseConsumer({ id: 'n', type: 'durable-mqtt-in', name: '', z: '', topic: 'a', ackOnError: true, maxDeliveries: 'x' }).ok, true);
+      assert.equal(validate('durable-mqtt-in', 'maxDeliveries', 'x', { ackOnError: true }), true);
+      assert.notEqual(validate('durable-mqtt-in', 'maxDeliveries', 'x', { ackOnError: false }), true);
+    });
+
+    it('gives a new node a delivery limit of 10, used once failed messages are withheld, and labels the failed output', () => {
+      const def = defs.get('durable-mqtt-in')!;
+      assert.equal(def.defaults.maxDeliveries.value, 10);
+      assert.equal(def.defaults.ackOnError.value, true, 'off until the user withholds failed messages');
+      const label = (props: object, i: number): string => def.outputLabels.call(nodeWith(props), i);
+      const limited = { ackOnError: false, maxDeliveries: 10 };
+      assert.deepEqual([0, 1].map((i) => label(limited, i)), ['durable-mqtt-in.outputs.messages', 'durable-mqtt-in.outputs.failed']);
+      assert.deepEqual([0, 1, 2].map((i) => label({ ...limited, statusOutput: true }, i)), ['durable-mqtt-in.outputs.messages', 'durable-mqtt-in.outputs.failed', 'durable-mqtt-in.outputs.status']);
+      assert.equal(label({ ackOnError: true, maxDeliveries: 10, statusOutput: true }, 1), 'durable-mqtt-in.outputs.status', 'no failed output while failed messages are acked');
+      assert.equal(label({ ackOnError: false, maxDeliveries: 0, statusOutput: true }, 1), 'durable-mqtt-in.outputs.status', 'nor without a limit');
     });
 
     it('accepts a node saved before the ack properties existed', () => {
@@ -323,6 +343,7 @@ describe('editor', function () {
         ['durable-mqtt-in', 'ackMode', 'later', {}],
         ['durable-mqtt-in', 'maxInFlight', '0', {}],
         ['durable-mqtt-in', 'ackTimeout', '-1', {}],
+        ['durable-mqtt-in', 'maxDeliveries', '-1', { ackOnError: false }],
       ];
       for (const [type, prop, value, props] of flagged) {
         const result = validate(type, prop, value, props);
@@ -330,7 +351,7 @@ describe('editor', function () {
         assertKeyInEveryLocale(String(result).split(' ')[0], `${type}.${prop}'s validator`);
       }
       const labels = defs.get('durable-mqtt-in')!.outputLabels;
-      for (const i of [0, 1]) assertKeyInEveryLocale(labels.call(nodeWith({}), i), 'outputLabels');
+      for (const i of [0, 1, 2]) assertKeyInEveryLocale(labels.call(nodeWith({ ackOnError: false, maxDeliveries: 3, statusOutput: true }), i), 'outputLabels');
     });
 
     it('has help for both nodes in every language, linking to the README', () => {

@@ -129,17 +129,26 @@ describe('migrations', () => {
       assert.equal(consumer({ datatype: 'auto', nl: false, rap: true, rh: 0, inputs: 0 }).datatype, 'text-or-buffer');
       assert.equal(consumer({ datatype: 'auto', topic: 'a' }).datatype, 'auto');
       assert.equal(consumer({ datatype: 'auto', nl: false }).datatype, 'text-or-buffer', 'any of the options only core saves');
-      assert.equal(consumer({ datatype: 'auto', version: 1 }).datatype, 'auto', 'a current node is not migrated');
+      assert.equal(consumer({ datatype: 'auto', version: 2 }).datatype, 'auto', 'a current node is not migrated');
     });
 
     // The editor adds `inputs` to every node of ours it loads (issue 24): a flow of ours deployed once from it must not read as core's.
     it('keeps an unversioned node of ours that the editor gave `inputs` as it was: parsed auto, its own topic when dynamic', () => {
       assert.equal(consumer({ datatype: 'auto', topic: 'a/#', inputs: 0 }).datatype, 'auto');
-      assert.deepEqual(consumer({ datatype: 'auto', topic: 'a/#', inputs: 1 }), { datatype: 'auto', topic: 'a/#', inputs: 1, version: 1 });
+      assert.deepEqual(consumer({ datatype: 'auto', topic: 'a/#', inputs: 1 }), { datatype: 'auto', topic: 'a/#', inputs: 1, maxDeliveries: 0, version: 2 });
       assert.equal(consumer({ datatype: 'auto', topic: 'a/#', inputs: 1, nl: false, rap: true, rh: 0 }).topic, '', "core's dynamic node ignores its topic");
       // As the editor holds a loaded node: every property of the definition, undefined where the flow had none.
       assert.equal(consumer({ datatype: 'auto', topic: 'a/#', inputs: 0, nl: undefined, rap: undefined, rh: undefined }).datatype, 'auto');
       assert.equal(broker({ broker: 'mqtt://h:1883', clientid: undefined, cleansession: undefined, sessionExpiry: 0 }).sessionExpiry, 0, 'ours keeps its explicit 0');
+    });
+  });
+
+  describe('durable-mqtt-in version 2', () => {
+    it('pins no delivery limit on a node saved without one, so it keeps redelivering as it did; a set limit stays', () => {
+      assert.equal(consumer({ topic: 'a', version: 1 }).maxDeliveries, 0);
+      assert.equal(consumer({ topic: 'a' }).maxDeliveries, 0);
+      assert.equal(consumer({ topic: 'a', version: 1, maxDeliveries: 3 }).maxDeliveries, 3);
+      assert.equal(consumer({ topic: 'a', version: 2 }).maxDeliveries, undefined, 'a current node is not migrated');
     });
   });
 });

@@ -19,11 +19,19 @@ export interface AckJob {
   readonly settle: Settle;
   /** performance.now() when it entered the flow. */
   enteredAt?: number;
+  /** The output its msg goes to; the messages output when absent. */
+  readonly output?: 'failed';
+  /**
+   * The flow failed it (`failedBy`: the node whose done(err) said so) and ackOnError is false: the
+   * job to run in its place, keeping its place in the window (its dead letter), or undefined to
+   * withhold it.
+   */
+  failed?(error: unknown, failedBy?: string): AckJob | undefined;
 }
 
 export interface AckEvents {
-  /** Sends the msg into the flow. */
-  send(msg: AckJob['msg']): void;
+  /** Sends the job's msg into the flow, on its output. */
+  send(job: AckJob): void;
   newId(): string;
   /** The number of messages inside the flow changed. */
   changed(inFlight: number): void;
@@ -69,20 +77,32 @@ export class AckAfterComplete {
   }
 
   private start(job: AckJob): void {
-    const id = this.events.newId();
-    job.msg._msgid = id;
     job.enteredAt = performance.now();
     this.adaptive.entered(this.window.inFlight);
+    this.enter(job);
+  }
+
+  /** Tracks and sends a job that holds a place in the window. */
+  private enter(job: AckJob): void {
+    const id = this.events.newId();
+    job.msg._msgid = id;
     this.tracker.track(id, this.options.timeoutMs, this.finished, job);
     this.events.changed(this.window.inFlight);
-    this.events.send(job.msg);
+    this.events.send(job);
     this.tracker.sent(id);
   }
 
   /** One callback for all of this node's messages: the tracker hands back the job. */
-  private readonly finished = (job: AckJob, error: unknown, stalled?: readonly string[]): void => {
-    job.settle(error !== undefined && !this.options.ackOnError ? 'withhold' : 'ack');
+  private readonly finished = (job: AckJob, error: unknown, stalled?: readonly string[], failedBy?: string): void => {
+    const failed = error !== undefined && !this.options.ackOnError;
+    const next = failed ? job.failed?.(error, failedBy) : undefined;
     if (stalled) this.events.stalled(stalled);
+    if (next) {
+      // Its dead letter takes its place: the message is acked once the dead letter's path is done with it.
+      next.enteredAt = job.enteredAt;
+      return this.enter(next);
+    }
+    job.settle(failed ? 'withhold' : 'ack');
     const size = this.adaptive.finished(performance.now() - (job.enteredAt ?? 0));
     if (size !== this.window.size) this.window.resize(size);
     this.window.finish();

@@ -22,6 +22,8 @@ interface Tracked {
   holders?: Map<string, number>;
   count: number;
   error?: unknown;
+  /** The node whose done(err) set `error`; none when the send threw (see `fail`). */
+  failedBy?: string;
   /** Date.now() after which the message counts as stalled. */
   readonly deadline: number;
   readonly done: Finished<unknown>;
@@ -34,11 +36,12 @@ interface Tracked {
 }
 
 /**
- * Called once per tracked message with the token it was tracked with: `error` is the first done(err);
- * `stalled`, set when the timeout struck, names the nodes that still held it. One callback serves
- * every message of its owner and the token says which, so tracking makes no closure per message.
+ * Called once per tracked message with the token it was tracked with: `error` is the first done(err)
+ * and `failedBy` the node that called it; `stalled`, set when the timeout struck, names the nodes
+ * that still held it. One callback serves every message of its owner and the token says which, so
+ * tracking makes no closure per message.
  */
-export type Finished<T> = (token: T, error: unknown, stalled?: readonly string[]) => void;
+export type Finished<T> = (token: T, error: unknown, stalled?: readonly string[], failedBy?: string) => void;
 
 /** A token whose owner reports a throw from its `Finished` callback itself (the consumer: node.error(err, msg), and a verdict). */
 export interface Reporting {
@@ -238,7 +241,10 @@ export class CompletionTracker {
 
   private release(t: Tracked, nodeId: string, error?: unknown): void {
     if (!unhold(t, nodeId)) return;
-    if (error !== undefined && error !== null && t.error === undefined) t.error = error;
+    if (error !== undefined && error !== null && t.error === undefined) {
+      t.error = error;
+      t.failedBy = nodeId;
+    }
     // Some nodes call done() just before they send (the core trigger node): look again once the
     // running code has finished, when such a send has counted its deliveries.
     if (t.count > 0) return;
@@ -289,7 +295,7 @@ export class CompletionTracker {
   /** Dropped before its callback runs, so a callback that throws leaves nothing tracked. */
   private readonly finish = guarded<[t: Tracked, stalled?: readonly string[]]>(
     (t: Tracked, stalled?: readonly string[]) => {
-      if (this.drop(t)) t.done(t.token, t.error, stalled);
+      if (this.drop(t)) t.done(t.token, t.error, stalled, t.failedBy);
     },
     (err, t) => (reports(t.token) ? t.token.report(err) : this.failed(err, t.token)),
   );

@@ -10,11 +10,14 @@ import type { SessionState } from '../session/session';
 import { convertPayload } from './payload';
 import { toMessage } from './message';
 import { messageIds } from './message-id';
-import { parseConsumer, type ConsumerProps } from './settings';
+import { hasDeliveryLimit, parseConsumer, type ConsumerProps } from './settings';
+import { DeliveryLimit } from './delivery-limit';
+import { onPort, outputPorts, type Port } from './outputs';
 import { ActionHandler } from './actions';
 import { dynamicStoreFor } from './dynamic-store';
 import { DynamicSubscriptions } from './dynamic-subscriptions';
 import { Delivery, type MessageFailed } from './delivery';
+import type { ErrorSource } from './dead-letter';
 
 // Badge refreshes for the in-flight count, at most this often: a status goes to every open editor.
 const STATUS_INTERVAL_MS = 250;
@@ -36,7 +39,12 @@ export function registerConsumer(RED: NodeAPI): void {
     if (!broker) return fail('noBroker', 'no broker configuration selected, or it was not found');
     if (!parsed.ok) return fail(parsed.key, parsed.error);
     const { filters, qos, datatype, statusOutput, ackMode, ack, flags } = parsed.settings;
-    const send = (msg: NodeMessage): void => this.send(statusOutput ? [msg, null] : msg);
+    const ports = outputPorts({ failed: hasDeliveryLimit(parsed.settings), status: statusOutput });
+    const sendOn = (port: Port, msg: NodeMessage): void => {
+      const out = onPort(ports, port, msg);
+      if (out) this.send(out);
+    };
+    const send = (msg: NodeMessage): void => sendOn('messages', msg);
     // Loaded before registering: after a restart the broker's queued messages for these filters find this node.
     const store = dynamicStoreFor(RED.settings, this.id);
     const opened = parsed.settings.dynamic ? DynamicSubscriptions.open(filters, { qos, flags }, store) : (store.clear(), undefined);
@@ -75,13 +83,13 @@ export function registerConsumer(RED: NodeAPI): void {
      * The boundary where a msg is handed to the runtime: one whose send throws goes to Catch nodes,
      * and in complete mode the tracker finishes it as failed (acked unless ackOnError is false).
      */
-    const sendMessage = guarded(send, (err, msg) => {
+    const sendMessage = guarded(sendOn, (err, _port, msg) => {
       this.error(err, msg);
       if (msg._msgid !== undefined) tracker?.fail(msg._msgid, err);
     });
     const acks = tracker
       ? new AckAfterComplete(tracker, ack, {
-          send: sendMessage,
+          send: (job) => sendMessage(job.output ?? 'messages', job.msg),
           newId,
           changed: () => {
             statusTimer ??= setTimeout(showStatus, STATUS_INTERVAL_MS);
@@ -97,9 +105,20 @@ export function registerConsumer(RED: NodeAPI): void {
           },
         })
       : undefined;
-    const messageFailed: MessageFailed = (err, msg, settle) => {
+    const self: ErrorSource = { id: this.id, type: this.type, name: this.name };
+    const limit =
+      acks && hasDeliveryLimit(parsed.settings)
+        ? new DeliveryLimit(parsed.settings.maxDeliveries, {
+            rebuild: (topic, payload, packet) => toMessage(topic, convertPayload(payload, dynamic?.datatypeFor(topic) ?? datatype).value, packet),
+            source: (id) => (id === undefined ? self : sourceOf(RED, id)),
+            warn: (text) => this.warn(text),
+          })
+        : undefined;
+    const messageFailed: MessageFailed = (err, msg, settle, attempt) => {
       this.error(err, msg);
-      settle(acks && !ack.ackOnError ? 'withhold' : 'ack');
+      const dead = attempt?.failed(err);
+      if (dead) acks?.offer(dead);
+      else settle(acks && !ack.ackOnError ? 'withhold' : 'ack');
     };
 
     // Flows are running between flows:started and flows:stopping; the broker node says when.
@@ -120,19 +139,24 @@ export function registerConsumer(RED: NodeAPI): void {
       },
       // The boundary of a delivery: a throw before the msg is handed on goes the way of a failed conversion.
       deliver: guarded(
-        (topic, payload, packet, settle) => {
+        (topic, payload, packet, brokerSettle) => {
           // While nodes stop and start, a message may reach a stopped node and vanish: let the broker resend it.
-          if (!running && packet.qos > 0) return settle('withhold');
+          if (!running && packet.qos > 0) return brokerSettle('withhold');
+          const attempt = limit && packet.qos > 0 ? limit.attempt(topic, payload, packet, brokerSettle) : undefined;
+          // It reached the limit before and its dead letter did not complete: the dead letter again, not the flow.
+          if (attempt?.exhausted) return acks?.offer(attempt.deadLetterAgain());
+          const settle = attempt?.settle ?? brokerSettle;
           const converted = convertPayload(payload, dynamic?.datatypeFor(topic) ?? datatype);
           const msg = toMessage(topic, converted.value, packet);
+          if (attempt && attempt.deliveries > 1) msg.deliveries = attempt.deliveries;
           // A payload that does not convert goes to Catch nodes with the raw text, never silently away.
           if (!converted.ok) {
-            messageFailed(converted.error, msg, settle);
+            messageFailed(converted.error, msg, settle, attempt);
           } else if (acks && packet.qos > 0) {
-            acks.offer(new Delivery(msg, settle, messageFailed));
+            acks.offer(new Delivery(msg, settle, messageFailed, attempt));
           } else {
             msg._msgid = newId();
-            sendMessage(msg);
+            sendMessage('messages', msg);
             settle('ack');
           }
         },
@@ -143,7 +167,7 @@ export function registerConsumer(RED: NodeAPI): void {
         if (s.state !== 'connected') refused.clear();
         state = s;
         showStatus();
-        if (statusOutput && s.state !== 'idle') this.send([null, { topic: 'status', payload: statusPayload(s) }]);
+        if (s.state !== 'idle') sendOn('status', { topic: 'status', payload: statusPayload(s) });
       },
       onSubscribeFailed: (filter, code) => {
         refused.add(filter);
@@ -182,6 +206,12 @@ export function registerConsumer(RED: NodeAPI): void {
     });
   }
   RED.nodes.registerType('durable-mqtt-in', DurableMqttIn);
+}
+
+/** A node as msg.error.source names it; a node gone since (a redeploy) by its id alone. */
+function sourceOf(RED: NodeAPI, id: string): ErrorSource {
+  const n = RED.nodes.getNode(id) as (Node & { name?: string }) | null;
+  return n ? { id, type: n.type, name: n.name } : { id, type: 'unknown' };
 }
 
 /** "name (type)" or the type, for naming a node in a warning. */

@@ -1,4 +1,4 @@
-// The named limits of a durable-mqtt-in's topic filters; shared by its settings, its dynamic subscriptions and the editor.
+// The named limits of a durable-mqtt-in: its topic filters and its delivery limit; shared by its settings, its dynamic subscriptions and the editor.
 
 /**
  * Topic filters one msg.action may list (subscribe or unsubscribe). The subscription plan is
@@ -15,3 +15,10 @@ export const MAX_FILTERS_PER_ACTION = 5_000;
  * done(err); a saved list past it (from a version without the limit) keeps its first filters.
  */
 export const MAX_FILTERS_PER_NODE = 10_000;
+
+/**
+ * The highest `maxDeliveries`. Each delivery past the first is a reconnect of the shared
+ * connection, backing off up to the config node's backoffMax: a thousand of them is days of
+ * retrying one message, past any outage a retry is meant to ride out.
+ */
+export const MAX_DELIVERIES = 1000;

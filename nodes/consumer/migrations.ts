@@ -1,4 +1,4 @@
-// Versions of the durable-mqtt-in's saved properties; version 1 also reads the core mqtt in's.
+// Versions of the durable-mqtt-in's saved properties; version 1 also reads the core mqtt in's, version 2 pins the delivery limit of older nodes.
 import { holds, type Migration, type Props } from '../common/migrations';
 
 /**
@@ -24,4 +24,16 @@ function fromCore(input: Props): Props {
   return p;
 }
 
-export const consumerMigrations: readonly Migration[] = [{ version: 1, up: fromCore }];
+/**
+ * Version 2 brought `maxDeliveries`, whose editor default (10) differs from what a node saved
+ * without it does (0: no limit). Pinning 0 keeps an older node as it ran, also once its dialog is
+ * opened and saved (the dialog would otherwise show the new node's default).
+ */
+function noDeliveryLimit(p: Props): Props {
+  return p.maxDeliveries === undefined ? { ...p, maxDeliveries: 0 } : p;
+}
+
+export const consumerMigrations: readonly Migration[] = [
+  { version: 1, up: fromCore },
+  { version: 2, up: noDeliveryLimit },
+];

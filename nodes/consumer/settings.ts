@@ -6,7 +6,7 @@ import { asBool, numberIn } from '../session/config';
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
 import { filterError, splitFilters } from '../session/topic';
-import { MAX_FILTERS_PER_NODE } from './limits';
+import { MAX_DELIVERIES, MAX_FILTERS_PER_NODE } from './limits';
 import { consumerMigrations } from './migrations';
 
 /** Output formats for msg.payload. `auto` is what core calls `auto-detect`; `text-or-buffer` is what core's older `auto` does. */
@@ -25,6 +25,8 @@ export interface ConsumerProps extends NodeDef {
   maxInFlight?: number | string;
   ackTimeout?: number | string;
   ackOnError?: boolean | string;
+  /** With ackOnError false: the delivery that fails this many times goes to the `failed` output and is acked; 0 or absent: no limit. */
+  maxDeliveries?: number | string;
   /** MQTT 5 subscription options, as core's mqtt in saves them. */
   nl?: boolean | string;
   rap?: boolean | string;
@@ -37,9 +39,24 @@ export interface ConsumerProps extends NodeDef {
 
 export type AckMode = 'complete' | 'receive';
 
-export type ConsumerSettings = { filters: string[]; qos: QoS; datatype: Datatype; statusOutput: boolean; ackMode: AckMode; ack: AckOptions; flags: SubscribeFlags; dynamic: boolean };
+export type ConsumerSettings = {
+  filters: string[];
+  qos: QoS;
+  datatype: Datatype;
+  statusOutput: boolean;
+  ackMode: AckMode;
+  ack: AckOptions;
+  /** Deliveries of one message at most before it goes to the `failed` output (ackMode complete, ackOnError false); 0: no limit. */
+  maxDeliveries: number;
+  flags: SubscribeFlags;
+  dynamic: boolean;
+};
 
-export const ACK_DEFAULTS = { ackMode: 'complete', maxInFlight: 1000, ackTimeout: 30, ackOnError: true } as const;
+/** maxDeliveries 0: a saved flow without the property keeps redelivering a failed message for ever, as before it existed. */
+export const ACK_DEFAULTS = { ackMode: 'complete', maxInFlight: 1000, ackTimeout: 30, ackOnError: true, maxDeliveries: 0 } as const;
+
+/** True when the node has the `failed` output: a delivery limit that applies (complete mode, failed messages withheld). */
+export const hasDeliveryLimit = (s: Pick<ConsumerSettings, 'ackMode' | 'ack' | 'maxDeliveries'>): boolean => s.ackMode === 'complete' && !s.ack.ackOnError && s.maxDeliveries > 0;
 
 type Parsed = { ok: true; settings: ConsumerSettings } | { ok: false; key: string; error: string };
 
@@ -68,11 +85,15 @@ export function parseConsumer(saved: ConsumerProps): Parsed {
   const ackTimeout = complete ? numberIn(props.ackTimeout, ACK_DEFAULTS.ackTimeout, 0, 86400, 'ackTimeout', false) : ACK_DEFAULTS.ackTimeout;
   if (typeof ackTimeout === 'string') return { ok: false, key: 'invalidAckTimeout', error: ackTimeout };
   const ackOnError = props.ackOnError === undefined || props.ackOnError === '' ? ACK_DEFAULTS.ackOnError : asBool(props.ackOnError);
+  // Only a withheld message comes back to be counted: with ackOnError true the editor hides the limit, and it is ignored.
+  const limited = complete && !ackOnError;
+  const maxDeliveries = limited ? numberIn(props.maxDeliveries, ACK_DEFAULTS.maxDeliveries, 0, MAX_DELIVERIES, 'maxDeliveries') : ACK_DEFAULTS.maxDeliveries;
+  if (typeof maxDeliveries === 'string') return { ok: false, key: 'invalidMaxDeliveries', error: maxDeliveries };
   const rh = unset(props.rh) ? 0 : Number(props.rh);
   if (rh !== 0 && rh !== 1 && rh !== 2) return { ok: false, key: 'invalidRh', error: `rh (retain handling) must be 0, 1 or 2, not "${String(props.rh)}"` };
   const flags: SubscribeFlags = { nl: asBool(props.nl), rap: asBool(props.rap), rh };
   return {
     ok: true,
-    settings: { filters, qos, datatype, statusOutput: asBool(props.statusOutput), ackMode, ack: { maxInFlight, timeoutMs: ackTimeout * 1000, ackOnError }, flags, dynamic },
+    settings: { filters, qos, datatype, statusOutput: asBool(props.statusOutput), ackMode, ack: { maxInFlight, timeoutMs: ackTimeout * 1000, ackOnError }, maxDeliveries, flags, dynamic },
   };
 }

@@ -210,7 +210,7 @@ describe('editor in Chromium (demo Node-RED)', function () {
         menu: document.getElementById('menu-item-durable-mqtt-convert') !== null,
       };
     }, core);
-    assert.deepEqual(after.consumer, { type: 'durable-mqtt-in', broker: 'e9d8c7b6a5f41230', datatype: 'auto', version: 1, valid: true });
+    assert.deepEqual(after.consumer, { type: 'durable-mqtt-in', broker: 'e9d8c7b6a5f41230', datatype: 'auto', version: 2, valid: true });
     assert.deepEqual(after.broker, { type: 'durable-mqtt-broker', broker: '127.0.0.1:1883', clientId: 'nodered-sensors-01', clientid: undefined, version: 1 });
     assert.deepEqual(after.links, ['5f6e7d8c9b0a1234'], 'the wire to the file node stayed');
     assert.equal(after.menu, true, 'the Edit menu offers the action');
@@ -243,6 +243,54 @@ describe('editor in Chromium (demo Node-RED)', function () {
     await flowNode(page, DEMO_CONSUMER).locator('.red-ui-flow-node-status-dot-green').waitFor({ state: 'attached' });
     await screenshot(page, 'offline-2-after-restart');
   });
+  it('adds the failed output once failed messages are withheld with a delivery limit, moving the status wire after it', async () => {
+    type Ports = { outputs: number; links: [number, string][] };
+    const ports = (): Promise<Ports> =>
+      page.evaluate((id) => {
+        const RED = (window as unknown as { RED: EditorRED }).RED;
+        const node = RED.nodes.node(id) as unknown as { outputs: number };
+        const links = RED.nodes.filterLinks({ source: node as never }).map((l: object) => {
+          const link = l as { sourcePort: number; target: { id: string } };
+          // The editor leaves a moved wire's port as the output map's string (as for core's switch).
+          return [Number(link.sourcePort), link.target.id] as [number, string];
+        });
+        return { outputs: node.outputs, links: links.sort() };
+      }, DEMO_CONSUMER);
+    const done = async (): Promise<void> => {
+      await page.locator('#node-dialog-ok').click();
+      await page.locator('#node-input-topic').waitFor({ state: 'detached' });
+    };
+    const debug: [number, string] = [0, 'durable-demo-debug'];
+    const tally: [number, string] = [0, 'durable-demo-tally'];
+    // The status output on, and wired, as a user would have it before the limit existed.
+    await openNodeDialog(page, DEMO_CONSUMER);
+    await page.locator('#node-input-statusOutput').check();
+    await done();
+    await page.evaluate((id) => {
+      const RED = (window as unknown as { RED: EditorRED }).RED;
+      RED.nodes.addLink({ source: RED.nodes.node(id), sourcePort: 1, target: RED.nodes.node('durable-demo-debug') });
+    }, DEMO_CONSUMER);
+    assert.deepEqual(await ports(), { outputs: 2, links: [debug, tally, [1, 'durable-demo-debug']] });
+
+    await openNodeDialog(page, DEMO_CONSUMER);
+    // A node saved before the setting: it runs without a limit, and the dialog says so.
+    assert.equal(await page.locator('#node-input-maxDeliveries').inputValue(), '0');
+    assert.equal(await page.locator('#node-input-row-maxDeliveries').isVisible(), false, 'hidden while failed messages are acked');
+    await page.locator('#node-input-ackOnError').uncheck();
+    assert.equal(await page.locator('#node-input-row-maxDeliveries').isVisible(), true);
+    await typeInto(page.locator('#node-input-maxDeliveries'), '3');
+    await screenshot(page, 'node-dialog-max-deliveries');
+    await done();
+    assert.deepEqual(await ports(), { outputs: 3, links: [debug, tally, [2, 'durable-demo-debug']] }, 'failed at 1, the status wire moved to 2');
+
+    // Back as it was: failed messages acked, no status output.
+    await openNodeDialog(page, DEMO_CONSUMER);
+    await page.locator('#node-input-ackOnError').check();
+    await page.locator('#node-input-statusOutput').uncheck();
+    await done();
+    assert.deepEqual(await ports(), { outputs: 1, links: [debug, tally] });
+  });
+
   it('applies a Shared group typed without pressing Share when the dialog is closed with Done', async () => {
     await openNodeDialog(page, DEMO_CONSUMER);
     await typeInto(page.locator('#node-input-share-group'), 'workers');
@@ -269,6 +317,6 @@ describe('editor in Chromium (demo Node-RED)', function () {
     await deploy(page);
     const flows = (await (await fetch(`${demo!.editor}flows`)).json()) as { id: string; datatype?: string; version?: number }[];
     const saved = flows.find((n) => n.id === id);
-    assert.deepEqual(saved && { datatype: saved.datatype, version: saved.version }, { datatype: 'auto', version: 1 });
+    assert.deepEqual(saved && { datatype: saved.datatype, version: saved.version }, { datatype: 'auto', version: 2 });
   });
 });
