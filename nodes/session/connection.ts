@@ -93,7 +93,12 @@ export class Connection {
       this.quota.connected(connack.properties?.receiveMaximum);
       this.on.connect(connack);
     });
-    client.on('error', (err) => this.on.error(err));
+    client.on('error', (err) => {
+      this.on.error(err);
+      // MQTT.js only reports a malformed packet (its parser's error) and goes on with a parser that reads no more: the
+      // connection would stay open and deliver nothing. The spec closes it (MQTT-4.13.1-1); the session reconnects.
+      if (client.connected) this.stream?.destroy();
+    });
     client.on('disconnect', (packet) => this.on.disconnect(packet));
     client.on('close', () => this.on.close());
     keepAlivePatiently(client);
