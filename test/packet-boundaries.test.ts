@@ -57,4 +57,23 @@ describe('PacketBoundaries', () => {
     assert.equal(b.cut(two.subarray(15), 5), two.length - 15);
     assert.equal(b.ended, 1);
   });
+
+  it('stops at a header announcing more than its limit, at that packet\'s start, with the whole packets before it and reads no further', () => {
+    const b = new PacketBoundaries();
+    b.limit = 100;
+    const small = packet(0x32, 10);
+    const read = Buffer.concat([small, Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]), Buffer.alloc(10)]);
+    assert.equal(b.cut(read, 5), small.length);
+    assert.equal(b.ended, 1);
+    assert.equal(b.tooLarge, 1 + 4 + 268435455);
+    assert.equal(b.cut(Buffer.alloc(10), 5), 0);
+  });
+
+  it('takes a packet of exactly its limit', () => {
+    const b = new PacketBoundaries();
+    const p = packet(0x32, 200);
+    b.limit = p.length;
+    assert.equal(b.cut(p, 1), p.length);
+    assert.equal(b.tooLarge, undefined);
+  });
 });

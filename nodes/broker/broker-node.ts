@@ -29,6 +29,8 @@ export interface BrokerProps extends NodeDef {
   proxy?: string;
   backoffMin?: number | string;
   backoffMax?: number | string;
+  /** Bytes, MQTT 5 only: SessionConfig.maximumPacketSize. */
+  maximumPacketSize?: number | string;
 }
 
 export interface BrokerCredentials {
