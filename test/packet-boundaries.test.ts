@@ -1,17 +1,11 @@
 // Specs for PacketBoundaries: the read pacer's packet counting across reads, headers and bodies split anywhere.
 import assert from 'node:assert/strict';
 import { PacketBoundaries } from '../nodes/session/packet-boundaries';
+import { rawPacket } from './support/packets';
 
 /** An MQTT packet: type byte, remaining length (1-4 bytes), body. */
 function packet(type: number, bodyLength: number): Buffer {
-  const length: number[] = [];
-  let n = bodyLength;
-  do {
-    const byte = n % 128;
-    n = Math.floor(n / 128);
-    length.push(n > 0 ? byte | 0x80 : byte);
-  } while (n > 0);
-  return Buffer.concat([Buffer.from([type, ...length]), Buffer.alloc(bodyLength, 0xaa)]);
+  return rawPacket(type, Buffer.alloc(bodyLength, 0xaa));
 }
 
 describe('PacketBoundaries', () => {
