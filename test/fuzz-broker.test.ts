@@ -1,7 +1,8 @@
 // Fuzz specs for a hostile broker: malformed and edge-case packets into a durable-mqtt-in, which stays up, says what went wrong, and delivers the good traffic around them.
 import { strict as assert } from 'node:assert';
 import { startScriptedBroker, type ConnectionScript, type ScriptedBroker, type ScriptedConnection } from './support/scripted-broker';
-import { callsOf, collect, consumerFlow, helper, load, until } from './support/nodered';
+import { callsOf, collect, consumerFlow, getNode, helper, lastStatus, load, until, userDirForSuite } from './support/nodered';
+import { runtimeHooks } from './support/runtime';
 import { rawPacket } from './support/packets';
 
 /** Where the good PUBLISH sent after the bad packet arrives: on the same connection, or on the next once the bad one closed it. */
@@ -168,18 +169,20 @@ const CASES: Case[] = [
   },
 ];
 
-/** Everything the config node and the consumer said, in one list of lines. */
+/** Everything the config node and the consumer or publisher said, in one list of lines. */
 function said(): string[] {
   const lines: string[] = [];
-  for (const node of ['b1', 'in1']) for (const method of ['error', 'warn', 'log'] as const) for (const [m] of callsOf(node, method)) lines.push(`${node}.${method}: ${m instanceof Error ? m.message : String(m)}`);
-  for (const [s] of callsOf('in1', 'status')) lines.push(`in1.status: ${JSON.stringify(s)}`);
+  const nodes = ['b1', 'in1', 'out1'].filter((id) => helper.getNode(id));
+  for (const node of nodes) for (const method of ['error', 'warn', 'log'] as const) for (const [m] of callsOf(node, method)) lines.push(`${node}.${method}: ${m instanceof Error ? m.message : String(m)}`);
+  for (const node of nodes.slice(1)) for (const [s] of callsOf(node, 'status')) lines.push(`${node}.status: ${JSON.stringify(s)}`);
   return lines;
 }
 
 let seq = 0;
 
-describe('durable-mqtt-in on a hostile broker (fuzz)', function () {
+describe('durable-mqtt-in and -out on a hostile broker (fuzz)', function () {
   this.timeout(30000);
+  userDirForSuite();
   let broker: ScriptedBroker | undefined;
   afterEach(async () => {
     await helper.unload();
@@ -225,5 +228,31 @@ describe('durable-mqtt-in on a hostile broker (fuzz)', function () {
     const b = broker;
     await load(consumerFlow(b.url, [{ topic: 'fuzz/#', qos: 1 }], { clientId: `fuzz-${++seq}` }));
     await until(() => b.received.some(({ packet }) => packet.cmd === 'pubcomp' && packet.messageId === 4242), 'PUBCOMP 4242');
+  });
+
+  it('durable-mqtt-out: a SUBACK answering a QoS 1 PUBLISH ends the connection (MQTT.js only reports it), and the msg is done once the next connection acks it', async () => {
+    broker = await startScriptedBroker([{ published: (conn, p) => conn.send({ cmd: 'suback', messageId: p.messageId ?? 0, granted: [0] }) }]);
+    const b = broker;
+    await load([
+      { id: 'f1', type: 'tab' },
+      { id: 'b1', type: 'durable-mqtt-broker', broker: b.url, clientId: `fuzz-${++seq}`, backoffMin: 0.1, backoffMax: 0.5 },
+      { id: 'out1', z: 'f1', type: 'durable-mqtt-out', broker: 'b1', topic: 'fuzz/out', qos: '1' },
+    ]);
+    let ended: Error | null | undefined;
+    runtimeHooks.add('onComplete.fuzzBroker', (event: { error?: Error; node: { id: string } }) => {
+      if (event.node.id === 'out1') ended = event.error ?? null;
+    });
+    try {
+      await until(() => String(lastStatus('out1')?.text).includes('connected'), 'connected');
+      getNode('out1').receive({ payload: 'good' });
+      await until(() => ended !== undefined, 'the msg done', 20000).catch((err: Error) => {
+        throw new Error(`${err.message}; said:\n${said().join('\n')}`);
+      });
+      assert.equal(ended, null);
+      assert.ok(callsOf('b1', 'warn').some(([m]) => /suback does not answer the publish/.test(String(m))), said().join('\n'));
+      assert.equal(b.connections(), 2);
+    } finally {
+      runtimeHooks.remove('onComplete.fuzzBroker');
+    }
   });
 });

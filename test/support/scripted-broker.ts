@@ -1,4 +1,4 @@
-// Test helper: a hostile MQTT peer on a real socket, answering CONNECT, SUBSCRIBE and PINGREQ well-formed while a spec scripts what else it sends.
+// Test helper: a hostile MQTT peer on a real socket, answering CONNECT, SUBSCRIBE, PUBLISH and PINGREQ well-formed while a spec scripts what else it sends.
 import { createServer, type Server, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { freePort } from './ports.js';
@@ -30,6 +30,8 @@ export interface ConnectionScript {
   subscribed?: (c: ScriptedConnection) => void;
   /** Instead of the SUBACK of each SUBSCRIBE. */
   suback?: (c: ScriptedConnection, packet: mqttPacket.ISubscribePacket) => void;
+  /** Instead of the answer to each PUBLISH from the client (PUBACK for QoS 1, PUBREC for QoS 2). */
+  published?: (c: ScriptedConnection, packet: mqttPacket.IPublishPacket) => void;
 }
 
 export interface ScriptedBroker {
@@ -100,6 +102,15 @@ export async function startScriptedBroker(scripts: ConnectionScript[] | ((index:
             subscribed = true;
             script.subscribed?.(connection);
           }
+          break;
+        case 'publish':
+          if (!connection) break;
+          if (script.published) script.published(connection, packet);
+          else if (packet.qos === 1) send({ cmd: 'puback', messageId: packet.messageId });
+          else if (packet.qos === 2) send({ cmd: 'pubrec', messageId: packet.messageId });
+          break;
+        case 'pubrel':
+          send({ cmd: 'pubcomp', messageId: packet.messageId });
           break;
         case 'unsubscribe':
           send({ cmd: 'unsuback', messageId: packet.messageId, ...(protocolVersion === 5 ? { granted: packet.unsubscriptions.map(() => 0) } : {}) } as mqttPacket.Packet);
