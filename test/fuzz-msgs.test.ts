@@ -3,7 +3,8 @@ import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
 import mqtt from 'mqtt';
 import { startAedes, type AedesHandle } from './support/aedes';
-import { collect, getNode, helper, lastStatus, load, until, userDirForSuite } from './support/nodered';
+import { mosquittoForSuite } from './support/mosquitto';
+import { callsOf, collect, getNode, helper, lastStatus, load, until, userDirForSuite } from './support/nodered';
 import { publishMany } from './support/publisher';
 import { runtimeHooks } from './support/runtime';
 
@@ -105,7 +106,8 @@ async function sendAll(nodeId: string, ended: Map<object, Error | null>, msgs: R
   for (const msg of msgs) node.receive(msg);
   await until(() => msgs.every((m) => ended.has(m)), 'every msg done', DONE_WITHIN).catch(() => {
     const hung = msgs.filter((m) => !ended.has(m));
-    throw new Error(`${hung.length} of ${msgs.length} msgs never done, e.g. ${fc.stringify(hung[0])}`);
+    const said = ['b1', nodeId].flatMap((id) => (['error', 'warn', 'log'] as const).flatMap((m) => callsOf(id, m).map(([x]) => `${id}.${m}: ${x instanceof Error ? x.message : String(x)}`)));
+    throw new Error(`${hung.length} of ${msgs.length} msgs never done, e.g. ${fc.stringify(hung[0])}; the nodes said:\n${said.join('\n')}`);
   });
   return msgs.filter((m) => ended.get(m) !== null).length;
 }
@@ -140,6 +142,7 @@ async function batches(nodeId: string, arb: fc.Arbitrary<Record<string, unknown>
 describe('hostile msgs (fuzz, fast-check)', function () {
   this.timeout(120_000);
   userDirForSuite();
+  const mosq = mosquittoForSuite();
   let aedes: AedesHandle;
   before(async () => {
     aedes = await startAedes();
@@ -152,30 +155,33 @@ describe('hostile msgs (fuzz, fast-check)', function () {
     await helper.unload();
   });
 
-  it('durable-mqtt-out: every random msg ends in done() or done(err), and a good msg after each batch reaches a subscriber', async () => {
-    const sub = mqtt.connect(aedes.url, { clientId: fresh('sub'), reconnectPeriod: 100 });
-    const received: string[] = [];
-    sub.on('message', (topic, payload) => {
-      if (topic === 'fuzz-good/out') received.push(payload.toString());
-    });
-    await new Promise<void>((resolve) => sub.subscribe('fuzz-good/out', { qos: 1 }, () => resolve()));
-    await load([
-      { id: 'f1', type: 'tab' },
-      { id: 'b1', type: 'durable-mqtt-broker', broker: aedes.url, clientId: fresh('out'), backoffMin: 0.1, backoffMax: 0.5 },
-      { id: 'out1', z: 'f1', type: 'durable-mqtt-out', broker: 'b1' },
-    ]);
-    try {
-      await until(() => String(lastStatus('out1')?.text).includes('connected'), 'connected');
-      const totals = await batches('out1', outMsgArb, async (batch, good) => {
-        const marker = `good-${batch}`;
-        await good(msgOf({ topic: 'fuzz-good/out', payload: marker, qos: 1 }, []));
-        await until(() => received.includes(marker), `${marker} at the subscriber`);
+  for (const [on, protocolVersion] of [['Aedes, MQTT 3.1.1', 4], ['Mosquitto, MQTT 5 with properties', 5]] as const) {
+    it(`durable-mqtt-out (${on}): every random msg ends in done() or done(err), and a good msg after each batch reaches a subscriber`, async () => {
+      const url = protocolVersion === 5 ? mosq().url : aedes.url;
+      const sub = mqtt.connect(url, { clientId: fresh('sub'), reconnectPeriod: 100 });
+      const received: string[] = [];
+      sub.on('message', (topic, payload) => {
+        if (topic === 'fuzz-good/out') received.push(payload.toString());
       });
-      console.log(`      out: ${totals.msgs} random msgs, ${totals.failed} done(err), ${totals.msgs - totals.failed} done()`);
-    } finally {
-      sub.end(true);
-    }
-  });
+      await new Promise<void>((resolve) => sub.subscribe('fuzz-good/out', { qos: 1 }, () => resolve()));
+      await load([
+        { id: 'f1', type: 'tab' },
+        { id: 'b1', type: 'durable-mqtt-broker', broker: url, clientId: fresh('out'), protocolVersion, backoffMin: 0.1, backoffMax: 0.5 },
+        { id: 'out1', z: 'f1', type: 'durable-mqtt-out', broker: 'b1' },
+      ]);
+      try {
+        await until(() => String(lastStatus('out1')?.text).includes('connected'), 'connected');
+        const totals = await batches('out1', outMsgArb, async (batch, good) => {
+          const marker = `good-${batch}`;
+          await good(msgOf({ topic: 'fuzz-good/out', payload: marker, qos: 1 }, []));
+          await until(() => received.includes(marker), `${marker} at the subscriber`);
+        });
+        console.log(`      out: ${totals.msgs} random msgs, ${totals.failed} done(err), ${totals.msgs - totals.failed} done()`);
+      } finally {
+        sub.end(true);
+      }
+    });
+  }
 
   it('dynamic durable-mqtt-in: every random msg.action ends in done() or done(err), and the consumer still receives after each batch', async () => {
     await load([
