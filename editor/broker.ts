@@ -13,6 +13,7 @@ interface BrokerProps extends EditorNodeProperties {
   cleanSession: boolean;
   protocolVersion: number;
   sessionExpiry: number;
+  maximumPacketSize: number;
   keepalive: number;
   tls: string;
   backoffMin: number;
@@ -149,7 +150,7 @@ function prepare(this: Broker): void {
   regenerate.on('click', () => field('clientId').val(newClientId()).trigger('change'));
 
   field('protocolVersion')
-    .on('change', () => $('#node-config-row-sessionExpiry').toggle(field('protocolVersion').val() === '5'))
+    .on('change', () => $('#node-config-row-sessionExpiry, #node-config-row-maximumPacketSize').toggle(field('protocolVersion').val() === '5'))
     .trigger('change');
   field('cleanSession')
     .on('change', () => $('#node-config-clean-warning').toggle(field('cleanSession').is(':checked')))
@@ -194,6 +195,7 @@ const definition: NodeDefinition<BrokerProps & MessageProps, BrokerCreds> = {
     cleanSession: { value: false },
     protocolVersion: { value: 4, validate: check('protocolVersion') },
     sessionExpiry: { value: 86400, validate: check('sessionExpiry') },
+    maximumPacketSize: { value: 16777216, validate: check('maximumPacketSize') },
     keepalive: { value: 60, validate: check('keepalive') },
     tls: { value: '', type: 'tls-config', required: false },
     backoffMin: { value: 1, validate: check('backoffMin') },

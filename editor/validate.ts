@@ -12,7 +12,7 @@ export interface Problem {
   readonly subs?: Record<string, string>;
 }
 
-export type BrokerField = 'broker' | 'clientId' | 'protocolVersion' | 'sessionExpiry' | 'keepalive' | 'backoffMin' | 'backoffMax' | 'birthTopic' | 'closeTopic' | 'willTopic' | 'socksProxy' | 'userProps';
+export type BrokerField = 'broker' | 'clientId' | 'protocolVersion' | 'sessionExpiry' | 'maximumPacketSize' | 'keepalive' | 'backoffMin' | 'backoffMax' | 'birthTopic' | 'closeTopic' | 'willTopic' | 'socksProxy' | 'userProps';
 
 /**
  * Checks one broker property exactly as the runtime's parseConfig would: every other property gets

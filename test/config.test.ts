@@ -88,6 +88,13 @@ describe('config', () => {
       assert.equal(c.takeoverCount, 3);
     });
 
+    it('sends a Maximum Packet Size of 16 MiB in an MQTT 5 CONNECT by default, the one set when given, and none on MQTT 3.1.1', () => {
+      assert.equal(clientOptions(configOf({ broker: 'h', clientId: 'c', protocolVersion: 5 })).properties?.maximumPacketSize, 16 * 1024 * 1024);
+      assert.equal(clientOptions(configOf({ broker: 'h', clientId: 'c', protocolVersion: 5, maximumPacketSize: '65536' })).properties?.maximumPacketSize, 65536);
+      assert.equal(clientOptions(configOf({ broker: 'h', clientId: 'c' })).properties, undefined);
+      for (const bad of ['12', '268435461', '1.5', 'big']) assert.match(errorOf({ broker: 'h', clientId: 'c', maximumPacketSize: bad }), /maximumPacketSize must be a whole number from 1024 to 268435460/);
+    });
+
     it('requires a client ID for a persistent session', () => {
       assert.match(errorOf({ broker: 'h' }), /client ID/);
       assert.match(errorOf({ broker: 'h', clientId: '   ' }), /client ID/);
@@ -223,6 +230,16 @@ describe('config', () => {
       } finally {
         await socks.close();
       }
+    });
+
+    it('is not sent an MQTT 5 message larger than its Maximum Packet Size: the broker drops it (MQTT 5 §3.1.2.11.4), and delivers the one below it', async () => {
+      await load(consumerFlow(mosq().url, [{ topic: 'size/#', qos: 1 }], { clientId: freshId(), protocolVersion: 5, maximumPacketSize: 2048 }));
+      const got = collect('in1-out');
+      await until(() => String(lastStatus('in1')?.text).includes('status.connected'), 'connected');
+      await publishMany(mosq().url, 'size/large', 1, { qos: 1, payload: () => 'a'.repeat(4096) });
+      await publishMany(mosq().url, 'size/small', 1, { qos: 1, payload: () => 'a'.repeat(1024) });
+      await until(() => got.some((m) => m.topic === 'size/small'), 'the message below the limit');
+      assert.deepEqual(got.map((m) => m.topic), ['size/small']);
     });
 
     it("reads core's port and a keepalive from ${VAR} properties that Node-RED substituted", async () => {

@@ -1,17 +1,11 @@
 // Specs for PacketBoundaries: the read pacer's packet counting across reads, headers and bodies split anywhere.
 import assert from 'node:assert/strict';
 import { PacketBoundaries } from '../nodes/session/packet-boundaries';
+import { rawPacket } from './support/packets';
 
 /** An MQTT packet: type byte, remaining length (1-4 bytes), body. */
 function packet(type: number, bodyLength: number): Buffer {
-  const length: number[] = [];
-  let n = bodyLength;
-  do {
-    const byte = n % 128;
-    n = Math.floor(n / 128);
-    length.push(n > 0 ? byte | 0x80 : byte);
-  } while (n > 0);
-  return Buffer.concat([Buffer.from([type, ...length]), Buffer.alloc(bodyLength, 0xaa)]);
+  return rawPacket(type, Buffer.alloc(bodyLength, 0xaa));
 }
 
 describe('PacketBoundaries', () => {
@@ -56,5 +50,24 @@ describe('PacketBoundaries', () => {
     assert.equal(b.ended, 1);
     assert.equal(b.cut(two.subarray(15), 5), two.length - 15);
     assert.equal(b.ended, 1);
+  });
+
+  it('stops at a header announcing more than its limit, at that packet\'s start, with the whole packets before it and reads no further', () => {
+    const b = new PacketBoundaries();
+    b.limit = 100;
+    const small = packet(0x32, 10);
+    const read = Buffer.concat([small, Buffer.from([0x30, 0xff, 0xff, 0xff, 0x7f]), Buffer.alloc(10)]);
+    assert.equal(b.cut(read, 5), small.length);
+    assert.equal(b.ended, 1);
+    assert.equal(b.tooLarge, 1 + 4 + 268435455);
+    assert.equal(b.cut(Buffer.alloc(10), 5), 0);
+  });
+
+  it('takes a packet of exactly its limit', () => {
+    const b = new PacketBoundaries();
+    const p = packet(0x32, 200);
+    b.limit = p.length;
+    assert.equal(b.cut(p, 1), p.length);
+    assert.equal(b.tooLarge, undefined);
   });
 });

@@ -1,5 +1,6 @@
 // Specs for nodes/publisher/publication.ts: what a msg may ask durable-mqtt-out to publish, refused before the outbox when a broker would not take it.
 import { strict as assert } from 'node:assert';
+import mqttPacket from 'mqtt-packet';
 import { publicationOf } from '../nodes/publisher/publication.js';
 
 const defaults = { topic: '', qos: 1 as const };
@@ -32,6 +33,18 @@ describe('publication', () => {
     const props = r.publication.properties?.userProperties ?? {};
     assert.deepEqual(Object.entries(props), [['__proto__', ['x']], ['n', '1'], ['o', '{"a":true}']]);
     assert.equal(Object.getPrototypeOf(props), Object.prototype);
+  });
+
+  it('sends no user properties when the msg\'s hold no pair (an empty object, a Set, a Map, an empty list), which mqtt-packet would not write at all', () => {
+    for (const userProperties of [{}, [], new Set(['a', 1]), new Map([['k', 'v']]), { k: [] }]) {
+      const r = publicationOf({ topic: 't', payload: 'x', userProperties }, defaults);
+      assert.ok(r.ok);
+      assert.equal(r.publication.properties, undefined, userProperties.constructor.name);
+    }
+    // Why (mqtt-packet writeToStream.js getProperties): a PUBLISH with empty user properties comes out as no bytes, no error,
+    // so MQTT.js waits for the PUBACK of a packet never sent. Fails, and can go, once mqtt-packet writes it.
+    const packet = { cmd: 'publish', topic: 't', payload: 'x', qos: 1, messageId: 1, dup: false, retain: false, properties: { userProperties: {} } } as const;
+    assert.equal(mqttPacket.generate(packet, { protocolVersion: 5 }).length, 0);
   });
 
   it('refuses a message larger than the Maximum Packet Size as a PUBLISH, topic and properties counted', () => {

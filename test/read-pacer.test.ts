@@ -8,21 +8,12 @@ import { ReadPacer } from '../nodes/session/read-pacer';
 import { MqttSession, type Settle } from '../nodes/session/session';
 import { startMosquitto, type MosquittoHandle } from './support/mosquitto';
 import { until } from './support/nodered';
+import { rawPacket } from './support/packets';
 import { publishMany } from './support/publisher';
 
 /** A PUBLISH (type 3, QoS 1) or a PUBACK (type 4) with a recognisable body. */
 function packet(kind: 'publish' | 'puback', n: number, bodyLength: number): Buffer {
-  const body = Buffer.alloc(bodyLength, n % 251);
-  const header = kind === 'publish' ? 0x32 : 0x40;
-  const length: number[] = [];
-  let left = bodyLength;
-  do {
-    let byte = left % 128;
-    left = Math.floor(left / 128);
-    if (left > 0) byte |= 0x80;
-    length.push(byte);
-  } while (left > 0);
-  return Buffer.concat([Buffer.from([header, ...length]), body]);
+  return rawPacket(kind === 'publish' ? 0x32 : 0x40, Buffer.alloc(bodyLength, n % 251));
 }
 
 /** A small deterministic generator, so a failing case can be run again. */

@@ -1,6 +1,6 @@
 // Specs for nodes/session/topic.ts: filter validation, parsing, covering, overlap and generalisation, checked against a reference matcher.
 import { strict as assert } from 'node:assert';
-import { covers, filterError, overlaps, parseFilter, splitFilters, topicError } from '../nodes/session/topic.js';
+import { covers, filterError, inboundTopicError, overlaps, parseFilter, splitFilters, topicError } from '../nodes/session/topic.js';
 import { matches, randomFilter, seeded, topicUniverse } from './support/filters';
 
 describe('topic', () => {
@@ -14,6 +14,13 @@ describe('topic', () => {
       for (const t of ['a/+', '#', 'a/b#']) assert.match(topicError(t) ?? '', /wildcards/, t);
       for (const t of ['a\u0001b', 'a\u0000', 'a\u009f', 'a\uffff', 'a\udfff']) assert.notEqual(topicError(t), undefined, JSON.stringify(t));
       assert.match(topicError('t'.repeat(65536)) ?? '', /65535/);
+    });
+  });
+
+  describe('inboundTopicError', () => {
+    it('refuses only U+0000 in a topic a broker sent, naming where; other control characters and U+FFFD pass', () => {
+      assert.match(inboundTopicError('a/\u0000b') ?? '', /U\+0000 at position 2/);
+      for (const ok of ['a/b', 'a/\u0001\u001f\u007f', 'a/\ufffd', '']) assert.equal(inboundTopicError(ok), undefined);
     });
   });
 

@@ -12,7 +12,7 @@ import { userDirOf } from '../session/durable-file';
 import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
 import { IdRouter, TopicRouter } from '../session/router';
 import { MqttSession, type PublishOptions, type Published, type SessionState, type Settle } from '../session/session';
-import { covers, parseFilter } from '../session/topic';
+import { covers, inboundTopicError, parseFilter } from '../session/topic';
 import { pressureOf } from '../publisher/pressure';
 import { brokerMigrations } from './migrations';
 import { changeOf, untilApplied } from './until-applied';
@@ -29,6 +29,8 @@ export interface BrokerProps extends NodeDef {
   proxy?: string;
   backoffMin?: number | string;
   backoffMax?: number | string;
+  /** Bytes, MQTT 5 only: SessionConfig.maximumPacketSize. */
+  maximumPacketSize?: number | string;
 }
 
 export interface BrokerCredentials {
@@ -181,6 +183,8 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   };
 
   const route = (topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle): void => {
+    const bad = inboundTopicError(topic);
+    if (bad) throw new Error(bad);
     const viaId = byId(topic, packet);
     const targets = viaId ?? router.match(topic);
     if (targets.size === 0) {

@@ -2,6 +2,8 @@
 import type { NodeMessage } from 'node-red';
 import type { BrokerNode, Consumer } from '../broker/broker-node';
 import { carries } from '../broker/until-applied';
+import { guarded } from '../common/boundary';
+import { asError } from '../session/events';
 import { parseTopics, type DynamicSubscriptions } from './dynamic-subscriptions';
 
 /** Core's action names (10-mqtt.js, MQTTInNode `Actions`). */
@@ -42,17 +44,27 @@ export class ActionHandler {
     return false;
   }
 
+  /**
+   * Ends in done() or done(err), whatever the msg holds. The ending itself is behind the boundary: a
+   * throw there (a badge on a node being closed, say) would otherwise be an unhandled rejection of a
+   * promise nobody awaits, which ends Node-RED, and the msg would never be done.
+   */
   handle(msg: Msg, done: (err?: Error) => void): void {
-    const action = msg.action as Action;
-    if (!(ACTIONS as readonly unknown[]).includes(action)) {
-      return this.ctx.fail('invalidAction', new Error(`msg.action must be one of ${ACTIONS.join(', ')}, not ${JSON.stringify(msg.action)}`), done);
-    }
-    void this.run(action, msg).then(
-      () => {
+    const finish = guarded<[err?: Error & { key?: unknown }]>(
+      (err) => {
+        if (err) return this.ctx.fail(typeof err.key === 'string' ? err.key : 'actionFailed', err, done);
         this.ctx.succeeded();
         done();
       },
-      (err: Error & { key?: string }) => this.ctx.fail(err.key ?? 'actionFailed', err, done),
+      (err) => done(err),
+    );
+    const action = msg.action as Action;
+    if (!(ACTIONS as readonly unknown[]).includes(action)) {
+      return finish(keyed('invalidAction', `msg.action must be one of ${ACTIONS.join(', ')}, not ${shown(msg.action)}`));
+    }
+    this.run(action, msg).then(
+      () => finish(),
+      (err: unknown) => finish(asError(err)),
     );
   }
 
@@ -106,6 +118,15 @@ function forceOf(options: unknown): boolean {
   }
   const force = (options as { force?: unknown }).force;
   return force === true || force === 'true';
+}
+
+/** A value as JSON for an error text, or its type where it has none (a BigInt, a cycle, a throwing toJSON). */
+function shown(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? typeof value;
+  } catch {
+    return typeof value;
+  }
 }
 
 function keyed(key: string, message: string): Error & { key: string } {

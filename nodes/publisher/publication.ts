@@ -73,7 +73,10 @@ function payloadOf(payload: unknown): Buffer | string {
 /** The MQTT 5 properties core's out node reads from msg; MQTT.js sends them only on an MQTT 5 connection. */
 function propertiesOf(msg: Msg): PublishProperties | undefined {
   const p: PublishProperties = {};
-  if (msg.userProperties && typeof msg.userProperties === 'object') p.userProperties = userPropertiesOf(msg.userProperties as Record<string, unknown>);
+  const userProperties = msg.userProperties && typeof msg.userProperties === 'object' ? userPropertiesOf(msg.userProperties as Record<string, unknown>) : {};
+  // None rather than an empty set: mqtt-packet writes nothing at all for a PUBLISH with empty user properties
+  // (writeToStream.js getProperties: a property of length 0 fails the packet) and MQTT.js waits for its ack for ever.
+  if (Object.keys(userProperties).length > 0) p.userProperties = userProperties;
   if (typeof msg.contentType === 'string' && msg.contentType) p.contentType = msg.contentType;
   if (typeof msg.responseTopic === 'string' && msg.responseTopic) p.responseTopic = msg.responseTopic;
   if (Buffer.isBuffer(msg.correlationData)) p.correlationData = msg.correlationData;
@@ -91,7 +94,8 @@ function propertiesOf(msg: Msg): PublishProperties | undefined {
 function userPropertiesOf(props: Record<string, unknown>): Record<string, string | string[]> {
   return Object.fromEntries(
     Object.entries(props)
-      .filter(([, v]) => v !== undefined && v !== null)
+      // An empty list sends no pair, so it goes like undefined (see propertiesOf).
+      .filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
       .map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => textOf(x)) : textOf(v)]),
   );
 }

@@ -1,6 +1,7 @@
 // Validates a session's settings and turns them into MQTT.js client options.
 import type { IClientOptions } from 'mqtt';
 import type { BackoffOptions } from './backoff';
+import { HELD_BYTES } from './read-pacer';
 import { parseMessages, type ConfiguredMessages, type RawMessages } from './messages';
 import { asText, ownValue } from './values';
 
@@ -34,6 +35,12 @@ export interface SessionConfig {
   readonly readHighWater?: number;
   /** Bytes of inbound PUBLISHes held at most while the flows take no more; HELD_BYTES when absent (nodes/session/read-pacer.ts). */
   readonly heldBytes?: number;
+  /**
+   * Bytes a packet from the broker may have, sent in CONNECT as the MQTT 5 Maximum Packet Size. The
+   * broker discards a message larger than this for us, as if delivered (MQTT 5 §3.1.2.11.4), and a
+   * larger packet that comes anyway ends the connection with an error. Not sent on MQTT 3.1.1.
+   */
+  readonly maximumPacketSize: number;
   /** Birth (after each CONNACK), close (before a clean disconnect) and will (the broker's, on a lost connection). */
   readonly messages?: ConfiguredMessages;
   /** MQTT 5 CONNECT user properties. */
@@ -65,7 +72,16 @@ export const DEFAULTS = {
   takeoverCount: 3,
   /** Unsettled messages: enough to keep a fast flow busy, few enough to bound memory with a broker that ignores flow control. */
   readHighWater: 1000,
+  /**
+   * Bytes: the read pacer's HELD_BYTES, so that any message we take can be held while the flows are
+   * busy. Large on purpose: a broker drops what is larger without a word to us, a loss this limit
+   * causes, so it only keeps out what no flow should take in one msg.
+   */
+  maximumPacketSize: HELD_BYTES,
 } as const;
+
+/** The MQTT 5 Maximum Packet Size range we accept: a CONNACK and a small PUBLISH fit in the least; the most is the largest MQTT packet (a 4-byte remaining length). */
+export const MAXIMUM_PACKET_SIZE_RANGE = { min: 1024, max: 268435460 } as const;
 
 /** ms MQTT.js waits for CONNACK before it gives a connection attempt up. */
 export const CONNECT_TIMEOUT = 30_000;
@@ -132,6 +148,7 @@ export interface RawConfig extends RawMessages {
   tls?: TlsOptions;
   backoffMin?: unknown;
   backoffMax?: unknown;
+  maximumPacketSize?: unknown;
 }
 
 /** A number property with its default when empty, or an error text naming it. */
@@ -212,7 +229,8 @@ export function parseConfig(raw: RawConfig): ConfigResult {
   const keepalive = numberIn(raw.keepalive, DEFAULTS.keepalive, 0, 65535, 'keepalive');
   const backoffMin = numberIn(raw.backoffMin, DEFAULTS.backoff.min / 1000, 0, 3600, 'backoffMin', false);
   const backoffMax = numberIn(raw.backoffMax, DEFAULTS.backoff.max / 1000, 0, 86400, 'backoffMax', false);
-  for (const v of [sessionExpiry, keepalive, backoffMin, backoffMax]) if (typeof v === 'string') return { ok: false, error: v };
+  const maximumPacketSize = numberIn(raw.maximumPacketSize, DEFAULTS.maximumPacketSize, MAXIMUM_PACKET_SIZE_RANGE.min, MAXIMUM_PACKET_SIZE_RANGE.max, 'maximumPacketSize');
+  for (const v of [sessionExpiry, keepalive, backoffMin, backoffMax, maximumPacketSize]) if (typeof v === 'string') return { ok: false, error: v };
   const messages = parseMessages(raw, protocolVersion === 5);
   if ('error' in messages) return { ok: false, error: messages.error };
   const userProperties = userPropertiesOf(raw.userProps, 'userProps');
@@ -242,6 +260,7 @@ export function parseConfig(raw: RawConfig): ConfigResult {
       takeoverWindow: DEFAULTS.takeoverWindow,
       takeoverCount: DEFAULTS.takeoverCount,
       readHighWater: DEFAULTS.readHighWater,
+      maximumPacketSize: maximumPacketSize as number,
       messages: messages.messages,
       userProperties,
       socksProxy,
@@ -269,7 +288,7 @@ export function clientOptions(c: SessionConfig, receiveMaximum?: number): IClien
     ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => undefined }),
     properties:
       c.protocolVersion === 5
-        ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry, ...(receiveMaximum ? { receiveMaximum } : {}), ...(c.userProperties ? { userProperties: c.userProperties } : {}) }
+        ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry, maximumPacketSize: c.maximumPacketSize, ...(receiveMaximum ? { receiveMaximum } : {}), ...(c.userProperties ? { userProperties: c.userProperties } : {}) }
         : undefined,
     ...(c.messages?.will ? { will: c.messages.will } : {}),
     ...(c.socksProxy ? { socksProxy: c.socksProxy } : {}),

@@ -5,6 +5,7 @@ import { asError } from './events';
 import type { GatedStream } from './gated-stream';
 import { CLOSES_IN_FLIGHT, CloseStrikes, oldestPublish } from './in-flight';
 import { publishSize } from './publish-size';
+import { PACKET_TOO_LARGE } from './reasons';
 import { SendQuota } from './send-quota';
 import { keepAlivePatiently } from './keepalive';
 import { gatedClient } from './transport';
@@ -13,8 +14,6 @@ import { gatedClient } from './transport';
 export const CLOSE_MESSAGE_TIMEOUT = 2000;
 /** ms a clean DISCONNECT may take before the socket is destroyed. */
 export const END_TIMEOUT = 5000;
-/** MQTT 5 reason code "Packet too large", given to a publish past the broker's Maximum Packet Size. */
-export const PACKET_TOO_LARGE = 0x95;
 /** The code a publish given up after CLOSES_IN_FLIGHT closes fails with, when the broker sent no reason of its own: a refusal (≥ 0x80). */
 export const CLOSED_ON_PUBLISH = 0x80;
 
@@ -81,6 +80,7 @@ export class Connection {
     if (this.client || this.closing) return;
     const client = gatedClient(this.config.url, clientOptions(this.config), (stream) => {
       this.stream = stream;
+      if (this.config.protocolVersion === 5) stream.packetLimit = this.config.maximumPacketSize;
       this.on.stream(stream);
     }, this.config.httpProxy);
     this.client = client;
@@ -93,7 +93,12 @@ export class Connection {
       this.quota.connected(connack.properties?.receiveMaximum);
       this.on.connect(connack);
     });
-    client.on('error', (err) => this.on.error(err));
+    client.on('error', (err) => {
+      this.on.error(err);
+      // MQTT.js only reports a malformed packet (its parser's error) and goes on with a parser that reads no more: the
+      // connection would stay open and deliver nothing. The spec closes it (MQTT-4.13.1-1); the session reconnects.
+      if (client.connected) this.stream?.destroy();
+    });
     client.on('disconnect', (packet) => this.on.disconnect(packet));
     client.on('close', () => this.on.close());
     keepAlivePatiently(client);

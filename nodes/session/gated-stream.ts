@@ -121,6 +121,11 @@ export class GatedStream extends Duplex {
     this.pacer.heldLimit = limit;
   }
 
+  /** Our MQTT 5 Maximum Packet Size: a header announcing more ends the connection with an error (ReadPacer.packetLimit). */
+  set packetLimit(bytes: number) {
+    this.pacer.packetLimit = bytes;
+  }
+
   /** PUBLISHes dropped past the held bytes on this connection; non-zero means it must be recycled once what was taken is settled. */
   get shed(): Shed {
     return this.pacer.shed;

@@ -13,6 +13,10 @@ export class PacketBoundaries {
   private weight = 0;
   /** Packets that ended within what the last `cut` returned. */
   ended = 0;
+  /** Bytes a whole packet may have (MQTT 5 Maximum Packet Size we sent); a longer one stops `cut` at its header. */
+  limit = Infinity;
+  /** The size a header announced past `limit`; once set, `cut` reads no further, and returned that packet's start. */
+  tooLarge?: number;
 
   /** True between two packets: the next byte is a packet's first (its type and flags). */
   get between(): boolean {
@@ -25,7 +29,10 @@ export class PacketBoundaries {
    */
   cut(data: Buffer, packets: number): number {
     let at = 0;
+    /** Where the current packet began in `data` (0 when in an earlier buffer). */
+    let start = 0;
     this.ended = 0;
+    if (this.tooLarge !== undefined) return 0;
     while (at < data.length) {
       if (this.body > 0) {
         const take = Math.min(this.body, data.length - at);
@@ -34,7 +41,7 @@ export class PacketBoundaries {
         if (this.body > 0) break;
       } else if (this.weight === 0) {
         // The type byte; the remaining length follows.
-        at++;
+        start = at++;
         this.length = 0;
         this.weight = 1;
         continue;
@@ -46,7 +53,14 @@ export class PacketBoundaries {
           this.weight *= 128;
           continue;
         }
+        // The type byte, the remaining length's own bytes (one per 7 bits of weight), then the body.
+        const size = 1 + (Math.log2(this.weight) / 7 + 1) + this.length;
         this.weight = 0;
+        if (size > this.limit) {
+          // Stops here, before the body: a hostile 256 MB header would otherwise be buffered by MQTT.js's parser whole.
+          this.tooLarge = size;
+          return start;
+        }
         this.body = this.length;
         if (this.body > 0) continue;
       }

@@ -2,6 +2,7 @@
 import type { Duplex } from 'node:stream';
 import { Fifo } from './fifo';
 import { PacketBoundaries } from './packet-boundaries';
+import { PACKET_TOO_LARGE } from './reasons';
 
 /**
  * Packets handed to MQTT.js per turn of the event loop. A socket read holds up to 64 kB (some 800
@@ -33,7 +34,7 @@ export interface Shed {
 /** The readable side the pacer feeds: a Readable's push and destroy. */
 export interface PacedSink {
   push(chunk: Buffer | null): boolean;
-  destroy(): void;
+  destroy(error?: Error): void;
 }
 
 /** The owner's word on reading: whether PUBLISHes wait, and whether the socket may pause. */
@@ -96,6 +97,15 @@ export class ReadPacer {
     private readonly sink: PacedSink,
     private readonly policy: ReadPolicy,
   ) {}
+
+  /**
+   * The Maximum Packet Size we sent in CONNECT (MQTT 5), in bytes. MQTT.js checks it only once it has
+   * parsed the whole packet (handlers/index.js), after buffering all of it; the pacer reads each
+   * header first and closes the connection at one that announces more, before its body arrives.
+   */
+  set packetLimit(bytes: number) {
+    this.boundaries.limit = bytes;
+  }
 
   /** Nothing read waits to be handed on. */
   get idle(): boolean {
@@ -206,6 +216,7 @@ export class ReadPacer {
     while (this.budget > 0 && !this.full && this.unread.length > 0) {
       const head = this.unread[0];
       const end = this.boundaries.cut(head, this.budget);
+      if (this.refused(head.subarray(0, end))) return;
       this.budget -= this.boundaries.ended;
       this.consume(end);
       this.full = !this.sink.push(end === head.length ? head : head.subarray(0, end));
@@ -224,6 +235,7 @@ export class ReadPacer {
         this.partial = { held: type === PUBLISH, parts: [] };
       }
       const end = this.boundaries.cut(head, 1);
+      if (this.refused(this.partial.held ? Buffer.alloc(0) : head.subarray(0, end))) return;
       const part = end === head.length ? head : head.subarray(0, end);
       this.consume(end);
       const partial = this.partial;
@@ -246,6 +258,24 @@ export class ReadPacer {
     }
     this.held.push(publish);
     this.heldBytes += publish.length;
+  }
+
+  /**
+   * True once a header announced a packet past `packetLimit`: the whole packets before it (`before`)
+   * go on, and on the next turn, once MQTT.js has read them, the connection ends with an error
+   * naming both sizes.
+   */
+  private refused(before: Buffer): boolean {
+    const size = this.boundaries.tooLarge;
+    if (size === undefined) return false;
+    this.dropping = true;
+    this.unread.splice(0);
+    this.held.clear();
+    this.partial = undefined;
+    if (before.length > 0) this.sink.push(before);
+    const error = new Error(`the broker sent a packet of ${size} bytes, over the Maximum Packet Size of ${this.boundaries.limit} bytes we sent in CONNECT`);
+    setImmediate(() => this.sink.destroy(Object.assign(error, { code: PACKET_TOO_LARGE })));
+    return true;
   }
 
   /** Drops the first `end` bytes of what was read. */

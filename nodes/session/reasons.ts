@@ -1,6 +1,9 @@
 // Maps MQTT.js errors, CONNACK codes and DISCONNECT reasons to a short, stable reason key.
 import { ownValue } from './values';
 
+/** MQTT 5 reason code "Packet too large": a publish past the broker's Maximum Packet Size, or a packet past ours (MQTT.js's own check gives it too). */
+export const PACKET_TOO_LARGE = 0x95;
+
 /** Stable keys for why a session is not connected; the nodes translate them into status text. */
 export type Reason =
   | 'notAuthorized'

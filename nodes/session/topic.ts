@@ -18,6 +18,16 @@ export function topicError(topic: string): string | undefined {
   return mqttStringError(topic);
 }
 
+/**
+ * Why a topic a broker sent cannot be delivered, or undefined. Only U+0000 (MQTT-1.5.4-2): other
+ * control characters are allowed in MQTT, and MQTT.js decodes bytes that are not UTF-8 to U+FFFD,
+ * so those can no longer be told from a broker's own U+FFFD.
+ */
+export function inboundTopicError(topic: string): string | undefined {
+  const at = topic.indexOf('\u0000');
+  return at < 0 ? undefined : `its topic contains U+0000 at position ${at}, which MQTT forbids (MQTT-1.5.4-2)`;
+}
+
 /** Why a filter is invalid, or undefined when it is valid (MQTT 3.1.1 §4.7, MQTT 5 §4.8.2). */
 export function filterError(raw: string): string | undefined {
   if (raw.length === 0) return 'empty topic filter';

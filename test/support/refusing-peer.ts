@@ -1,12 +1,10 @@
 // Test helper: a scripted MQTT peer on a real socket that answers CONNECT and ends the connection on SUBSCRIBE, as ejabberd does for `$share/…`.
-import { createServer, type Server, type Socket } from 'node:net';
-import mqttPacket from 'mqtt-packet';
-import { freePort } from './ports.js';
+import { startScriptedBroker } from './scripted-broker.js';
 
 export interface RefusingPeer {
   url: string;
   /** SUBSCRIBE packets received, with their filters, in arrival order. */
-  subscribes: string[][];
+  readonly subscribes: string[][];
   /** CONNECT packets received. */
   connects(): number;
   close(): Promise<void>;
@@ -19,58 +17,22 @@ export interface RefusingPeer {
  * other test runs against a real broker.
  */
 export async function startRefusingPeer(refuse: (filter: string) => boolean, disconnectCode?: number): Promise<RefusingPeer> {
-  const port = await freePort();
-  const subscribes: string[][] = [];
-  let connects = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let protocolVersion: 4 | 5 = 4;
-    const parser = mqttPacket.parser({ protocolVersion: 5 });
-    const send = (packet: mqttPacket.Packet): void => {
-      socket.write(mqttPacket.generate(packet, { protocolVersion }));
-    };
-    parser.on('packet', (packet) => {
-      switch (packet.cmd) {
-        case 'connect':
-          connects++;
-          protocolVersion = packet.protocolVersion === 5 ? 5 : 4;
-          send({ cmd: 'connack', sessionPresent: false, ...(protocolVersion === 5 ? { reasonCode: 0 } : { returnCode: 0 }) });
-          break;
-        case 'subscribe': {
-          const filters = packet.subscriptions.map((s) => s.topic);
-          subscribes.push(filters);
-          if (filters.some(refuse)) {
-            if (protocolVersion === 5 && disconnectCode !== undefined) send({ cmd: 'disconnect', reasonCode: disconnectCode });
-            socket.end();
-          } else {
-            send({ cmd: 'suback', messageId: packet.messageId, granted: packet.subscriptions.map((s) => s.qos) });
-          }
-          break;
-        }
-        case 'pingreq':
-          send({ cmd: 'pingresp' });
-          break;
-        case 'disconnect':
-          socket.end();
-          break;
-        default:
-          break;
+  const broker = await startScriptedBroker(() => ({
+    suback: (c, packet) => {
+      if (packet.subscriptions.some((s) => refuse(s.topic))) {
+        if (c.protocolVersion === 5 && disconnectCode !== undefined) c.send({ cmd: 'disconnect', reasonCode: disconnectCode });
+        c.end();
+      } else {
+        c.send({ cmd: 'suback', messageId: packet.messageId, granted: packet.subscriptions.map((s) => s.qos) });
       }
-    });
-    parser.on('error', () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => parser.parse(chunk));
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    subscribes,
-    connects: () => connects,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+  }));
+  return {
+    url: broker.url,
+    get subscribes() {
+      return broker.received.flatMap(({ packet }) => (packet.cmd === 'subscribe' ? [packet.subscriptions.map((s) => s.topic)] : []));
+    },
+    connects: () => broker.received.filter(({ packet }) => packet.cmd === 'connect').length,
+    close: () => broker.close(),
   };
 }
