@@ -15,6 +15,7 @@ import {
 import { freePort } from './support/ports.js';
 import { publishMany } from './support/publisher.js';
 import { startRefusingPeer } from './support/refusing-peer.js';
+import { startScriptedBroker } from './support/scripted-broker.js';
 
 interface Received {
   topic: string;
@@ -623,6 +624,23 @@ describe('session', function () {
         assert.equal(peer.subscribes.length, 2);
         const attempts = r.states.filter((st) => st.state === 'reconnecting').length;
         assert.equal(attempts, 2, JSON.stringify(r.states));
+      });
+    }
+
+    // Issue 21: a SUBSCRIBE left unanswered held the session at "connecting" for ever, and the out nodes on it with it.
+    for (const protocolVersion of [4, 5] as const) {
+      it(`a broker that never answers a SUBSCRIBE (MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}): dropped after the keepalive, and the next connection subscribes and is "connected"`, async () => {
+        const broker = await startScriptedBroker([{ suback: () => undefined }]);
+        cleanups.push(() => broker.close());
+        const { s, r } = session(sessionConfig(broker.url, unique('unanswered'), { protocolVersion, keepalive: 1 }), unique('ledger'), { 'a/#': 1 });
+        const failures: string[] = [];
+        s.on('failure', ({ operation, error }) => failures.push(`${operation}: ${error.message}`));
+        s.start();
+        await waitFor('connected', () => s.state.state === 'connected');
+        assert.equal(broker.connections(), 2, 'one connection more than the one left unanswered');
+        assert.deepEqual(failures, ['subscribe: the broker did not answer SUBSCRIBE within 1 s; reconnecting']);
+        assert.deepEqual(r.subscribed.map((m) => [...m.keys()]), [['a/#']]);
+        assert.equal(r.states.filter((st) => st.state === 'connected').length, 1, 'never "connected" on the unanswered connection');
       });
     }
 

@@ -269,10 +269,15 @@ function promised(publish: (done: Published) => void): Promise<void> {
   return new Promise((resolve, reject) => publish((err) => (err ? reject(err) : resolve())));
 }
 
+/** What withTimeout rejects with, so a caller can tell "no answer" from a refusal. */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new TimeoutError(`timed out after ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

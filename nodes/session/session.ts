@@ -11,7 +11,7 @@ import type { SubscriptionLedger } from './ledger';
 import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './reasons';
 import { HELD_BYTES } from './read-pacer';
 import { ReconnectPolicy, SESSION_TAKEN_OVER } from './reconnect-policy';
-import { Subscriptions } from './subscriptions';
+import { answerTimeoutMs, Subscriptions } from './subscriptions';
 
 export type { PublishOptions, Published } from './connection';
 export type { SessionEvents, SessionFailure, SessionState, Settle } from './events';
@@ -51,7 +51,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       close: () => this.onClose(),
     });
     this.policy = new ReconnectPolicy(config);
-    this.subs = new Subscriptions(config.protocolVersion, ledger, this.connection, this);
+    this.subs = new Subscriptions(config.protocolVersion, ledger, this.connection, this, answerTimeoutMs(config.keepalive));
     this.flow = new FlowControl(
       { readHighWater: config.readHighWater ?? DEFAULTS.readHighWater, heldBytes: config.heldBytes ?? HELD_BYTES, backoff: config.backoff },
       { recycle: () => this.connection.recycle(), redelivery: (attempt, delay) => this.emit('redelivery', attempt, delay), shed: (shed) => this.emit('shed', shed) },

@@ -1,7 +1,7 @@
 // Brings the broker's subscriptions to what the consumers want, one change at a time, and keeps the ledger in step.
 import type { EventEmitter } from 'node:events';
 import type { ErrorWithSubackPacket, MqttClient } from 'mqtt';
-import { withTimeout, type Connection } from './connection';
+import { TimeoutError, withTimeout, type Connection } from './connection';
 import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
 import { asError, type Operation, type SessionEvents } from './events';
 import { coverFlags, DEFAULT_FLAGS_KEY, flagsKey, type SubscribeFlags } from './flags';
@@ -12,6 +12,18 @@ import { Refusals } from './refusals';
 export const SUBACK_FAILURE = 0x80;
 /** ms the UNSUBSCRIBE of a deleted config node may take before the session ends without it. */
 export const FORGET_TIMEOUT = 5000;
+/** How long a SUBSCRIBE or UNSUBSCRIBE waits for its answer when the keepalive sets no other bound (keepalive 0). */
+export const ANSWER_TIMEOUT_MS = 30_000;
+
+/**
+ * The wait for a SUBACK or UNSUBACK: as long as the keepalive the user set, the time after which
+ * MQTT.js gives up on a PINGRESP too. A broker that answers pings but never a SUBSCRIBE would
+ * otherwise hold the session at "connecting" for ever, and the out nodes on it with it.
+ */
+export function answerTimeoutMs(keepaliveS: number): number {
+  return keepaliveS > 0 ? keepaliveS * 1000 : ANSWER_TIMEOUT_MS;
+}
+
 /** The largest MQTT 5 Subscription Identifier (a Variable Byte Integer, §3.8.2.1.2). */
 export const MAX_SUBSCRIPTION_ID = 268_435_455;
 
@@ -47,6 +59,7 @@ export class Subscriptions {
     private readonly ledger: SubscriptionLedger,
     private readonly connection: Connection,
     private readonly events: Events,
+    private readonly answerMs = ANSWER_TIMEOUT_MS,
   ) {}
 
   get current(): ReadonlyMap<string, QoS> {
@@ -99,15 +112,37 @@ export class Subscriptions {
     return outstanding;
   }
 
-  /** Brings the broker's subscriptions to `wanted`: new filters first, then the old ones go. */
+  /**
+   * Brings the broker's subscriptions to `wanted`: new filters first, then the old ones go. `then`
+   * runs once that is done, or failed while the connection stays open: a failure is reported, and
+   * the connection still serves the out nodes on it. A change the broker does not answer is the
+   * exception: the connection is dropped and the next one asks again.
+   */
   reconcile(then?: () => void): void {
     this.sync = this.sync
       .then(() => this.syncOnce())
-      .then(then)
-      .catch((err: unknown) => {
-        // A connection lost mid-change shows as the connection's own error, and is reconciled again on the next CONNACK.
-        if (this.connection.open) this.failed(this.step, err);
-      });
+      .then(
+        () => true,
+        (err: unknown) => {
+          // A connection lost mid-change shows as the connection's own error, and is reconciled again on the next CONNACK.
+          if (!this.connection.open) return false;
+          this.failed(this.step, err);
+          if (!(err instanceof TimeoutError)) return true;
+          this.connection.recycle();
+          return false;
+        },
+      )
+      .then((goOn) => {
+        if (goOn && this.connection.open) then?.();
+      })
+      .catch((err: unknown) => this.failed(this.step, err));
+  }
+
+  /** A SUBSCRIBE's or UNSUBSCRIBE's answer, or a TimeoutError that says which went unanswered. */
+  private answer<T>(request: Promise<T>, what: string): Promise<T> {
+    return withTimeout(request, this.answerMs).catch((err: unknown) => {
+      throw err instanceof TimeoutError ? new TimeoutError(`the broker did not answer ${what} within ${this.answerMs / 1000} s; reconnecting`) : err;
+    });
   }
 
   /** Removes every subscription the broker holds (the config node was deleted), then forgets them. */
@@ -167,7 +202,7 @@ export class Subscriptions {
     if (plan.unsubscribe.length > 0) {
       this.step = 'unsubscribe';
       this.unsubscribing = true;
-      await client.unsubscribeAsync(plan.unsubscribe);
+      await this.answer(client.unsubscribeAsync(plan.unsubscribe), 'UNSUBSCRIBE');
       this.unsubscribing = false;
       const nextIds = new Map(this.idMap);
       for (const f of plan.unsubscribe) {
@@ -186,7 +221,7 @@ export class Subscriptions {
     this.subscribing = Object.keys(request);
     const options = id === undefined ? undefined : { properties: { subscriptionIdentifier: id } };
     // MQTT.js rejects the whole SUBSCRIBE when any grant is a failure (≥ 0x80); its SUBACK still says which.
-    const granted = await client.subscribeAsync(request, options).catch((err: Partial<ErrorWithSubackPacket> & Error) => {
+    const granted = await this.answer(client.subscribeAsync(request, options), 'SUBSCRIBE').catch((err: Partial<ErrorWithSubackPacket> & Error) => {
       const codes = err.packet?.granted;
       const topics = Object.keys(request);
       if (!codes || codes.length !== topics.length) throw err;
