@@ -6,7 +6,7 @@ import mqtt from 'mqtt';
 import { startNodeRed, type FlowNode } from '../test/support/nodered-process';
 import { clearSession, primeSession, publishSequence } from './broker';
 import { parsePayload } from './payload';
-import { cpuMs } from './cpu';
+import { cpuMs, tcpSegmentsOut } from './cpu';
 import { sampleRss } from './rss';
 import { spread, type Spread } from './stats';
 
@@ -40,13 +40,17 @@ export interface BridgeRound {
   peakRssMiB: number;
   /** Node-RED's CPU time per message bridged, from the first arrival at the far side to the last (µs). */
   cpuUsPerMsg: number;
+  /** The broker's CPU time per message over the same span (µs): what the flow costs Mosquitto, on the same two cores. */
+  brokerUsPerMsg: number;
+  /** TCP segments the host sent per message over the same span, every socket (Node-RED, broker, far side). */
+  segmentsPerMsg: number;
 }
 
 export interface BridgeResult {
   sizes: number[];
   rounds: BridgeRound[];
   /** Per backlog size, per contestant. */
-  bySize: Record<string, Record<string, { label: string; rate?: Spread; peakRssMiB?: Spread; cpuUsPerMsg?: Spread; complete: number; rounds: number }>>;
+  bySize: Record<string, Record<string, { label: string; rate?: Spread; peakRssMiB?: Spread; cpuUsPerMsg?: Spread; brokerUsPerMsg?: Spread; segmentsPerMsg?: Spread; complete: number; rounds: number }>>;
 }
 
 // Give up on a drain when nothing new arrived for this long.
@@ -95,7 +99,8 @@ async function farSide(url: string, topic: string): Promise<{ distinct: () => nu
   return { distinct: () => seen.size, total: () => total, first: () => first, last: () => last, end: () => client.endAsync() };
 }
 
-async function bridgeOne(c: BridgeContestant, url: string, n: number, round: number): Promise<BridgeRound> {
+async function bridgeOne(c: BridgeContestant, broker: BenchBroker, n: number, round: number): Promise<BridgeRound> {
+  const { url } = broker;
   const clientId = `bench-bridge-${c.id}-n${n}-r${round}`;
   const src = `bench/bridge/${c.id}/n${n}/r${round}/src`;
   const dst = `bench/bridge/${c.id}/n${n}/r${round}/dst`;
@@ -108,17 +113,20 @@ async function bridgeOne(c: BridgeContestant, url: string, n: number, round: num
   try {
     let seen = -1;
     let progressAt = Date.now();
-    // CPU from the first poll that saw arrivals: Node-RED's start-up (module loading) is not the bridge's cost.
-    let from: { cpu: number; distinct: number } | undefined;
+    // Costs from the first poll that saw arrivals: Node-RED's start-up (module loading) is not the bridge's cost.
+    let from: { cpu: number; broker: number; segments: number; distinct: number } | undefined;
     while (far.distinct() < n) {
       await new Promise((r) => setTimeout(r, POLL_MS));
-      from ??= far.distinct() > 0 ? { cpu: cpuMs(red.pid ?? 0), distinct: far.distinct() } : undefined;
+      from ??= far.distinct() > 0 ? { cpu: cpuMs(red.pid ?? 0), broker: cpuMs(broker.pid ?? 0), segments: tcpSegmentsOut(), distinct: far.distinct() } : undefined;
       if (far.distinct() > seen) [seen, progressAt] = [far.distinct(), Date.now()];
       else if (Date.now() - progressAt > STALL_MS) break;
     }
     const distinct = far.distinct();
-    const cpuUsPerMsg = from && distinct > from.distinct ? ((cpuMs(red.pid ?? 0) - from.cpu) * 1000) / (distinct - from.distinct) : NaN;
-    return { contestant: c.id, n, round, rate: (distinct / (far.last() - far.first())) * 1000, distinct, duplicates: far.total() - distinct, complete: distinct === n, peakRssMiB: rss.peakMiB(), cpuUsPerMsg };
+    const perMsg = (now: number, then: number | undefined): number => (from && then !== undefined && distinct > from.distinct ? (now - then) / (distinct - from.distinct) : NaN);
+    const cpuUsPerMsg = perMsg(cpuMs(red.pid ?? 0), from?.cpu) * 1000;
+    const brokerUsPerMsg = perMsg(cpuMs(broker.pid ?? 0), from?.broker) * 1000;
+    const segmentsPerMsg = perMsg(tcpSegmentsOut(), from?.segments);
+    return { contestant: c.id, n, round, rate: (distinct / (far.last() - far.first())) * 1000, distinct, duplicates: far.total() - distinct, complete: distinct === n, peakRssMiB: rss.peakMiB(), cpuUsPerMsg, brokerUsPerMsg, segmentsPerMsg };
   } finally {
     rss.stop();
     await red.kill('SIGTERM');
@@ -129,14 +137,20 @@ async function bridgeOne(c: BridgeContestant, url: string, n: number, round: num
 }
 
 /** Every contestant at every size, `rounds` times, the order rotated each round. */
-export async function runBridge(url: string, sizes: number[], rounds: number, contestants: BridgeContestant[] = BRIDGE_CONTESTANTS): Promise<BridgeResult> {
+/** The bench's broker: its URL, and its pid for the CPU it spends. */
+export interface BenchBroker {
+  readonly url: string;
+  readonly pid: number | undefined;
+}
+
+export async function runBridge(broker: BenchBroker, sizes: number[], rounds: number, contestants: BridgeContestant[] = BRIDGE_CONTESTANTS): Promise<BridgeResult> {
   const result: BridgeResult = { sizes, rounds: [], bySize: {} };
   for (const n of sizes) {
     for (let round = 0; round < rounds; round++) {
       const k = round % contestants.length;
       for (const c of [...contestants.slice(k), ...contestants.slice(0, k)]) {
-        const r = await bridgeOne(c, url, n, round);
-        console.log(`    ${String(n).padStart(7)} ${c.id.padEnd(16)} ${Math.round(r.rate).toString().padStart(7)} msg/s  ${r.distinct}/${n}${r.duplicates ? ` (+${r.duplicates} dup)` : ''}  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg`);
+        const r = await bridgeOne(c, broker, n, round);
+        console.log(`    ${String(n).padStart(7)} ${c.id.padEnd(16)} ${Math.round(r.rate).toString().padStart(7)} msg/s  ${r.distinct}/${n}${r.duplicates ? ` (+${r.duplicates} dup)` : ''}  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg, broker ${r.brokerUsPerMsg.toFixed(1)}, ${r.segmentsPerMsg.toFixed(2)} segments`);
         result.rounds.push(r);
       }
     }
@@ -149,6 +163,8 @@ export async function runBridge(url: string, sizes: number[], rounds: number, co
         rate: spread(mine.map((r) => r.rate)),
         peakRssMiB: spread(mine.map((r) => r.peakRssMiB)),
         cpuUsPerMsg: spread(mine.map((r) => r.cpuUsPerMsg)),
+        brokerUsPerMsg: spread(mine.map((r) => r.brokerUsPerMsg)),
+        segmentsPerMsg: spread(mine.map((r) => r.segmentsPerMsg)),
         complete: mine.filter((r) => r.complete).length,
         rounds: mine.length,
       };
@@ -162,12 +178,12 @@ export function bridgeTable(r: BridgeResult): string {
   const lines: string[] = [];
   for (const n of r.sizes) {
     const by = r.bySize[n];
-    lines.push(`bridge, ${n} backlog (msg/s at the far side, median of rounds; × core with as many configs; Node-RED's CPU per message)`);
+    lines.push(`bridge, ${n} backlog (msg/s at the far side, median of rounds; × core with as many configs; CPU per message of Node-RED and of the broker)`);
     for (const [id, c] of Object.entries(by)) {
       const core = by[id.endsWith('-2') ? 'core-2' : 'core-1']?.rate?.median;
       const rate = c.rate?.median;
       const ratio = rate !== undefined && core ? `${(rate / core).toFixed(2)}×` : '–';
-      lines.push(`  ${c.label.padEnd(28)} ${rate === undefined ? '–'.padStart(7) : Math.round(rate).toString().padStart(7)}  ${ratio.padStart(6)}  peak RSS ${c.peakRssMiB ? c.peakRssMiB.median.toFixed(0) : '–'} MiB  CPU ${c.cpuUsPerMsg ? c.cpuUsPerMsg.median.toFixed(1) : '–'} µs/msg  ${c.complete}/${c.rounds} complete`);
+      lines.push(`  ${c.label.padEnd(28)} ${rate === undefined ? '–'.padStart(7) : Math.round(rate).toString().padStart(7)}  ${ratio.padStart(6)}  peak RSS ${c.peakRssMiB ? c.peakRssMiB.median.toFixed(0) : '–'} MiB  CPU ${c.cpuUsPerMsg ? c.cpuUsPerMsg.median.toFixed(1) : '–'} + broker ${c.brokerUsPerMsg ? c.brokerUsPerMsg.median.toFixed(1) : '–'} µs/msg  ${c.complete}/${c.rounds} complete`);
     }
   }
   return lines.join('\n');

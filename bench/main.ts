@@ -124,7 +124,7 @@ async function main(): Promise<void> {
         results[id] = r;
         tables.push(publishTable(r));
       } else if (id === 'bridge') {
-        const r = await runBridge(broker.url, o.bridgeN, o.rounds, BRIDGE_CONTESTANTS.filter((c) => o.contestants.length === 0 || o.contestants.includes(c.id)));
+        const r = await runBridge(broker, o.bridgeN, o.rounds, BRIDGE_CONTESTANTS.filter((c) => o.contestants.length === 0 || o.contestants.includes(c.id)));
         results[id] = r;
         tables.push(bridgeTable(r));
       } else if (id === 'outbox-memory') {

@@ -32,6 +32,8 @@ export interface MosquittoHandle {
   restart(): Promise<void>;
   /** stdout+stderr of every run of this handle (tail only, if it grew very large). */
   log(): string;
+  /** The broker process's pid while it runs (the bench reads its CPU time). */
+  readonly pid: number | undefined;
 }
 
 const START_TIMEOUT_MS = 5000;
@@ -274,6 +276,9 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       await launch();
     },
     log,
+    get pid() {
+      return child?.pid;
+    },
   };
   counters.set(handle, count);
   return handle;
