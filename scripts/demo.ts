@@ -151,7 +151,7 @@ function demoFlow(broker: Broker): Record<string, unknown>[] {
     },
     {
       id: 'durable-demo-consume', type: 'durable-mqtt-in', z: tab, name: '', broker: DURABLE_BROKER_ID,
-      topic: 'demo/#', qos: 1, datatype: 'auto', statusOutput: false, outputs: 1, version: 2, x: 150, y: 220,
+      topic: 'demo/#', qos: 1, datatype: 'auto', statusOutput: false, outputs: 1, maxDeliveries: 0, version: 2, x: 150, y: 220,
       wires: [['durable-demo-debug', 'durable-demo-tally']],
     },
     {

@@ -273,7 +273,7 @@ describe('editor in Chromium (demo Node-RED)', function () {
     assert.deepEqual(await ports(), { outputs: 2, links: [debug, tally, [1, 'durable-demo-debug']] });
 
     await openNodeDialog(page, DEMO_CONSUMER);
-    // A node saved before the setting: it runs without a limit, and the dialog says so.
+    // The demo's consumer runs without a limit (maxDeliveries 0, as every node saved before the setting), and the dialog says so.
     assert.equal(await page.locator('#node-input-maxDeliveries').inputValue(), '0');
     assert.equal(await page.locator('#node-input-row-maxDeliveries').isVisible(), false, 'hidden while failed messages are acked');
     await page.locator('#node-input-ackOnError').uncheck();
