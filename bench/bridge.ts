@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startNodeRed, type FlowNode } from '../test/support/nodered-process';
 import { clearSession, primeSession, publishSequence } from './broker';
-import { parsePayload } from './payload';
 import { cpuMs, tcpSegmentsOut } from './cpu';
+import { parsePayload } from './payload';
 import { sampleRss } from './rss';
 import { spread, type Spread } from './stats';
 
@@ -136,13 +136,13 @@ async function bridgeOne(c: BridgeContestant, broker: BenchBroker, n: number, ro
   }
 }
 
-/** Every contestant at every size, `rounds` times, the order rotated each round. */
 /** The bench's broker: its URL, and its pid for the CPU it spends. */
 export interface BenchBroker {
   readonly url: string;
   readonly pid: number | undefined;
 }
 
+/** Every contestant at every size, `rounds` times, the order rotated each round. */
 export async function runBridge(broker: BenchBroker, sizes: number[], rounds: number, contestants: BridgeContestant[] = BRIDGE_CONTESTANTS): Promise<BridgeResult> {
   const result: BridgeResult = { sizes, rounds: [], bySize: {} };
   for (const n of sizes) {
