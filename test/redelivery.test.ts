@@ -95,13 +95,18 @@ describe('redelivery (Node-RED as a process, Mosquitto)', function () {
       assert.equal(dead.length, 1, 'one dead letter');
       assert.deepEqual(JSON.parse(dead[0]), { payload: '2', deliveries: 3, error: 'Error: poison 2', source: 'work' });
       // Mosquitto's log (log_type all): the dead letter's PUBLISH came in before the poison message's PUBACK went out.
+      // The watcher can have the dead letter before that PUBACK reaches the broker: wait for the broker to log it.
+      const ackedLine = (m: string): RegExp => new RegExp(`Received PUBACK from ${clientId} \\(Mid: ${m}\\b`);
+      const firstResent = (): string | undefined => new RegExp(`Sending PUBLISH to ${clientId} \\(d1, q1, r0, m(\\d+), 'redelivery/dlq/orders'`).exec(mosq().log().slice(logFrom))?.[1];
+      const ackBy = Date.now() + 10_000;
+      while (Date.now() < ackBy && !ackedLine(firstResent() ?? 'none').test(mosq().log().slice(logFrom))) await new Promise((r) => setTimeout(r, 50));
       const log = mosq().log().slice(logFrom);
       const resent = [...log.matchAll(new RegExp(`Sending PUBLISH to ${clientId} \\(d1, q1, r0, m(\\d+), 'redelivery/dlq/orders'`, 'g'))].map((m) => m[1]);
       assert.equal(resent.length, 2, `two redeliveries (the second and third delivery), got ${resent.length}`);
       const mid = resent[0];
       assert.ok(resent.every((m) => m === mid), 'redelivered with its packet identifier');
       const published = log.search(new RegExp(`Received PUBLISH from ${clientId} \\(d0, q1, r0, m\\d+, 'redelivery/dlq/dead'`));
-      const acked = log.search(new RegExp(`Received PUBACK from ${clientId} \\(Mid: ${mid}\\b`));
+      const acked = log.search(ackedLine(mid));
       assert.ok(published >= 0 && acked >= 0, 'both in the log');
       assert.ok(published < acked, 'the dead letter reached the broker before the original was acked');
       // Acked: a later reconnect (a full redeploy reconnects the shared connection) does not bring it back.
