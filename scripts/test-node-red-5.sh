@@ -17,5 +17,5 @@ echo "Node.js $("$node22" --version), Node-RED $("$node22" -p "require('./.ci/nr
 # --no-config: mocha would add .mocharc.json's spec (every file) to the files named here.
 NODE_RED_DIR=.ci/nr5/node_modules/node-red "$node22" node_modules/.bin/mocha --no-config \
   --node-option import=tsx --extension ts --timeout 30000 --exit \
-  test/topic.test.ts test/session.test.ts test/acks.test.ts test/broker.test.ts test/consumer.test.ts test/ack-modes.test.ts test/completion.test.ts \
+  test/topic.test.ts test/session.test.ts test/ack-gate.test.ts test/broker.test.ts test/consumer.test.ts test/ack-modes.test.ts test/completion.test.ts \
   test/dynamic-subscriptions.test.ts test/broker-failures.test.ts test/outbox.test.ts test/publisher.test.ts test/packaging.test.ts "$@"

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeStatus } from 'node-red';
 import { aedesRecordingAcks, type AedesHandle } from './support/aedes';
 import { coreNode, runtimeHooks as hooks } from './support/runtime';
-import { collect, consumerFlow, deploy, helper, lastStatus, load, logged, statuses, until } from './support/nodered';
+import { collect, consumerFlow, deploy, helper, lastStatus, load, logged, statuses } from './support/nodered';
+import { until } from './support/until';
 
 const functionNode = coreNode('core/function/10-function.js');
 

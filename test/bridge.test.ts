@@ -10,7 +10,7 @@ import { DEFAULTS } from '../nodes/session/config';
 import { PACKETS_PER_TURN } from '../nodes/session/read-pacer';
 import { mosquittoForSuite } from './support/mosquitto';
 import { startNodeRed, type FlowNode, type NodeRedProcess } from './support/nodered-process';
-import { until } from './support/nodered';
+import { until } from './support/until';
 import { publishMany } from './support/publisher';
 import { figures, tally } from './support/sink';
 

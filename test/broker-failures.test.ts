@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mosquittoForSuite } from './support/mosquitto';
-import { callsOf, consumerFlow, helper, lastStatus, load, until } from './support/nodered';
+import { callsOf, consumerFlow, helper, lastStatus, load } from './support/nodered';
+import { until } from './support/until';
 
 let seq = 0;
 const freshId = (): string => `nr-failures-${process.pid}-${++seq}`;

@@ -8,7 +8,8 @@ import { freePort } from './support/ports';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount, requireMosquitto, startMosquitto, type MosquittoHandle } from './support/mosquitto';
 import type { BrokerNode } from '../nodes/broker/broker-node';
 import { startAedes } from './support/aedes';
-import { callsOf, collect, consumerFlow, deploy, getNode, helper, lastStatus, load, onInput, until, userDirForSuite } from './support/nodered';
+import { callsOf, collect, consumerFlow, deploy, getNode, helper, lastStatus, load, onInput, userDirForSuite } from './support/nodered';
+import { until } from './support/until';
 import { publishMany } from './support/publisher';
 
 let seq = 0;

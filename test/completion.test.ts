@@ -1,16 +1,10 @@
 // Specs for CompletionTracker: when a tracked message counts as finished, fed the way the runtime's hooks feed it.
 import assert from 'node:assert/strict';
 import { CompletionTracker, type TrackedMsg } from '../nodes/acks/completion';
+import { until } from './support/until';
 
 /** Lets queued microtasks run: a message is declared finished in one, after the completing code has returned. */
 const settled = (): Promise<void> => new Promise((r) => setImmediate(r));
-
-/** Resolves once `check()` holds, looking again every 20 ms (the tracker's sweep runs on a timer). */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (const end = Date.now() + 5000; !check(); await new Promise((r) => setTimeout(r, 20))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 /** One delivery of `msg` to `node` whose input handler returns without sending, as the runtime's hooks report it. */
 function deliver(tracker: CompletionTracker, msg: TrackedMsg, node: string): void {

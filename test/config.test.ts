@@ -2,7 +2,8 @@
 import { strict as assert } from 'node:assert';
 import { clientOptions, DEFAULTS, displayUrl, normaliseBrokerUrl, parseConfig, withPort, type SessionConfig } from '../nodes/session/config';
 import { mosquittoForSuite } from './support/mosquitto';
-import { collect, consumerFlow, helper, lastStatus, load, until } from './support/nodered';
+import { collect, consumerFlow, helper, lastStatus, load } from './support/nodered';
+import { until } from './support/until';
 import { publishMany } from './support/publisher';
 import { startSocksProxy } from './support/socks';
 

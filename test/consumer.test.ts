@@ -5,7 +5,8 @@ import { connectAsync } from 'mqtt';
 import { startAedes, type AedesHandle } from './support/aedes';
 import { makeCerts } from './support/certs';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount } from './support/mosquitto';
-import { collect, consumerFlow, deploy, getNode, helper, lastStatus, load, logged, onInput, statuses, until } from './support/nodered';
+import { collect, consumerFlow, deploy, getNode, helper, lastStatus, load, logged, onInput, statuses } from './support/nodered';
+import { until } from './support/until';
 import { publishMany } from './support/publisher';
 import { freePort } from './support/ports';
 

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { aedesRecordingAcks, type AedesHandle } from './support/aedes';
 import { coreNode } from './support/runtime';
-import { consumerFlow, helper, load, until } from './support/nodered';
+import { consumerFlow, helper, load } from './support/nodered';
+import { until } from './support/until';
 
 const CORE = [
   'core/function/10-function.js',

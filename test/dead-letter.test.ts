@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import type { NodeMessage } from 'node-red';
 import { mosquittoForSuite } from './support/mosquitto';
-import { getNode, helper, lastStatus, load, logged, until } from './support/nodered';
+import { getNode, helper, lastStatus, load, logged } from './support/nodered';
+import { until } from './support/until';
 import { publishMany } from './support/publisher';
 
 /** Fast redeliveries: the session reconnects 0.1 s after a withheld message, backing off to 0.5 s. */

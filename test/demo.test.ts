@@ -13,7 +13,8 @@ import { REPO_ROOT, START_TIMEOUT_MS, ensureBuilt, exitOf, spawnDemo, startDemo,
 import { freePort } from './support/ports';
 import { mosquittoForSuite, mosquittoSubscribeCount } from './support/mosquitto';
 import { publishMany } from './support/publisher';
-import { callsOf, helper, lastStatus, load, until, userDirForSuite } from './support/nodered';
+import { callsOf, helper, lastStatus, load, userDirForSuite } from './support/nodered';
+import { until } from './support/until';
 
 const EXIT_TIMEOUT_MS = 15_000;
 // The count node logs the first counter message and every other message: topic, running count and payload.

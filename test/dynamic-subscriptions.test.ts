@@ -11,7 +11,8 @@ import { FileDynamicStore, MemoryDynamicStore } from '../nodes/consumer/dynamic-
 import { startAedes, type AedesHandle } from './support/aedes';
 import { mosquittoForSuite } from './support/mosquitto';
 import { publishMany } from './support/publisher';
-import { callsOf, collect, deploy, getNode, helper, lastStatus, load, until } from './support/nodered';
+import { callsOf, collect, deploy, getNode, helper, lastStatus, load } from './support/nodered';
+import { until } from './support/until';
 import { coreNode } from './support/runtime';
 
 const catchNode = coreNode('core/common/25-catch.js');

@@ -6,8 +6,9 @@ import type { QoS } from '../nodes/session/cover.js';
 import { MemoryLedger } from '../nodes/session/ledger.js';
 import { MqttSession, type SessionState } from '../nodes/session/session.js';
 import { ejabberdForSuite } from './support/ejabberd.js';
-import { callsOf, collect, consumerFlow, helper, load, until } from './support/nodered.js';
+import { callsOf, collect, consumerFlow, helper, load } from './support/nodered.js';
 import { publishMany } from './support/publisher.js';
+import { until } from './support/until.js';
 
 const USER = 'alice';
 const PASSWORD = 'secret-1';
@@ -16,14 +17,6 @@ const QUEUED = 20;
 let seq = 0;
 /** A client ID no other test of this run uses: ejabberd keeps a session for 5 minutes after a disconnect. */
 const unique = (prefix: string): string => `${prefix}-${process.pid}-${++seq}`;
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** A session config as the config node builds it, with a fast backoff (100–400 ms). */
 function sessionConfig(url: string, clientId: string, extra: Record<string, unknown> = {}): SessionConfig {
@@ -70,7 +63,7 @@ describe('ejabberd (mod_mqtt)', function () {
         const key = unique('ledger');
         const first = session(config, key, { 'away/#': 1 });
         first.s.start();
-        await waitFor('connected', () => first.s.state.state === 'connected');
+        await until(() => first.s.state.state === 'connected', 'connected', 20_000);
         assert.deepEqual(first.states.at(-1), { state: 'connected', sessionPresent: false });
         await first.s.close();
 
@@ -79,7 +72,7 @@ describe('ejabberd (mod_mqtt)', function () {
         // A new session object, as after a Node-RED restart: same client ID, same ledger.
         const second = session(config, key, { 'away/#': 1 });
         second.s.start();
-        await waitFor(`${QUEUED} queued messages`, () => second.payloads.length >= QUEUED);
+        await until(() => second.payloads.length >= QUEUED, `${QUEUED} queued messages`, 20_000);
         assert.deepEqual(second.payloads, Array.from({ length: QUEUED }, (_, i) => String(i)));
         assert.deepEqual(second.states, [{ state: 'connecting' }, { state: 'connected', sessionPresent: true }]);
       });
@@ -87,7 +80,7 @@ describe('ejabberd (mod_mqtt)', function () {
       it(`${v}: a $share/… filter, which ejabberd answers by closing the connection, is "refused" with backoff, never "client ID in use"`, async () => {
         const r = session(sessionConfig(broker().url, unique('share'), { protocolVersion }), unique('ledger'), { '$share/g/jobs/#': 1, 'plain/#': 1 });
         r.s.start();
-        await waitFor('refused, then connected', () => r.refused.length > 0 && r.s.state.state === 'connected');
+        await until(() => r.refused.length > 0 && r.s.state.state === 'connected', 'refused, then connected', 20_000);
         // ejabberd 23.01 sends DISCONNECT 0x9E (shared subscriptions not supported) on MQTT 5 and closes bare on 3.1.1.
         assert.deepEqual(r.refused, [{ filter: '$share/g/jobs/#', code: protocolVersion === 5 ? 0x9e : 0x80 }]);
         const reasons = new Set(r.states.flatMap((st) => (st.state === 'error' ? [st.reason] : [])));
@@ -97,13 +90,13 @@ describe('ejabberd (mod_mqtt)', function () {
 
         // The filters that were not refused work.
         await publishMany(broker().url, 'plain/x', 1, { qos: 1, protocolVersion, connectOptions: { username: USER, password: PASSWORD } });
-        await waitFor('the message on plain/#', () => r.payloads.length === 1);
+        await until(() => r.payloads.length === 1, 'the message on plain/#', 20_000);
       });
 
       it(`${v}: a wrong password is "not authorized" (CONNACK ${protocolVersion === 5 ? '0x87' : '5'}), retried with backoff`, async () => {
         const r = session(sessionConfig(broker().url, unique('auth'), { protocolVersion, password: 'wrong' }), unique('ledger'), { a: 0 });
         r.s.start();
-        await waitFor('second reconnect attempt', () => r.states.some((st) => st.state === 'reconnecting' && st.attempt >= 2));
+        await until(() => r.states.some((st) => st.state === 'reconnecting' && st.attempt >= 2), 'second reconnect attempt', 20_000);
         const reasons = new Set(r.states.flatMap((st) => (st.state === 'error' ? [st.reason] : [])));
         assert.deepEqual([...reasons], ['notAuthorized']);
         assert.ok(!r.states.some((st) => st.state === 'connected'));

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mosquittoForSuite, startMosquitto, type MosquittoHandle } from './support/mosquitto';
 import { startNodeRed, type NodeRedProcess } from './support/nodered-process';
-import { until } from './support/nodered';
+import { until } from './support/until';
 import { publishMany } from './support/publisher';
 import { figures, readStatuses, settle, sinkFlow, untilProcessed, type SinkFlowOptions, type Tally } from './support/sink';
 import { startSlowReader, type SlowReader } from './support/slow-reader';

@@ -4,7 +4,8 @@ import { connectAsync } from 'mqtt';
 import { coverFilters } from '../nodes/session/cover';
 import { coverFlags } from '../nodes/session/flags';
 import { mosquittoForSuite } from './support/mosquitto';
-import { collect, consumerFlow, helper, load, logged, until } from './support/nodered';
+import { collect, consumerFlow, helper, load, logged } from './support/nodered';
+import { until } from './support/until';
 
 let seq = 0;
 const freshId = (): string => `nr-flags-${process.pid}-${++seq}`;

@@ -6,7 +6,7 @@ import { Connection } from '../nodes/session/connection.js';
 import type { Settle } from '../nodes/session/events.js';
 import { FlowControl } from '../nodes/session/flow-control.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
-import { until } from './support/nodered.js';
+import { until } from './support/until.js';
 
 let seq = 0;
 const unique = (prefix: string): string => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`;

@@ -1,7 +1,8 @@
 // Fuzz specs for a hostile broker: malformed and edge-case packets into a durable-mqtt-in, which stays up, says what went wrong, and delivers the good traffic around them.
 import { strict as assert } from 'node:assert';
 import { startScriptedBroker, type ConnectionScript, type ScriptedBroker, type ScriptedConnection } from './support/scripted-broker';
-import { callsOf, collect, consumerFlow, getNode, helper, lastStatus, load, until, userDirForSuite } from './support/nodered';
+import { callsOf, collect, consumerFlow, getNode, helper, lastStatus, load, userDirForSuite } from './support/nodered';
+import { until } from './support/until';
 import { runtimeHooks } from './support/runtime';
 import { rawPacket } from './support/packets';
 

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import mqtt from 'mqtt';
 import { startAedes, type AedesHandle } from './support/aedes';
 import { mosquittoForSuite } from './support/mosquitto';
-import { callsOf, collect, getNode, helper, lastStatus, load, until, userDirForSuite } from './support/nodered';
+import { callsOf, collect, getNode, helper, lastStatus, load, userDirForSuite } from './support/nodered';
+import { until } from './support/until';
 import { publishMany } from './support/publisher';
 import { runtimeHooks } from './support/runtime';
 

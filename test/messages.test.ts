@@ -4,7 +4,8 @@ import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
 import { clientOptions, parseConfig } from '../nodes/session/config';
 import { parseMessages } from '../nodes/session/messages';
 import { mosquittoForSuite } from './support/mosquitto';
-import { consumerFlow, helper, lastStatus, load, until } from './support/nodered';
+import { consumerFlow, helper, lastStatus, load } from './support/nodered';
+import { until } from './support/until';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy';
 
 let seq = 0;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { OutboxLimits } from '../nodes/publisher/limits';
 import { GROUP_MAX, Outbox, OutboxFullError, READ_AHEAD, type Done, type OutboxEvents, type Publication, type Queued } from '../nodes/publisher/outbox';
-import { until } from './support/nodered';
+import { until } from './support/until';
 import { smallFsForEach } from './support/small-fs';
 
 const LIMITS: OutboxLimits = { maxMessages: 1000, maxBytes: 1024 * 1024, whenFull: 'refuse' };

@@ -8,6 +8,7 @@ import { startAedes } from './support/aedes';
 import { freePort } from './support/ports';
 import { publishMany } from './support/publisher';
 import { NODE_RED_CLI, NODE_RED_VERSION } from './support/runtime';
+import { until } from './support/until';
 
 const REPO_ROOT = resolve(__dirname, '..');
 const PKG = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
@@ -56,13 +57,11 @@ describe(`package as installed from its tarball (Node-RED ${NODE_RED_VERSION}, N
   let editor = '';
 
   /** Polls until `check` passes; fails early, with Node-RED's log, if Node-RED exits. */
+  /** Polls `check`, failing at once when Node-RED has exited; either failure shows its output. */
   async function waitFor(what: string, check: () => boolean): Promise<void> {
-    const end = Date.now() + START_TIMEOUT_MS;
-    while (!check()) {
-      if (!child || child.exitCode !== null || child.signalCode !== null) assert.fail(`Node-RED exited before ${what}:\n${output}`);
-      if (Date.now() > end) assert.fail(`timed out waiting for ${what}:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const exited = (): boolean => !child || child.exitCode !== null || child.signalCode !== null;
+    await until(() => check() || exited(), what, START_TIMEOUT_MS, 100).catch((err: Error) => assert.fail(`${err.message}:\n${output}`));
+    if (!check()) assert.fail(`Node-RED exited before ${what}:\n${output}`);
   }
 
   before(async function () {

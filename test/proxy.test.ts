@@ -5,7 +5,8 @@ import { wsProxyFor } from '../nodes/session/proxy';
 import { makeCerts, type TestCerts } from './support/certs';
 import { startHttpProxy } from './support/http-proxy';
 import { startMosquitto, requireMosquitto, type MosquittoHandle } from './support/mosquitto';
-import { callsOf, collect, consumerFlow, helper, lastStatus, load, until } from './support/nodered';
+import { callsOf, collect, consumerFlow, helper, lastStatus, load } from './support/nodered';
+import { until } from './support/until';
 import { freePort } from './support/ports';
 import { publishMany } from './support/publisher';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { startMosquitto, type MosquittoHandle } from './support/mosquitto';
 import { startNodeRed, type FlowNode, type NodeRedProcess } from './support/nodered-process';
-import { until } from './support/nodered';
+import { until } from './support/until';
 import { publishMany } from './support/publisher';
 import { figures, tally } from './support/sink';
 

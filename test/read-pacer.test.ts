@@ -7,7 +7,7 @@ import { MemoryLedger } from '../nodes/session/ledger';
 import { ReadPacer } from '../nodes/session/read-pacer';
 import { MqttSession, type Settle } from '../nodes/session/session';
 import { startMosquitto, type MosquittoHandle } from './support/mosquitto';
-import { until } from './support/nodered';
+import { until } from './support/until';
 import { rawPacket } from './support/packets';
 import { publishMany } from './support/publisher';
 

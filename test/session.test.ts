@@ -16,6 +16,7 @@ import { freePort } from './support/ports.js';
 import { publishMany } from './support/publisher.js';
 import { startRefusingPeer } from './support/refusing-peer.js';
 import { startScriptedBroker } from './support/scripted-broker.js';
+import { until } from './support/until';
 
 interface Received {
   topic: string;
@@ -38,14 +39,6 @@ let seq = 0;
 const unique = (prefix: string): string => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
 
 const range = (n: number): string[] => Array.from({ length: n }, (_, i) => String(i));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 10000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A session config as the config node builds it, with a fast backoff (100–400 ms). */
 function sessionConfig(url: string, clientId: string, extra: Partial<SessionConfig> = {}): SessionConfig {
@@ -114,7 +107,7 @@ describe('session', function () {
 
     const first = session(config, key, { 'seed/#': 1 });
     first.s.start();
-    await waitFor('first SUBSCRIBE', () => first.r.subscribed.length === 1 && subscribeCount() === 1);
+    await until(() => first.r.subscribed.length === 1 && subscribeCount() === 1, 'first SUBSCRIBE');
     assert.deepEqual(first.r.subscribed[0], new Map([['seed/#', 1]]));
     await first.s.close();
 
@@ -125,10 +118,10 @@ describe('session', function () {
     second.s.start();
     // The broker pushes the queued messages right after CONNACK, before any code of ours runs;
     // the 'message' listener is attached before CONNECT, so none of the 1,000 may be missed.
-    await waitFor('1,000 queued messages', () => second.r.messages.length >= 1000, 20000);
+    await until(() => second.r.messages.length >= 1000, '1,000 queued messages', 20000);
     // Every PUBACK follows any SUBSCRIBE the session might have sent, so once the broker has
     // seen 1,000 acknowledgements from us, a needless SUBSCRIBE would already be counted.
-    await waitFor('1,000 PUBACKs at the broker', () => acked(clientId) >= 1000);
+    await until(() => acked(clientId) >= 1000, '1,000 PUBACKs at the broker');
     assert.deepEqual(second.r.messages.map((m) => m.payload.toString()), range(1000));
     assert.ok(second.r.messages.every((m) => m.topic === 'seed/x'));
     assert.equal(subscribeCount(), 1, 'resuming the session must not SUBSCRIBE again');
@@ -162,14 +155,14 @@ describe('session', function () {
       let broker = await aedes();
       const { s, r, ledger } = session(sessionConfig(broker.url, unique('lost')), unique('ledger'), { 'r/#': 1 });
       s.start();
-      await waitFor('first SUBSCRIBE', () => r.subscribed.length === 1);
+      await until(() => r.subscribed.length === 1, 'first SUBSCRIBE');
       assert.equal(broker.subscribeCount(), 1);
 
       const port = broker.port;
       await broker.close();
-      await waitFor('the session to notice', () => s.state.state !== 'connected');
+      await until(() => s.state.state !== 'connected', 'the session to notice');
       broker = await aedes({ port });
-      await waitFor('second SUBSCRIBE', () => r.subscribed.length === 2);
+      await until(() => r.subscribed.length === 2, 'second SUBSCRIBE');
 
       assert.equal(broker.subscribeCount(), 1, 'the new broker must have received a SUBSCRIBE');
       assert.ok(hasState(r, (st) => st.state === 'reconnecting'), JSON.stringify(r.states));
@@ -178,7 +171,7 @@ describe('session', function () {
       assert.deepEqual(ledger.load(), new Map([['r/#', 1]]));
 
       await broker.publish('r/after', 'after restart', 1);
-      await waitFor('message after restart', () => r.messages.length === 1);
+      await until(() => r.messages.length === 1, 'message after restart');
       assert.equal(r.messages[0].payload.toString(), 'after restart');
     });
 
@@ -187,10 +180,10 @@ describe('session', function () {
       const broker = await mosquitto();
       const { s, r } = session(sessionConfig(broker.url, unique('lost')), unique('ledger'), { 'r/#': 1 });
       s.start();
-      await waitFor('first SUBSCRIBE', () => r.subscribed.length === 1 && mosquittoSubscribeCount(broker) === 1);
+      await until(() => r.subscribed.length === 1 && mosquittoSubscribeCount(broker) === 1, 'first SUBSCRIBE');
 
       await broker.restart();
-      await waitFor('second SUBSCRIBE', () => r.subscribed.length === 2 && mosquittoSubscribeCount(broker) === 2);
+      await until(() => r.subscribed.length === 2 && mosquittoSubscribeCount(broker) === 2, 'second SUBSCRIBE');
 
       assert.ok(hasState(r, (st) => st.state === 'reconnecting'), JSON.stringify(r.states));
       const connected = r.states.filter((st) => st.state === 'connected');
@@ -198,7 +191,7 @@ describe('session', function () {
       assert.deepEqual(connected[1], { state: 'connected', sessionPresent: false });
 
       await publishMany(broker.url, 'r/after', 1, { qos: 1, payload: () => 'after restart' });
-      await waitFor('message after restart', () => r.messages.length === 1);
+      await until(() => r.messages.length === 1, 'message after restart');
       assert.equal(r.messages[0].payload.toString(), 'after restart');
     });
   });
@@ -207,7 +200,7 @@ describe('session', function () {
     const broker = await aedes();
     const { s, r, ledger } = session(sessionConfig(broker.url, unique('change')), unique('ledger'), { 'x/1': 1 });
     s.start();
-    await waitFor('first SUBSCRIBE', () => r.subscribed.length === 1);
+    await until(() => r.subscribed.length === 1, 'first SUBSCRIBE');
     assert.equal(broker.subscribeCount(), 1);
 
     // The session awaits each SUBACK / UNSUBACK before the next request, so the events follow the wire.
@@ -215,7 +208,7 @@ describe('session', function () {
     s.on('subscribed', () => order.push('subscribed x/2'));
     s.on('unsubscribed', () => order.push('unsubscribed x/1'));
     s.setSubscriptions(new Map<string, QoS>([['x/2', 1]]));
-    await waitFor('the change', () => r.subscribed.length === 2 && r.unsubscribed.length === 1);
+    await until(() => r.subscribed.length === 2 && r.unsubscribed.length === 1, 'the change');
     assert.deepEqual(order, ['subscribed x/2', 'unsubscribed x/1'], 'the new filter is in place before the old one goes');
 
     assert.equal(broker.subscribeCount(), 2);
@@ -227,7 +220,7 @@ describe('session', function () {
     // Same connection, so order is kept: had x/1 still been subscribed, it would arrive first.
     await broker.publish('x/1', 'old', 1);
     await broker.publish('x/2', 'new', 1);
-    await waitFor('x/2', () => r.messages.some((m) => m.topic === 'x/2'));
+    await until(() => r.messages.some((m) => m.topic === 'x/2'), 'x/2');
     assert.deepEqual(r.messages.map((m) => m.topic), ['x/2']);
   });
 
@@ -246,14 +239,14 @@ describe('session', function () {
     const { s, r } = session(sessionConfig(broker.url, clientId, { protocolVersion: 5 }), unique('ledger'), { 'a/#': 1, 'a/+': 1 });
     assert.deepEqual(s.subscriptions, new Map([['a/#', 1]]));
     s.start();
-    await waitFor('SUBSCRIBE', () => r.subscribed.length === 1);
-    await waitFor('SUBSCRIBE logged', () => new RegExp(`Received SUBSCRIBE from ${clientId}`).test(broker.log()));
+    await until(() => r.subscribed.length === 1, 'SUBSCRIBE');
+    await until(() => new RegExp(`Received SUBSCRIBE from ${clientId}`).test(broker.log()), 'SUBSCRIBE logged');
 
     await publishMany(broker.url, 'a/b', 1, { qos: 1, protocolVersion: 5, payload: () => 'once' });
     // A marker published afterwards on the same topic tree arrives after every copy of the first.
     await publishMany(broker.url, 'a/marker', 1, { qos: 1, protocolVersion: 5, payload: () => 'marker' });
-    await waitFor('marker at the session', () => r.messages.some((m) => m.topic === 'a/marker'));
-    await waitFor('marker at the control client', () => controlGot.includes('a/marker'));
+    await until(() => r.messages.some((m) => m.topic === 'a/marker'), 'marker at the session');
+    await until(() => controlGot.includes('a/marker'), 'marker at the control client');
 
     assert.equal(controlGot.filter((t) => t === 'a/b').length, 2, 'Mosquitto should copy per matching subscription');
     assert.deepEqual(r.messages.map((m) => m.topic), ['a/b', 'a/marker']);
@@ -286,21 +279,21 @@ describe('session', function () {
       await watcher.subscribeAsync('poison/#', { qos: 1 });
       const { s, r } = session(sessionConfig(broker.url, unique('poison'), { protocolVersion }), unique('ledger'));
       s.start();
-      await waitFor('connected', () => hasState(r, (st) => st.state === 'connected'));
+      await until(() => hasState(r, (st) => st.state === 'connected'), 'connected');
       const p = publisher(s);
       // Mosquitto 2.0 closes on a topic with a control character (lib/utf8_mosq.c); MQTT.js resends it first on every connection.
       p.publish('poison/a\u0001b', 'bad');
       for (let i = 0; i < 20; i++) p.publish('poison/ok', String(i));
-      await waitFor('every publish ended', () => p.ended.size === 21, 20000);
+      await until(() => p.ended.size === 21, 'every publish ended', 20000);
       const bad = p.ended.get('poison/a\u0001b bad');
       assert.match(String(bad?.message), new RegExp(`closed the connection ${CLOSES_IN_FLIGHT} times in a row while this message was the oldest in flight`));
       assert.ok(typeof bad?.code === 'number' && bad.code >= 0x80, 'a refusal for the out node: it leaves the outbox');
       assert.deepEqual([...p.ended].filter(([k]) => k.startsWith('poison/ok')).map(([, err]) => err), Array(20).fill(undefined));
-      await waitFor('all 20 at the subscriber', () => new Set(seen).size === 20);
+      await until(() => new Set(seen).size === 20, 'all 20 at the subscriber');
       assert.equal(logCount(broker, /Client poison-.* disconnected due to (malformed packet|protocol error)/), CLOSES_IN_FLIGHT);
       // Gone from MQTT.js's store too: the next connection does not send it again.
       s.publish('poison/after', Buffer.from('x'), { qos: 1 }, () => undefined);
-      await waitFor('a message after', () => seen.includes('x'));
+      await until(() => seen.includes('x'), 'a message after');
       assert.equal(logCount(broker, /Client poison-.* disconnected due to (malformed packet|protocol error)/), CLOSES_IN_FLIGHT);
     });
   }
@@ -310,11 +303,11 @@ describe('session', function () {
     const broker = await mosquitto({ extraConfig: 'max_packet_size 2000' });
     const { s, r } = session(sessionConfig(broker.url, unique('big'), { protocolVersion: 5 }), unique('ledger'));
     s.start();
-    await waitFor('connected', () => hasState(r, (st) => st.state === 'connected'));
+    await until(() => hasState(r, (st) => st.state === 'connected'), 'connected');
     const p = publisher(s);
     p.publish('big/x', Buffer.alloc(5000, 'a'));
     p.publish('big/y', 'small', 0);
-    await waitFor('both ended', () => p.ended.size === 2, 15000);
+    await until(() => p.ended.size === 2, 'both ended', 15000);
     const big = p.ended.get('big/x aaaaaaaa');
     assert.equal(big?.code, 0x95);
     assert.match(String(big?.message), /5\d{3} bytes as a PUBLISH packet, more than the broker's Maximum Packet Size of 2000 bytes/);
@@ -327,7 +320,7 @@ describe('session', function () {
     const broker = await mosquitto();
     const { s, r } = session(sessionConfig(broker.url, unique('props'), { protocolVersion: 5 }), unique('ledger'), { 'p/#': 1 });
     s.start();
-    await waitFor('SUBSCRIBE', () => r.subscribed.length === 1);
+    await until(() => r.subscribed.length === 1, 'SUBSCRIBE');
 
     await publishMany(broker.url, 'p/x', 1, {
       qos: 1,
@@ -341,7 +334,7 @@ describe('session', function () {
         messageExpiryInterval: 3600,
       },
     });
-    await waitFor('message', () => r.messages.length === 1);
+    await until(() => r.messages.length === 1, 'message');
 
     const props = r.messages[0].packet.properties ?? {};
     assert.deepEqual({ ...props.userProperties }, { site: 'north', tag: ['a', 'b'] });
@@ -361,7 +354,7 @@ describe('session', function () {
       const broker = await mosquitto({ users: { alice: 'secret' } });
       const { s, r } = session(sessionConfig(broker.url, unique('auth'), { username: 'alice', password: 'wrong' }), unique('ledger'), { 'a': 0 });
       s.start();
-      await waitFor('second reconnect attempt', () => hasState(r, (st) => st.state === 'reconnecting' && st.attempt >= 2));
+      await until(() => hasState(r, (st) => st.state === 'reconnecting' && st.attempt >= 2), 'second reconnect attempt');
       const errors = r.states.filter((st) => st.state === 'error');
       assert.ok(errors.length >= 2, JSON.stringify(r.states));
       for (const e of errors) assert.equal(e.state === 'error' && e.reason, 'notAuthorized', JSON.stringify(e));
@@ -374,7 +367,7 @@ describe('session', function () {
       const config = sessionConfig(broker.url, unique('auth5'), { username: 'alice', password: 'wrong', protocolVersion: 5 });
       const { s, r } = session(config, unique('ledger'), { 'a': 0 });
       s.start();
-      await waitFor('second reconnect attempt', () => hasState(r, (st) => st.state === 'reconnecting' && st.attempt >= 2));
+      await until(() => hasState(r, (st) => st.state === 'reconnecting' && st.attempt >= 2), 'second reconnect attempt');
       const reasons = new Set(r.states.flatMap((st) => (st.state === 'error' ? [st.reason] : [])));
       // Mosquitto 2 answers a bad password with 0x87 (not authorized) even on MQTT 5.
       assert.deepEqual([...reasons], ['notAuthorized']);
@@ -384,7 +377,7 @@ describe('session', function () {
       const broker = await aedes({ authenticate: (u, p) => u === 'alice' && p === 'secret' });
       const { s, r } = session(sessionConfig(broker.url, unique('auth'), { username: 'alice', password: 'wrong' }), unique('ledger'), { 'a': 0 });
       s.start();
-      await waitFor('second reconnect attempt', () => hasState(r, (st) => st.state === 'reconnecting' && st.attempt >= 2));
+      await until(() => hasState(r, (st) => st.state === 'reconnecting' && st.attempt >= 2), 'second reconnect attempt');
       const errors = r.states.filter((st) => st.state === 'error');
       assert.ok(errors.length >= 2, JSON.stringify(r.states));
       for (const e of errors) assert.equal(e.state === 'error' && e.reason, 'badCredentials', JSON.stringify(e));
@@ -394,7 +387,7 @@ describe('session', function () {
       const port = await freePort();
       const { s, r } = session(sessionConfig(`mqtt://127.0.0.1:${port}`, unique('nobody')), unique('ledger'), { 'a': 0 });
       s.start();
-      await waitFor('third reconnect attempt', () => hasState(r, (st) => st.state === 'reconnecting' && st.attempt === 3));
+      await until(() => hasState(r, (st) => st.state === 'reconnecting' && st.attempt === 3), 'third reconnect attempt');
       const sequence = r.states.slice(0, 7);
       assert.deepEqual(sequence, [
         { state: 'connecting' },
@@ -411,10 +404,10 @@ describe('session', function () {
     it('unknown host: state error unknownHost', async () => {
       const { s, r } = session(sessionConfig('mqtt://nonexistent.invalid', unique('nohost')), unique('ledger'), { 'a': 0 });
       s.start();
-      await waitFor('an error state', () => hasState(r, (st) => st.state === 'error'));
+      await until(() => hasState(r, (st) => st.state === 'error'), 'an error state');
       const first = r.states.find((st) => st.state === 'error');
       assert.equal(first?.state === 'error' && first.reason, 'unknownHost', JSON.stringify(first));
-      await waitFor('a reconnect attempt', () => hasState(r, (st) => st.state === 'reconnecting'));
+      await until(() => hasState(r, (st) => st.state === 'reconnecting'), 'a reconnect attempt');
     });
   });
 
@@ -427,15 +420,15 @@ describe('session', function () {
       assert.equal(config.takeoverCount, 3);
       const { s, r } = session(config, unique('ledger'), { 't/#': 1 });
       s.start();
-      await waitFor('connected', () => s.state.state === 'connected');
+      await until(() => s.state.state === 'connected', 'connected');
 
       bare(broker.url, { clientId, clean: false, reconnectPeriod: 50 });
-      await waitFor('takeover', () => r.takeovers > 0);
+      await until(() => r.takeovers > 0, 'takeover');
       assert.ok(hasState(r, (st) => st.state === 'error' && st.reason === 'clientIdInUse'), JSON.stringify(r.states));
 
       // Keep fighting for a few more rounds: the event is raised once per episode, not per kick.
       const seen = r.states.length;
-      await waitFor('more rounds', () => r.states.slice(seen).filter((st) => st.state === 'connected').length >= 3);
+      await until(() => r.states.slice(seen).filter((st) => st.state === 'connected').length >= 3, 'more rounds');
       assert.equal(r.takeovers, 1);
       const laterErrors = r.states.slice(seen).filter((st) => st.state === 'error');
       assert.ok(laterErrors.length > 0);
@@ -458,7 +451,7 @@ describe('session', function () {
       const clientId = unique('twin5');
       const { s, r } = session(sessionConfig(broker.url, clientId, { protocolVersion: 5 }), unique('ledger'), { 't/#': 1 });
       s.start();
-      await waitFor('connected', () => s.state.state === 'connected');
+      await until(() => s.state.state === 'connected', 'connected');
       const before = r.states.length;
       // Takes the ID once and gives up (reconnectPeriod 0): our session takes it back. Its session
       // expiry is 0 (the MQTT 5 default), so the session it resumed ends when it is kicked in turn.
@@ -466,7 +459,7 @@ describe('session', function () {
       const otherClosed = new Promise<void>((resolve) => other.once('close', () => resolve()));
       await new Promise<void>((resolve) => other.once('connect', () => resolve()));
       await otherClosed;
-      await waitFor('connected again', () => s.state.state === 'connected');
+      await until(() => s.state.state === 'connected', 'connected again');
       assert.match(broker.log(), new RegExp(`Client ${clientId} already connected, closing old connection`));
 
       const after = r.states.slice(before);
@@ -484,7 +477,7 @@ describe('session', function () {
         assert.equal(r.takeovers, 0);
       }
       // Without a session the subscriptions are gone too: the session must SUBSCRIBE again.
-      await waitFor('SUBSCRIBE again', () => r.subscribed.length === 2);
+      await until(() => r.subscribed.length === 2, 'SUBSCRIBE again');
       assert.deepEqual(r.subscribed[1], new Map([['t/#', 1]]));
     });
 
@@ -494,13 +487,13 @@ describe('session', function () {
       const clientId = unique('twin5');
       const { s, r } = session(sessionConfig(broker.url, clientId, { protocolVersion: 5 }), unique('ledger'), { 't/#': 1 });
       s.start();
-      await waitFor('connected', () => s.state.state === 'connected');
+      await until(() => s.state.state === 'connected', 'connected');
 
       bare(broker.url, { clientId, clean: false, protocolVersion: 5, reconnectPeriod: 50 });
-      await waitFor('takeover', () => r.takeovers > 0);
+      await until(() => r.takeovers > 0, 'takeover');
       assert.ok(hasState(r, (st) => st.state === 'error' && st.reason === 'clientIdInUse'), JSON.stringify(r.states));
       const seen = r.states.length;
-      await waitFor('more rounds', () => r.states.slice(seen).filter((st) => st.state === 'connected').length >= 2);
+      await until(() => r.states.slice(seen).filter((st) => st.state === 'connected').length >= 2, 'more rounds');
       assert.equal(r.takeovers, 1);
     });
   });
@@ -517,10 +510,10 @@ describe('session', function () {
       assert.ok(parsed.ok);
       const { s, r } = session(parsed.config, unique('ledger'), { 'sec/#': 1 });
       s.start();
-      await waitFor('SUBSCRIBE', () => r.subscribed.length === 1);
+      await until(() => r.subscribed.length === 1, 'SUBSCRIBE');
       assert.deepEqual(s.state, { state: 'connected', sessionPresent: false });
       await broker.publish('sec/1', 'secret', 1);
-      await waitFor('message', () => r.messages.length === 1);
+      await until(() => r.messages.length === 1, 'message');
       assert.equal(r.messages[0].payload.toString(), 'secret');
     });
 
@@ -528,7 +521,7 @@ describe('session', function () {
       const broker = await aedes({ tls: { key: certs.key, cert: certs.cert } });
       const { s, r } = session(sessionConfig(broker.url, unique('tls-noca')), unique('ledger'), { 'sec/#': 1 });
       s.start();
-      await waitFor('an error state', () => hasState(r, (st) => st.state === 'error'));
+      await until(() => hasState(r, (st) => st.state === 'error'), 'an error state');
       const first = r.states.find((st) => st.state === 'error');
       assert.equal(first?.state === 'error' && first.reason, 'tlsError', JSON.stringify(first));
       assert.ok(!hasState(r, (st) => st.state === 'connected'));
@@ -541,7 +534,7 @@ describe('session', function () {
       const key = unique('ledger');
       const { s, r, ledger } = session(sessionConfig(broker.url, unique('forget')), key, { 'f/1': 1, 'g/#': 0 });
       s.start();
-      await waitFor('SUBSCRIBE', () => r.subscribed.length === 1);
+      await until(() => r.subscribed.length === 1, 'SUBSCRIBE');
       assert.deepEqual(ledger.load(), new Map<string, QoS>([['f/1', 1], ['g/#', 0]]));
 
       const unsubscribed = new Promise<string[]>((resolve) => broker.broker.once('unsubscribe', (topics: string[]) => resolve(topics)));
@@ -558,7 +551,7 @@ describe('session', function () {
       const clientId = unique('keep');
       const { s, r } = session(sessionConfig(broker.url, clientId), key, { 'f/1': 1 });
       s.start();
-      await waitFor('SUBSCRIBE', () => r.subscribed.length === 1);
+      await until(() => r.subscribed.length === 1, 'SUBSCRIBE');
       const gone = new Promise<void>((resolve) => broker.broker.on('clientDisconnect', (c) => c.id === clientId && resolve()));
       await s.close();
       await gone;
@@ -572,10 +565,10 @@ describe('session', function () {
     const broker = await aedes();
     const { s, r } = session(sessionConfig(broker.url, unique('big')), unique('ledger'), { big: 1 });
     s.start();
-    await waitFor('SUBSCRIBE', () => r.subscribed.length === 1);
+    await until(() => r.subscribed.length === 1, 'SUBSCRIBE');
     const payload = randomBytes(10 * 1024 * 1024);
     await publishMany(broker.url, 'big', 1, { qos: 1, payload: () => payload });
-    await waitFor('the big message', () => r.messages.length === 1, 20000);
+    await until(() => r.messages.length === 1, 'the big message', 20000);
     assert.equal(r.messages[0].payload.length, payload.length);
     assert.ok(r.messages[0].payload.equals(payload));
   });
@@ -584,16 +577,16 @@ describe('session', function () {
     const broker = await aedes({ authorizeSubscribe: (topic) => topic !== 'deny/#', denySubscribeWith: 'suback' });
     const { s, r, ledger } = session(sessionConfig(broker.url, unique('suback')), unique('ledger'), { 'ok/#': 1, 'deny/#': 1 });
     s.start();
-    await waitFor('subscribeFailed', () => r.subscribeFailed.length === 1);
+    await until(() => r.subscribeFailed.length === 1, 'subscribeFailed');
     assert.equal(r.subscribeFailed[0].filter, 'deny/#');
     assert.ok(r.subscribeFailed[0].code >= 0x80, String(r.subscribeFailed[0].code));
-    await waitFor('subscribed', () => r.subscribed.length === 1);
+    await until(() => r.subscribed.length === 1, 'subscribed');
     assert.deepEqual(r.subscribed[0], new Map([['ok/#', 1]]));
     assert.deepEqual(ledger.load(), new Map([['ok/#', 1]]));
     assert.equal(s.state.state, 'connected');
 
     await broker.publish('ok/1', 'granted', 1);
-    await waitFor('message', () => r.messages.length === 1);
+    await until(() => r.messages.length === 1, 'message');
     assert.equal(r.messages[0].topic, 'ok/1');
   });
   describe('state rules', () => {
@@ -604,7 +597,7 @@ describe('session', function () {
       s.on('state', (st) => order.push(st.state));
       s.on('subscribed', () => order.push('subscribed'));
       s.start();
-      await waitFor('connected', () => s.state.state === 'connected');
+      await until(() => s.state.state === 'connected', 'connected');
       assert.deepEqual(order, ['connecting', 'subscribed', 'connected']);
     });
 
@@ -614,8 +607,8 @@ describe('session', function () {
         cleanups.push(() => peer.close());
         const { s, r } = session(sessionConfig(peer.url, unique('share'), { protocolVersion }), unique('ledger'), { '$share/g/jobs/#': 1 });
         s.start();
-        await waitFor('refused', () => r.subscribeFailed.length > 0);
-        await waitFor('connected', () => s.state.state === 'connected');
+        await until(() => r.subscribeFailed.length > 0, 'refused');
+        await until(() => s.state.state === 'connected', 'connected');
         assert.deepEqual(r.subscribeFailed, [{ filter: '$share/g/jobs/#', code: protocolVersion === 5 ? 0x9e : 0x80 }]);
         const reasons = r.states.flatMap((st) => (st.state === 'error' ? [st.reason] : []));
         assert.ok(reasons.length > 0 && reasons.every((x) => x === (protocolVersion === 5 ? 'sharedNotSupported' : 'subscriptionRefused')), JSON.stringify(r.states));
@@ -636,7 +629,7 @@ describe('session', function () {
         const failures: string[] = [];
         s.on('failure', ({ operation, error }) => failures.push(`${operation}: ${error.message}`));
         s.start();
-        await waitFor('connected', () => s.state.state === 'connected');
+        await until(() => s.state.state === 'connected', 'connected');
         assert.equal(broker.connections(), 2, 'one connection more than the one left unanswered');
         assert.deepEqual(failures, ['subscribe: the broker did not answer SUBSCRIBE within 1 s; reconnecting']);
         assert.deepEqual(r.subscribed.map((m) => [...m.keys()]), [['a/#']]);
@@ -649,7 +642,7 @@ describe('session', function () {
       cleanups.push(() => peer.close());
       const { s, r } = session(sessionConfig(peer.url, unique('bisect')), unique('ledger'), { 'a/#': 1, '$share/g/b': 1, 'c/+': 0 });
       s.start();
-      await waitFor('connected', () => s.state.state === 'connected');
+      await until(() => s.state.state === 'connected', 'connected');
       assert.deepEqual(r.subscribeFailed.map((f) => f.filter), ['$share/g/b']);
       assert.deepEqual(new Set(r.subscribed.flatMap((m) => [...m.keys()])), new Set(['a/#', 'c/+']));
       assert.equal(r.takeovers, 0);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NodeMessage } from 'node-red';
 import { mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';
-import { collect, consumerFlow, helper, lastStatus, load, until } from './support/nodered';
+import { collect, consumerFlow, helper, lastStatus, load } from './support/nodered';
+import { until } from './support/until';
 import { publishMany } from './support/publisher';
 import { startAedes, type AedesHandle } from './support/aedes';
 

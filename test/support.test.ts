@@ -12,6 +12,7 @@ import { smallFsForEach } from './support/small-fs.js';
 import {
   requireMosquitto, startMosquitto, mosquittoSubscribeCount, mosquittoUnsubscribeCount, type MosquittoHandle,
 } from './support/mosquitto.js';
+import { until } from './support/until';
 
 interface Connected {
   client: mqtt.MqttClient;
@@ -31,14 +32,6 @@ function connectCollecting(url: string, opts: mqtt.IClientOptions): Promise<Conn
       reject(err);
     });
   });
-}
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const range = (n: number): string[] => Array.from({ length: n }, (_, i) => String(i));
@@ -75,7 +68,7 @@ describe('test support', function () {
       await client.subscribeAsync(['t/1', 't/2'], { qos: 1 });
       assert.equal(broker.subscribeCount(), 1);
       await broker.publish('t/1', 'from-broker', 1);
-      await waitFor('broker publish', () => messages.length === 1);
+      await until(() => messages.length === 1, 'broker publish');
       assert.deepEqual(messages, ['from-broker']);
       await client.unsubscribeAsync('t/2');
       assert.equal(broker.unsubscribeCount(), 1);
@@ -119,7 +112,7 @@ describe('test support', function () {
       clients.push(client);
       await client.subscribeAsync('bulk', { qos: 1 });
       await publishMany(broker.url, 'bulk', 550, { qos: 1 });
-      await waitFor('550 messages', () => messages.length >= 550);
+      await until(() => messages.length >= 550, '550 messages');
       assert.deepEqual(messages, range(550));
     });
   });
@@ -173,7 +166,7 @@ describe('test support', function () {
       const first = await connectCollecting(b.url, opts);
       await first.client.subscribeAsync('q/#', { qos: 1 });
       await first.client.unsubscribeAsync('unused');
-      await waitFor('SUBSCRIBE in log', () => mosquittoSubscribeCount(b) === 1);
+      await until(() => mosquittoSubscribeCount(b) === 1, 'SUBSCRIBE in log');
       assert.equal(mosquittoUnsubscribeCount(b), 1);
       assert.match(b.log(), /Received SUBSCRIBE from sup-mosq/);
       await first.client.endAsync();
@@ -184,7 +177,7 @@ describe('test support', function () {
       const second = await connectCollecting(b.url, opts);
       clients.push(second.client);
       assert.equal(second.connack.sessionPresent, true);
-      await waitFor('200 queued messages', () => second.messages.length >= 200);
+      await until(() => second.messages.length >= 200, '200 queued messages');
       assert.deepEqual(second.messages, range(200));
       // Resuming the session must not have needed a new SUBSCRIBE.
       assert.equal(mosquittoSubscribeCount(b), 1);

@@ -145,11 +145,3 @@ export function statuses(id: string): NodeStatus[] {
   return seen;
 }
 
-/** Resolves once `check()` is true, polling; rejects with `what` after `ms`. */
-export async function until(check: () => boolean, what: string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -7,6 +7,7 @@ import { MqttSession, type SessionState, type Settle } from '../nodes/session/se
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { startMosquitto, type MosquittoHandle } from './support/mosquitto.js';
 import { publishMany } from './support/publisher.js';
+import { until } from './support/until.js';
 
 interface Got {
   payload: string;
@@ -17,14 +18,6 @@ interface Got {
 let seq = 0;
 const unique = (prefix: string): string => `${prefix}-${process.pid}-${Date.now().toString(36)}-${++seq}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, timeoutMs = 15000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 function config(url: string, clientId: string, extra: Partial<SessionConfig> = {}): SessionConfig {
   const parsed = parseConfig({ broker: url, clientId, backoffMin: 0.1, backoffMax: 0.4 });
@@ -77,21 +70,21 @@ describe('held acknowledgements (session with manualAcks)', function () {
     const b = await aedes();
     const acks = ackLog(b);
     const { got } = open(config(b.url, unique('order')), 'order/#');
-    await waitFor('connected', () => b.broker.connectedClients === 1);
+    await until(() => b.broker.connectedClients === 1, 'connected');
     await sleep(100);
     for (let i = 0; i < 5; i++) await b.publish('order/x', String(i), 1);
-    await waitFor('5 messages', () => got.length === 5);
+    await until(() => got.length === 5, '5 messages');
 
     got[2].settle('ack');
     got[4].settle('ack');
     await sleep(300);
     assert.deepEqual(acks, [], 'nothing may be acked while message 0 is unsettled');
     got[0].settle('ack');
-    await waitFor('ack of 0', () => acks.length === 1);
+    await until(() => acks.length === 1, 'ack of 0');
     got[1].settle('ack');
-    await waitFor('acks of 1 and 2', () => acks.length === 3);
+    await until(() => acks.length === 3, 'acks of 1 and 2');
     got[3].settle('ack');
-    await waitFor('all acks', () => acks.length === 5);
+    await until(() => acks.length === 5, 'all acks');
     assert.deepEqual(acks, ['0', '1', '2', '3', '4']);
   });
 
@@ -101,18 +94,18 @@ describe('held acknowledgements (session with manualAcks)', function () {
     let pings = 0;
     b.broker.on('ping', () => pings++);
     const { got, states } = open(config(b.url, unique('keepalive'), { keepalive: 1 }), 'ka/#');
-    await waitFor('connected', () => b.broker.connectedClients === 1);
+    await until(() => b.broker.connectedClients === 1, 'connected');
     await sleep(100);
     await b.publish('ka/x', 'held', 1);
     await b.publish('ka/x', 'behind', 1);
-    await waitFor('2 messages', () => got.length === 2);
+    await until(() => got.length === 2, '2 messages');
     got[1].settle('ack');
     await sleep(3500);
     assert.ok(pings >= 2, `expected PINGREQs while the ack is held, saw ${pings}`);
     assert.deepEqual(states.map((s) => s.state), ['connecting', 'connected'], 'the connection must not drop');
     assert.deepEqual(acks, []);
     got[0].settle('ack');
-    await waitFor('both acks', () => acks.length === 2);
+    await until(() => acks.length === 2, 'both acks');
     assert.deepEqual(acks, ['held', 'behind']);
   });
 
@@ -120,17 +113,17 @@ describe('held acknowledgements (session with manualAcks)', function () {
     const b = await mosquitto();
     const clientId = unique('redeliver');
     const first = open(config(b.url, clientId), 'rd/#');
-    await waitFor('subscribed', () => first.states.some((s) => s.state === 'connected'));
+    await until(() => first.states.some((s) => s.state === 'connected'), 'subscribed');
     await sleep(200);
     await publishMany(b.url, 'rd/x', 4, { qos: 1 });
-    await waitFor('4 messages', () => first.got.length === 4);
+    await until(() => first.got.length === 4, '4 messages');
     first.got[0].settle('ack');
     first.got[2].settle('ack');
     await sleep(200);
     await first.s.close();
 
     const second = open(config(b.url, clientId), 'rd/#', 1, false);
-    await waitFor('redelivery', () => second.got.length >= 3);
+    await until(() => second.got.length >= 3, 'redelivery');
     await sleep(300);
     // 1 was unsettled; 2 was settled but its ack had to wait behind 1; 3 was unsettled.
     assert.deepEqual(second.got.map((g) => [g.payload, g.dup]), [['1', true], ['2', true], ['3', true]]);
@@ -139,16 +132,16 @@ describe('held acknowledgements (session with manualAcks)', function () {
   it('on Mosquitto: a withheld message comes back after redeliverWithheld(), while the ones after it are acked', async () => {
     const b = await mosquitto();
     const { s, got } = open(config(b.url, unique('withhold')), 'wh/#');
-    await waitFor('connected', () => s.state.state === 'connected');
+    await until(() => s.state.state === 'connected', 'connected');
     await sleep(200);
     await publishMany(b.url, 'wh/x', 3, { qos: 1 });
-    await waitFor('3 messages', () => got.length === 3);
+    await until(() => got.length === 3, '3 messages');
     got[0].settle('withhold');
     got[1].settle('ack');
     got[2].settle('ack');
-    await waitFor('PUBACKs of 1 and 2', () => (b.log().match(/Received PUBACK from/g) ?? []).length === 2);
+    await until(() => (b.log().match(/Received PUBACK from/g) ?? []).length === 2, 'PUBACKs of 1 and 2');
     s.redeliverWithheld();
-    await waitFor('redelivery of 0', () => got.length === 4);
+    await until(() => got.length === 4, 'redelivery of 0');
     got[3].settle('ack');
     await sleep(300);
     assert.deepEqual(got.map((g) => [g.payload, g.dup]), [['0', false], ['1', false], ['2', false], ['0', true]]);
@@ -158,19 +151,19 @@ describe('held acknowledgements (session with manualAcks)', function () {
     const b = await mosquitto();
     const clientId = unique('qos2');
     const first = open(config(b.url, clientId), 'q2/#', 2);
-    await waitFor('connected', () => first.s.state.state === 'connected');
+    await until(() => first.s.state.state === 'connected', 'connected');
     await sleep(200);
     await publishMany(b.url, 'q2/x', 2, { qos: 2 });
-    await waitFor('2 messages', () => first.got.length === 2);
+    await until(() => first.got.length === 2, '2 messages');
     await sleep(200);
     assert.equal((b.log().match(/Received PUBREC from/g) ?? []).length, 0, 'no PUBREC before settle');
     first.got[0].settle('ack');
-    await waitFor('PUBCOMP for 0', () => /Received PUBCOMP from/.test(b.log()));
+    await until(() => /Received PUBCOMP from/.test(b.log()), 'PUBCOMP for 0');
     assert.equal(first.got.length, 2, 'PUBREL must not emit the message a second time');
     await first.s.close();
 
     const second = open(config(b.url, clientId), 'q2/#', 2, false);
-    await waitFor('redelivery of 1', () => second.got.length >= 1);
+    await until(() => second.got.length >= 1, 'redelivery of 1');
     await sleep(300);
     assert.deepEqual(second.got.map((g) => g.payload), ['1']);
   });
@@ -186,20 +179,20 @@ describe('held acknowledgements (session with manualAcks)', function () {
     s.setSubscriptions(new Map([['rm/#', 1]]));
     s.start();
     cleanups.push(() => s.close());
-    await waitFor('connected', () => s.state.state === 'connected');
+    await until(() => s.state.state === 'connected', 'connected');
     await sleep(200);
     await publishMany(b.url, 'rm/x', 10, { qos: 1, protocolVersion: 5 });
-    await waitFor('the first 3', () => got.length === 3);
+    await until(() => got.length === 3, 'the first 3');
     await sleep(500);
     assert.equal(got.length, 3, 'the broker must not send a fourth while three are unacknowledged');
     got[0].settle('ack');
     // Mosquitto 2.0.11 refills its quota loosely (it sent three more after this one ack): only "more" is pinned.
-    await waitFor('more after an ack', () => got.length > 3);
+    await until(() => got.length > 3, 'more after an ack');
     let settled = 1;
-    await waitFor('all 10', () => {
+    await until(() => {
       while (settled < got.length) got[settled++].settle('ack');
       return got.length === 10;
-    });
+    }, 'all 10');
     assert.deepEqual(got.map((g) => g.payload), Array.from({ length: 10 }, (_, i) => String(i)));
   });
 
@@ -207,12 +200,12 @@ describe('held acknowledgements (session with manualAcks)', function () {
     const b = await aedes();
     const clientId = unique('backlog');
     const away = open(config(b.url, clientId), 'bl/#', 1, false);
-    await waitFor('subscribed', () => b.subscribeCount() === 1);
+    await until(() => b.subscribeCount() === 1, 'subscribed');
     await away.s.close();
     await publishMany(b.url, 'bl/x', 20000, { qos: 1, payload: (i) => `${i}`.padEnd(1024, '.') });
 
     const back = open(config(b.url, clientId), 'bl/#');
-    await waitFor('the first 1,000', () => back.got.length >= 1000);
+    await until(() => back.got.length >= 1000, 'the first 1,000');
     // Let the reading stop settle: the count must stop growing well short of the backlog.
     let last = -1;
     while (last !== back.got.length) {
@@ -227,10 +220,10 @@ describe('held acknowledgements (session with manualAcks)', function () {
   /** Settles each message as it arrives until `n` have been, then checks they came in publish order (payloads `0`, `1`, …). */
   async function settleAllInOrder(got: Got[], n: number): Promise<void> {
     let settled = 0;
-    await waitFor(`all ${n}`, () => {
+    await until(() => {
       while (settled < got.length) got[settled++].settle('ack');
       return settled === n;
-    }, 60000);
+    }, `all ${n}`, 60000);
     assert.deepEqual(got.map((g) => Number.parseInt(g.payload, 10)), Array.from({ length: n }, (_, i) => i));
   }
 
@@ -243,7 +236,7 @@ describe('held acknowledgements (session with manualAcks)', function () {
     cleanups.push(() => b.stop());
     const clientId = unique(prefix);
     const away = open(config(b.url, clientId), `${prefix}/#`, 1, false);
-    await waitFor('subscribed', () => away.states.some((st) => st.state === 'connected'));
+    await until(() => away.states.some((st) => st.state === 'connected'), 'subscribed');
     await away.s.close();
     await publishMany(b.url, `${prefix}/x`, n, { qos: 1, payload: (i) => `${i}`.padEnd(64, '.') });
     return { b, clientId };
@@ -265,7 +258,7 @@ describe('held acknowledgements (session with manualAcks)', function () {
       if (back.got.length < n) setImmediate(count);
     };
     setImmediate(count);
-    await waitFor('the whole backlog', () => back.got.length === n, 30000);
+    await until(() => back.got.length === n, 'the whole backlog', 30000);
     assert.deepEqual(back.got.map((g) => Number.parseInt(g.payload, 10)), Array.from({ length: n }, (_, i) => i));
     // A PUBLISH here is 74 bytes, so a 64 kB read would be 885 of them.
     assert.ok(most <= 2 * PACKETS_PER_TURN + 2, `${most} messages in one turn`);
@@ -277,7 +270,7 @@ describe('held acknowledgements (session with manualAcks)', function () {
 
     // 74-byte PUBLISHes: a 64 kB read is some 885 of them, far past a high water of 100.
     const back = open(config(b.url, clientId, { readHighWater: 100 }), 'hr/#');
-    await waitFor('the high water', () => back.got.length >= 100);
+    await until(() => back.got.length >= 100, 'the high water');
     await sleep(500);
     assert.ok(back.got.length <= 100 + PACKETS_PER_TURN, `${back.got.length} unsettled messages`);
     await settleAllInOrder(back.got, 3000);
@@ -287,21 +280,21 @@ describe('held acknowledgements (session with manualAcks)', function () {
     const b = await aedes();
     const clientId = unique('held-keepalive');
     const away = open(config(b.url, clientId), 'hk/#', 1, false);
-    await waitFor('subscribed', () => b.subscribeCount() === 1);
+    await until(() => b.subscribeCount() === 1, 'subscribed');
     await away.s.close();
     await publishMany(b.url, 'hk/x', 3000, { qos: 1, payload: (i) => `${i}`.padEnd(1024, '.') });
 
     // keepalive 1 s: MQTT.js would give up after 1.5 s without reading a PINGRESP.
     const back = open(config(b.url, clientId, { keepalive: 1 }), 'hk/#');
-    await waitFor('the first 1,000', () => back.got.length >= 1000);
+    await until(() => back.got.length >= 1000, 'the first 1,000');
     await sleep(5000);
     assert.ok(back.got.length < 3000, `reading was held (${back.got.length} read, none settled)`);
     assert.deepEqual(back.states.filter((st) => st.state !== 'connecting'), [{ state: 'connected', sessionPresent: true }], 'no reconnect while held');
     let settled = 0;
-    await waitFor('all 3,000', () => {
+    await until(() => {
       while (settled < back.got.length) back.got[settled++].settle('ack');
       return settled === 3000;
-    }, 60000);
+    }, 'all 3,000', 60000);
     assert.equal(back.got.filter((g) => g.dup).length, 0, 'nothing was redelivered: the connection never dropped');
   });
 });

@@ -1,0 +1,48 @@
+// Specs for the subscription change a resubscribe waits for: which broker filters it needs held and gone, and which broker filter carries which.
+// untilApplied itself, the wait on a live session, is specified through the `subscribe` action in dynamic-subscriptions.test.ts.
+import assert from 'node:assert/strict';
+import { carries, changeOf } from '../nodes/broker/until-applied';
+import type { QoS } from '../nodes/session/cover';
+
+const subs = (...entries: [string, QoS][]): Map<string, QoS> => new Map(entries);
+
+describe('until-applied', () => {
+  describe('carries', () => {
+    it('holds for the same filter and for a plain filter that covers a plain one', () => {
+      assert.ok(carries('a/b', 'a/b'));
+      assert.ok(carries('a/#', 'a/b/c'));
+      assert.ok(carries('+/b', 'x/b'));
+      assert.ok(!carries('a/b', 'a/#'), 'a narrower filter does not carry a wider one');
+      assert.ok(!carries('a/+', 'b/c'));
+    });
+
+    it('holds for a shared subscription only with itself: a group gets its own share of the messages', () => {
+      assert.ok(carries('$share/g/a/#', '$share/g/a/#'));
+      assert.ok(!carries('$share/g/a/#', 'a/b'));
+      assert.ok(!carries('a/#', '$share/g/a/b'));
+      assert.ok(!carries('$share/g/a/#', '$share/h/a/b'));
+    });
+  });
+
+  describe('changeOf', () => {
+    it('needs the broker filters that carry the changed node\'s filters, at their QoS, and nothing else', () => {
+      const before = subs(['x/1', 1]);
+      const after = subs(['x/1', 1], ['a/#', 2], ['other', 0]);
+      const change = changeOf(before, after, ['a/b', 'a/c']);
+      assert.deepEqual([...change.need], [['a/#', 2]]);
+      assert.deepEqual(change.gone, []);
+    });
+
+    it('names what left the broker\'s set as gone', () => {
+      const change = changeOf(subs(['a/b', 1], ['c', 1]), subs(['c', 1]), ['c']);
+      assert.deepEqual([...change.need], [['c', 1]]);
+      assert.deepEqual(change.gone, ['a/b']);
+    });
+
+    it('needs nothing for a filter the new set no longer has', () => {
+      const change = changeOf(subs(['a/b', 1]), subs(), ['a/b']);
+      assert.deepEqual([...change.need], []);
+      assert.deepEqual(change.gone, ['a/b']);
+    });
+  });
+});
