@@ -155,6 +155,8 @@ describe('durable-mqtt-out faults (Node-RED as a process, Mosquitto)', function 
         await until(() => expected.every((n) => sub.seen.includes(n)), `all ${expected.length} accepted at the subscriber`, 120_000);
         // The badge drops its "· N queued" once the outbox is empty: nothing more can come after that.
         await until(() => badgeShows(files.status, 'connected') && !readFileSync(files.status, 'utf8').trimEnd().endsWith('queued'), 'the outbox to empty', 60_000);
+        // A Status node gets the badge in words, as the consumer's (README, "Status"), not a catalog key.
+        assert.equal(readFileSync(files.status, 'utf8').trimEnd().split('\n').at(-1), 'connected');
         return sub.seen;
       },
     };

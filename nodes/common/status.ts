@@ -5,6 +5,14 @@ import type { SessionState } from '../session/session';
 /** Looks up a message in the node set's catalog (RED._), with `__name__` substitutions. */
 export type Translate = (key: string, substitutions?: Record<string, string | number>) => string;
 
+/**
+ * The one translation policy of every badge: text in the runtime's language, never a bare key, so a
+ * Status node receives words and the numbers and names in them (README, "Status").
+ */
+export function translator(RED: { _: (key: string, substitutions?: Record<string, string | number>) => string }): Translate {
+  return (key, substitutions) => RED._(key, substitutions);
+}
+
 const NS = 'durable-mqtt';
 
 export function statusFor(s: SessionState, t: Translate): NodeStatus {

@@ -5,7 +5,7 @@ import { acquireTracker, releaseTracker } from '../acks/flow-hooks';
 import type { BrokerNode, Consumer } from '../broker/broker-node';
 import { carries } from '../broker/until-applied';
 import { guarded } from '../common/boundary';
-import { configErrorStatus, statusFor, statusPayload, type Translate } from '../common/status';
+import { configErrorStatus, statusFor, statusPayload, translator } from '../common/status';
 import type { SessionState } from '../session/session';
 import { convertPayload } from './payload';
 import { toMessage } from './message';
@@ -26,7 +26,7 @@ export function registerConsumer(RED: NodeAPI): void {
   const newId = messageIds();
   // Text in the runtime's language, so a Status node sees what the badge says rather than a message key
   // (core sends keys, which only editors translate). Editors show such text as it is.
-  const t: Translate = (key, subs) => RED._(key, subs);
+  const t = translator(RED);
 
   function DurableMqttIn(this: Node, props: ConsumerProps): void {
     RED.nodes.createNode(this, props);

@@ -2,7 +2,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import type { BrokerNode, Publisher } from '../broker/broker-node';
 import { guarded } from '../common/boundary';
-import { configErrorStatus, statusFor, type Translate } from '../common/status';
+import { configErrorStatus, statusFor, translator } from '../common/status';
 import { userDirOf } from '../session/durable-file';
 import type { SessionState } from '../session/session';
 import { closingWith, openNodeOutbox } from './node-outbox';
@@ -19,7 +19,7 @@ export const QOS0_NOT_CONNECTED = 'not connected: QoS 0 messages are not queued 
 const STATUS_INTERVAL_MS = 250;
 
 export function registerPublisher(RED: NodeAPI): void {
-  const t: Translate = (key, subs) => (subs ? RED._(key, subs) : key);
+  const t = translator(RED);
 
   function DurableMqttOut(this: Node, props: PublisherProps): void {
     RED.nodes.createNode(this, props);
@@ -54,8 +54,7 @@ export function registerPublisher(RED: NodeAPI): void {
       if (failure) return this.status(configErrorStatus(t, 'outboxWriteFailed', { reason: reasonOf(failure) }));
       const base: NodeStatus = statusFor(state, t);
       const depth = outbox?.depth ?? 0;
-      // The inner text is a bare key the runtime translates here, since it goes inside another message.
-      this.status(depth > 0 && base.text ? { ...base, text: RED._('durable-mqtt.status.queued', { state: RED._(base.text), count: depth }) } : base);
+      this.status(depth > 0 && base.text ? { ...base, text: t('durable-mqtt.status.queued', { state: String(base.text), count: depth }) } : base);
     };
     const pressure = pressureOf(RED);
     const changed = (): void => {
