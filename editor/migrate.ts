@@ -3,8 +3,9 @@ import type { EditorNodeInstance } from 'node-red';
 import { brokerMigrations } from '../nodes/broker/migrations';
 import { currentVersion, migrate, savedVersion, type Migration, type Props } from '../nodes/common/migrations';
 import { consumerMigrations } from '../nodes/consumer/migrations';
+import { publisherMigrations } from '../nodes/publisher/migrations';
 
-const MIGRATIONS: Record<string, readonly Migration[]> = { 'durable-mqtt-broker': brokerMigrations, 'durable-mqtt-in': consumerMigrations };
+const MIGRATIONS: Record<string, readonly Migration[]> = { 'durable-mqtt-broker': brokerMigrations, 'durable-mqtt-in': consumerMigrations, 'durable-mqtt-out': publisherMigrations };
 
 /** The properties a node saves: everything but the editor's own (`_def`, `_`, `_config` …) and functions. */
 function savedProps(node: object): Props {

@@ -1,6 +1,9 @@
 // Edit dialog of the `durable-mqtt-out` node: the core mqtt out's fields, plus the outbox limits and what happens when it is full.
 import type { EditorNodeProperties } from 'node-red';
+import { currentVersion } from '../nodes/common/migrations';
+import { publisherMigrations } from '../nodes/publisher/migrations';
 import { editorDef, showDefaults, validator, type NodeDefinition } from './define';
+import { upgradeInPlace } from './migrate';
 import { publisherChecks } from './validate';
 
 interface PublisherProps extends EditorNodeProperties {
@@ -12,6 +15,13 @@ interface PublisherProps extends EditorNodeProperties {
   outboxMaxMessages: number;
   outboxMaxMB: number;
   outboxWhenFull: string;
+  version: number;
+  // Core's names, kept so an imported core node keeps them and the runtime can say they are not used (nodes/publisher/migrations.ts).
+  respTopic?: string;
+  contentType?: string;
+  userProps?: string;
+  correl?: string;
+  expiry?: string;
 }
 
 const NS = 'durable-mqtt-out';
@@ -29,6 +39,12 @@ const definition: NodeDefinition<PublisherProps> = {
     outboxMaxMessages: { value: 10000, validate: check('outboxMaxMessages') },
     outboxMaxMB: { value: 100, validate: check('outboxMaxMB') },
     outboxWhenFull: { value: 'refuse', validate: check('outboxWhenFull') },
+    version: { value: currentVersion(publisherMigrations) },
+    respTopic: {},
+    contentType: {},
+    userProps: {},
+    correl: {},
+    expiry: {},
   },
   inputs: 1,
   outputs: 0,
@@ -42,6 +58,7 @@ const definition: NodeDefinition<PublisherProps> = {
     return this.name ? 'node_label_italic' : '';
   },
   oneditprepare: function () {
+    upgradeInPlace(this);
     showDefaults(this, definition, 'node-input');
   },
 };

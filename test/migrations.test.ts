@@ -6,6 +6,8 @@ import { brokerMigrations } from '../nodes/broker/migrations';
 import { currentVersion, isEnvReference, migrate, type Migration } from '../nodes/common/migrations';
 import { consumerMigrations } from '../nodes/consumer/migrations';
 import { parseConsumer } from '../nodes/consumer/settings';
+import { coreOnlySet, publisherMigrations } from '../nodes/publisher/migrations';
+import { parsePublisher } from '../nodes/publisher/settings';
 import { parseConfig } from '../nodes/session/config';
 
 type Props = Record<string, unknown>;
@@ -149,6 +151,25 @@ describe('migrations', () => {
       assert.equal(consumer({ topic: 'a' }).maxDeliveries, 0);
       assert.equal(consumer({ topic: 'a', version: 1, maxDeliveries: 3 }).maxDeliveries, 3);
       assert.equal(consumer({ topic: 'a', version: 2 }).maxDeliveries, undefined, 'a current node is not migrated');
+    });
+  });
+
+  describe('durable-mqtt-out version 1', () => {
+    // As 10-mqtt.js's editor saves a mqtt out: empty qos and retain leave them to the msg.
+    const coreOut = { id: 'o', type: 'durable-mqtt-out', z: 'f', name: '', topic: 't', qos: '', retain: '', respTopic: '', contentType: '', userProps: '', correl: '', expiry: '', broker: 'b' };
+
+    it('reads a core mqtt out as it ran: topic, qos and retain under the same names and meaning', () => {
+      const p = migrate(coreOut, publisherMigrations);
+      assert.equal((p as { version?: number }).version, currentVersion(publisherMigrations));
+      const parsed = parsePublisher(p);
+      assert.ok(parsed.ok);
+      assert.deepEqual([parsed.settings.topic, parsed.settings.qos, parsed.settings.retain], ['t', undefined, undefined]);
+    });
+
+    it('keeps the core node-level MQTT 5 properties it does not use, so the node can name those that are set', () => {
+      assert.deepEqual(coreOnlySet(migrate(coreOut, publisherMigrations)), [], 'empty ones are not set');
+      const set = migrate({ ...coreOut, respTopic: 'reply/here', expiry: 60, userProps: '{"a":"1"}' }, publisherMigrations);
+      assert.deepEqual(coreOnlySet(set), ['respTopic', 'userProps', 'expiry']);
     });
   });
 });

@@ -292,6 +292,14 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await sub.end();
   });
 
+  it('names the core mqtt out properties a converted node still sets and does not use, in a warning at start', async () => {
+    const id = outId('core-props');
+    await load(outFlow(mosq().url, id, { topic: 't', qos: '', retain: '', respTopic: 'reply/here', contentType: '', correl: 'abc' }), {}, [catchNode, completeNode]);
+    const warned = callsOf(id, 'warn').map(([m]) => String(m));
+    assert.equal(warned.length, 1);
+    assert.match(warned[0], /^respTopic, correl \(from the core mqtt out\) are not used: durable mqtt out takes MQTT 5 properties from the msg/);
+  });
+
   it('sends bad input to a Catch node: no topic, a wildcard topic, a payload that cannot be serialized', async () => {
     const id = outId('bad');
     await load(outFlow(mosq().url, id), {}, [catchNode, completeNode]);

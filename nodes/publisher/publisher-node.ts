@@ -2,6 +2,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import type { BrokerNode, Publisher } from '../broker/broker-node';
 import { guarded } from '../common/boundary';
+import { migrate } from '../common/migrations';
 import { configErrorStatus, statusFor, translator } from '../common/status';
 import { userDirOf } from '../session/durable-file';
 import type { SessionState } from '../session/session';
@@ -9,6 +10,7 @@ import { closingWith, openNodeOutbox } from './node-outbox';
 import { OutboxFullError, type Done, type Outbox, type OutboxWriteError, type Publication, type Queued } from './outbox';
 import { publicationOf } from './publication';
 import { pressureOf } from './pressure';
+import { coreOnlySet, publisherMigrations } from './migrations';
 import { Pump } from './pump';
 import { parsePublisher, type PublisherProps } from './settings';
 
@@ -21,8 +23,12 @@ const STATUS_INTERVAL_MS = 250;
 export function registerPublisher(RED: NodeAPI): void {
   const t = translator(RED);
 
-  function DurableMqttOut(this: Node, props: PublisherProps): void {
-    RED.nodes.createNode(this, props);
+  function DurableMqttOut(this: Node, saved: PublisherProps): void {
+    RED.nodes.createNode(this, saved);
+    // Older saves, and core mqtt out nodes with their type switched, are read in today's terms first.
+    const props = migrate(saved, publisherMigrations);
+    const unused = coreOnlySet(props);
+    if (unused.length > 0) this.warn(`${unused.join(', ')} (from the core mqtt out) are not used: durable mqtt out takes MQTT 5 properties from the msg (msg.responseTopic, msg.contentType, msg.userProperties, msg.correlationData, msg.messageExpiryInterval)`);
     const broker = props.broker ? (RED.nodes.getNode(props.broker) as BrokerNode | null) : null;
     const parsed = parsePublisher(props);
     /** The one error path for input: a red badge while it lasts, and done(err) so a Catch node sees it. */
