@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { Outbox, type Publication } from '../nodes/publisher/outbox';
 import { Pump } from '../nodes/publisher/pump';
 import { v8Flags } from './consumer-process';
+import { append } from '../test/support/outbox';
 
 const REPO_ROOT = resolve(__dirname, '..');
 const PAYLOAD_BYTES = 64;
@@ -37,7 +38,7 @@ const pub = (i: number): Publication => ({ topic: `bench/outbox/${i}`, payload: 
 async function fill(dir: string, n: number): Promise<Record<string, number>> {
   const start = performance.now();
   const box = await Outbox.open(dir, LIMITS);
-  for (let i = 0; i < n; i += FILL_CHUNK) await Promise.all(Array.from({ length: Math.min(FILL_CHUNK, n - i) }, (_, k) => box.append(pub(i + k))));
+  for (let i = 0; i < n; i += FILL_CHUNK) await Promise.all(Array.from({ length: Math.min(FILL_CHUNK, n - i) }, (_, k) => append(box, pub(i + k))));
   await box.close();
   return { fillSeconds: (performance.now() - start) / 1000 };
 }

@@ -8,6 +8,7 @@ import type { OutboxLimits } from '../nodes/publisher/limits';
 import { GROUP_MAX, Outbox, OutboxFullError, READ_AHEAD, type Done, type OutboxEvents, type Publication, type Queued } from '../nodes/publisher/outbox';
 import { until } from './support/until';
 import { smallFsForEach } from './support/small-fs';
+import { append } from './support/outbox';
 
 const LIMITS: OutboxLimits = { maxMessages: 1000, maxBytes: 1024 * 1024, whenFull: 'refuse' };
 const pub = (i: number, extra: Partial<Publication> = {}): Publication => ({ topic: `t/${i}`, payload: Buffer.from(String(i)), qos: 1, retain: false, ...extra });
@@ -63,8 +64,8 @@ describe('outbox', () => {
 
   it('hands out entries in the order they were appended, and keeps that order and their content after a reopen', async () => {
     let box = await Outbox.open(dir, LIMITS);
-    await Promise.all(Array.from({ length: 50 }, (_, i) => box.append(pub(i))));
-    await box.append(pub(50, { qos: 2, retain: true, properties: { correlationData: Buffer.from([0, 1, 255]), userProperties: { a: 'b' }, contentType: 'text/plain' } }));
+    await Promise.all(Array.from({ length: 50 }, (_, i) => append(box, pub(i))));
+    await append(box, pub(50, { qos: 2, retain: true, properties: { correlationData: Buffer.from([0, 1, 255]), userProperties: { a: 'b' }, contentType: 'text/plain' } }));
     const first = box.take();
     assert.equal(first?.publication.topic, 't/0');
     await box.close();
@@ -84,18 +85,18 @@ describe('outbox', () => {
 
   it('forgets removed entries, and appends after a reopen go behind what is left', async () => {
     let box = await Outbox.open(dir, LIMITS);
-    for (let i = 0; i < 5; i++) await box.append(pub(i));
+    for (let i = 0; i < 5; i++) await append(box, pub(i));
     for (let i = 0; i < 3; i++) box.remove(box.take()!);
     await box.close();
     box = await Outbox.open(dir, LIMITS);
-    await box.append(pub(5));
+    await append(box, pub(5));
     assert.deepEqual([box.take(), box.take(), box.take(), box.take()].map((e) => e?.publication.topic), ['t/3', 't/4', 't/5', undefined]);
     await box.close();
   });
 
   it('writes the appends of one turn as one record, kept until its last entry is removed, so a crash can repeat its entries but never lose one', async () => {
     let box = await Outbox.open(dir, LIMITS);
-    await Promise.all([0, 1, 2].map((i) => box.append(pub(i))));
+    await Promise.all([0, 1, 2].map((i) => append(box, pub(i))));
     box.remove(box.take()!);
     box.remove(box.take()!);
     await box.close();
@@ -116,7 +117,7 @@ describe('outbox', () => {
     await db.put('0000000000007', Buffer.concat([length, header, Buffer.from('old')]));
     await db.close();
     const box = await Outbox.open(dir, LIMITS);
-    await box.append(pub(8));
+    await append(box, pub(8));
     const old = box.take();
     assert.deepEqual(old?.publication, { topic: 't/old', payload: Buffer.from('old'), qos: 1, retain: false });
     assert.equal(box.take()?.publication.topic, 't/8');
@@ -129,7 +130,7 @@ describe('outbox', () => {
 
   it('moves records it cannot read to quarantine with their bytes as they were, counts them, and loads the rest in order', async () => {
     const box = await Outbox.open(dir, LIMITS);
-    await Promise.all([0, 1].map((i) => box.append(pub(i))));
+    await Promise.all([0, 1].map((i) => append(box, pub(i))));
     await box.close();
     const db = openDb(dir);
     const corrupt: Record<string, Buffer> = {
@@ -165,7 +166,7 @@ describe('outbox', () => {
 
   it('puts an untaken entry back at its place in the order', async () => {
     const box = await Outbox.open(dir, LIMITS);
-    for (let i = 0; i < 4; i++) await box.append(pub(i));
+    for (let i = 0; i < 4; i++) await append(box, pub(i));
     const a = box.take()!;
     const b = box.take()!;
     box.untake(b);
@@ -176,7 +177,7 @@ describe('outbox', () => {
 
   it('creates its folders 0700, so the LevelDB files in them are Node-RED\'s user\'s alone', async () => {
     const box = await Outbox.open(join(dir, 'outbox', 'one'), LIMITS);
-    await box.append(pub(0));
+    await append(box, pub(0));
     await box.close();
     const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8);
     assert.deepEqual([modeOf(join(dir, 'outbox')), modeOf(join(dir, 'outbox', 'one'))], ['700', '700']);
@@ -184,29 +185,29 @@ describe('outbox', () => {
 
   it('refuses a message when full by count or by bytes, and takes one again once room is made', async () => {
     const box = await Outbox.open(dir, { maxMessages: 3, maxBytes: 1024 * 1024, whenFull: 'refuse' });
-    for (let i = 0; i < 3; i++) await box.append(pub(i));
-    await assert.rejects(box.append(pub(3)), OutboxFullError);
+    for (let i = 0; i < 3; i++) await append(box, pub(i));
+    await assert.rejects(append(box, pub(3)), OutboxFullError);
     assert.equal(box.depth, 3);
     box.remove(box.take()!);
-    await box.append(pub(3));
+    await append(box, pub(3));
     await box.close();
 
     const small = await Outbox.open(join(dir, 'bytes'), { maxMessages: 100, maxBytes: 200, whenFull: 'refuse' });
-    await small.append(pub(0, { payload: Buffer.alloc(100) }));
-    await assert.rejects(small.append(pub(1, { payload: Buffer.alloc(100) })), OutboxFullError);
+    await append(small, pub(0, { payload: Buffer.alloc(100) }));
+    await assert.rejects(append(small, pub(1, { payload: Buffer.alloc(100) })), OutboxFullError);
     await small.close();
   });
 
   it('with dropOldest, evicts the oldest waiting entries and reports them, never one already taken', async () => {
     const box = await Outbox.open(dir, { maxMessages: 3, maxBytes: 1024 * 1024, whenFull: 'dropOldest' });
-    for (let i = 0; i < 3; i++) await box.append(pub(i));
+    for (let i = 0; i < 3; i++) await append(box, pub(i));
     const inFlight = box.take()!;
-    const { evicted } = await box.append(pub(3));
+    const { evicted } = await append(box, pub(3));
     assert.deepEqual(evicted.map((e) => e.publication.topic), ['t/1']);
     assert.equal(box.depth, 3);
     assert.deepEqual([box.take(), box.take(), box.take()].map((e) => e?.publication.topic), ['t/2', 't/3', undefined]);
     // Everything left is in flight: nothing may be evicted, so the new message is refused.
-    await assert.rejects(box.append(pub(4)), OutboxFullError);
+    await assert.rejects(append(box, pub(4)), OutboxFullError);
     box.remove(inFlight);
     await box.close();
   });
@@ -222,7 +223,7 @@ describe('outbox memory', () => {
   const BIG: OutboxLimits = { maxMessages: 1_000_000, maxBytes: 1024 * 1024 * 1024, whenFull: 'refuse' };
   /** Appends `from`..`to` - 1, a few thousand per turn as a busy flow would. */
   async function fill(box: Outbox, from: number, to: number): Promise<void> {
-    for (let i = from; i < to; i += 5000) await Promise.all(Array.from({ length: Math.min(5000, to - i) }, (_, k) => box.append(pub(i + k))));
+    for (let i = from; i < to; i += 5000) await Promise.all(Array.from({ length: Math.min(5000, to - i) }, (_, k) => append(box, pub(i + k))));
   }
 
   it('holds only its read-ahead in memory with 200,000 entries queued, and after a reopen hands them all out in order, appends made meanwhile after them', async () => {
@@ -340,13 +341,13 @@ describe('outbox when a write fails (full tmpfs)', () => {
     const dir = join(small().dir, 'box');
     const reported: (string | undefined)[] = [];
     const box = await Outbox.open(dir, LIMITS, { writeFailure: (err) => reported.push(err?.message) });
-    await box.append(pub(0));
+    await append(box, pub(0));
     small().fill();
     // Larger than a page, so the write cannot go into one LevelDB's log has room left in.
-    await assert.rejects(box.append(pub(1, { payload: Buffer.alloc(64 * 1024) })), /No space left on device/);
+    await assert.rejects(append(box, pub(1, { payload: Buffer.alloc(64 * 1024) })), /No space left on device/);
     small().free();
     await until(() => box.writeFailure === undefined, 'writes to work again');
-    await box.append(pub(2));
+    await append(box, pub(2));
     await box.close();
     const again = await Outbox.open(dir, LIMITS);
     try {

@@ -17,6 +17,7 @@ import { freePort } from './support/ports';
 import { publishMany } from './support/publisher';
 import { smallFsForEach } from './support/small-fs';
 import { coreNode } from './support/runtime';
+import { append } from './support/outbox';
 
 const catchNode = coreNode('core/common/25-catch.js');
 const completeNode = coreNode('core/common/24-complete.js');
@@ -265,8 +266,8 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     // What the earlier version wrote to its outbox without a check: Mosquitto closes the connection on the topic.
     // The first layout, <outbox root>/<node id>, which the node takes over at its first start.
     const earlier = await Outbox.open(join(outboxRoot(userDir()), id), { maxMessages: 100, maxBytes: 1e6, whenFull: 'refuse' });
-    await earlier.append({ topic: 'pub/left/a\u0001b', payload: Buffer.from('poison'), qos: 1, retain: false });
-    for (let i = 0; i < 5; i++) await earlier.append({ topic: 'pub/left/good', payload: Buffer.from(String(i)), qos: 1, retain: false });
+    await append(earlier, { topic: 'pub/left/a\u0001b', payload: Buffer.from('poison'), qos: 1, retain: false });
+    for (let i = 0; i < 5; i++) await append(earlier, { topic: 'pub/left/good', payload: Buffer.from(String(i)), qos: 1, retain: false });
     await earlier.close();
     await load(outFlow(mosq().url, id, {}, { protocolVersion: 4 }), {}, [catchNode, completeNode]);
     await until(() => sub.messages.length === 5, 'the five behind it at the subscriber', 20000);
@@ -375,7 +376,7 @@ describe('durable-mqtt-out: where the outbox is kept', function () {
     // What the old layout made of this id: a folder outside the outbox root, which must be neither read nor moved.
     const outside = join(root(), id);
     const stray = await Outbox.open(outside, { maxMessages: 10, maxBytes: 1024, whenFull: 'refuse' });
-    await stray.append({ topic: 'stray', payload: Buffer.from('x'), qos: 1, retain: false });
+    await append(stray, { topic: 'stray', payload: Buffer.from('x'), qos: 1, retain: false });
     await stray.close();
 
     await queueOne(url, id, 'loc-a');
@@ -400,7 +401,7 @@ describe('durable-mqtt-out: where the outbox is kept', function () {
     const id = fresh('legacy');
     const legacy = join(root(), id);
     const old = await Outbox.open(legacy, { maxMessages: 10, maxBytes: 1024, whenFull: 'refuse' });
-    for (const payload of ['a', 'b']) await old.append({ topic: 'pub/legacy', payload: Buffer.from(payload), qos: 1, retain: false });
+    for (const payload of ['a', 'b']) await append(old, { topic: 'pub/legacy', payload: Buffer.from(payload), qos: 1, retain: false });
     await old.close();
     const sub = await subscriber(mosq().url, 'pub/legacy');
     await load(outFlow(mosq().url, id), {}, [catchNode, completeNode]);

@@ -7,6 +7,7 @@ import mqtt from 'mqtt';
 import { Outbox, READ_AHEAD } from '../nodes/publisher/outbox';
 import { Pump } from '../nodes/publisher/pump';
 import { startAedes, type AedesHandle } from './support/aedes';
+import { append } from './support/outbox';
 
 const LIMITS = { maxMessages: 1_000_000, maxBytes: 1024 * 1024 * 1024, whenFull: 'refuse' } as const;
 
@@ -26,7 +27,7 @@ describe('pump', () => {
     const n = 4 * READ_AHEAD.count;
     const filling = await Outbox.open(dir, LIMITS);
     for (let i = 0; i < n; i += 5000) {
-      await Promise.all(Array.from({ length: Math.min(5000, n - i) }, (_, k) => filling.append({ topic: `pump/${i + k}`, payload: Buffer.from(String(i + k)), qos: 1, retain: false })));
+      await Promise.all(Array.from({ length: Math.min(5000, n - i) }, (_, k) => append(filling, { topic: `pump/${i + k}`, payload: Buffer.from(String(i + k)), qos: 1, retain: false })));
     }
     await filling.close();
 

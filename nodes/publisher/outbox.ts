@@ -219,17 +219,7 @@ export class Outbox {
   }
 
   /**
-   * Resolves once `publication` is on disk. When the outbox is full, `refuse` rejects with an
-   * OutboxFullError; `dropOldest` removes the oldest waiting entries to make room and returns them.
-   */
-  append(publication: Publication): Promise<{ entry: Queued; evicted: readonly Queued[] }> {
-    return new Promise((resolve, reject) => {
-      const evicted = this.add(publication, (entry, err) => (err ? reject(err) : resolve({ entry, evicted })));
-    });
-  }
-
-  /**
-   * `append` without a promise, for the node's per-message path: reserves room at once and queues
+   * Adds `publication`, for the node's per-message path without a promise: reserves room at once and queues
    * the record for the next group commit; `written` is called when that is on disk (or failed).
    * Returns the entries evicted to make room (`dropOldest`), already removed: the oldest of the
    * read-ahead, which are the oldest waiting. Throws an OutboxFullError when the message does not
