@@ -15,6 +15,9 @@ export function translator(RED: { _: (key: string, substitutions?: Record<string
 
 const NS = 'durable-mqtt';
 
+/** Badge refreshes for a changing count (in flight, queued), at most this often: a status goes to every open editor. */
+export const STATUS_INTERVAL_MS = 250;
+
 export function statusFor(s: SessionState, t: Translate): NodeStatus {
   switch (s.state) {
     case 'idle':

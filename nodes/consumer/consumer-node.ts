@@ -5,7 +5,7 @@ import { acquireTracker, releaseTracker } from '../acks/flow-hooks';
 import type { BrokerNode, Consumer } from '../broker/broker-node';
 import { carries } from '../broker/until-applied';
 import { guarded } from '../common/boundary';
-import { configErrorStatus, statusFor, statusPayload, translator } from '../common/status';
+import { configErrorStatus, STATUS_INTERVAL_MS, statusFor, statusPayload, translator } from '../common/status';
 import type { SessionState } from '../session/session';
 import { convertPayload } from './payload';
 import { toMessage } from './message';
@@ -18,9 +18,6 @@ import { dynamicStoreFor } from './dynamic-store';
 import { DynamicSubscriptions } from './dynamic-subscriptions';
 import { Delivery, type MessageFailed } from './delivery';
 import type { ErrorSource } from './dead-letter';
-
-// Badge refreshes for the in-flight count, at most this often: a status goes to every open editor.
-const STATUS_INTERVAL_MS = 250;
 
 export function registerConsumer(RED: NodeAPI): void {
   const newId = messageIds();

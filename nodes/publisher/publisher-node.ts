@@ -3,7 +3,7 @@ import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import type { BrokerNode, Publisher } from '../broker/broker-node';
 import { guarded } from '../common/boundary';
 import { migrate } from '../common/migrations';
-import { configErrorStatus, statusFor, translator } from '../common/status';
+import { configErrorStatus, STATUS_INTERVAL_MS, statusFor, translator } from '../common/status';
 import { userDirOf } from '../session/durable-file';
 import type { SessionState } from '../session/session';
 import { closingWith, openNodeOutbox } from './node-outbox';
@@ -16,9 +16,6 @@ import { parsePublisher, type PublisherProps } from './settings';
 
 /** done(err) of a QoS 0 message while the connection is not up. */
 export const QOS0_NOT_CONNECTED = 'not connected: QoS 0 messages are not queued (QoS 1 or 2 ones wait in the outbox until the broker is back)';
-
-// Badge refreshes for the outbox depth, at most this often: a status goes to every open editor.
-const STATUS_INTERVAL_MS = 250;
 
 export function registerPublisher(RED: NodeAPI): void {
   const t = translator(RED);
