@@ -1,6 +1,6 @@
 // Edit dialog of the `durable-mqtt-out` node: the core mqtt out's fields, plus the outbox limits and what happens when it is full.
 import type { EditorNodeProperties } from 'node-red';
-import { editorDef, showDefaults, validator, type NodeDefinition } from './define';
+import { showDefaults, validator } from './define';
 import { publisherChecks } from './validate';
 
 interface PublisherProps extends EditorNodeProperties {
@@ -17,7 +17,7 @@ interface PublisherProps extends EditorNodeProperties {
 const NS = 'durable-mqtt-out';
 const check = (name: keyof typeof publisherChecks) => validator<PublisherProps>(NS, (value) => publisherChecks[name](value));
 
-const definition: NodeDefinition<PublisherProps> = {
+RED.nodes.registerType<PublisherProps>('durable-mqtt-out', {
   category: 'network',
   color: '#cfa9cf',
   defaults: {
@@ -42,8 +42,6 @@ const definition: NodeDefinition<PublisherProps> = {
     return this.name ? 'node_label_italic' : '';
   },
   oneditprepare: function () {
-    showDefaults(this, definition, 'node-input');
+    showDefaults(this, 'node-input');
   },
-};
-
-RED.nodes.registerType('durable-mqtt-out', editorDef(definition));
+});
