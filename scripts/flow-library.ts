@@ -87,6 +87,7 @@ function recordOutput(stream: NodeJS.WriteStream): void {
     if (catalogueOffline) {
       text = text
         .replace(new RegExp(`.*Duplicate nodename (\\S+) found in package ${PROBE}.*`, 'g'), `⏭  N01 not run (${CATALOGUE_HOST} unreachable): node type $1 read`)
+        .replace(/.*Nodes all have unique names.*/, `⏭  N01 not run (${CATALOGUE_HOST} unreachable): no node type read`)
         .replace(/.*No similar named packages found.*/, `⏭  P08 not run: ${CATALOGUE_HOST} unreachable`);
     }
     return write(text);
