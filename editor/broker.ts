@@ -1,6 +1,6 @@
 // Edit dialog of the `durable-mqtt-broker` config node: laid out like the core mqtt-broker's, plus what a persistent session needs.
 import type { EditorNodeInstance, EditorNodeProperties } from 'node-red';
-import { editorDef, formValue, showDefaults, validator, type NodeDefinition } from './define';
+import { formValue, showDefaults, validator } from './define';
 import { brokerMigrations } from '../nodes/broker/migrations';
 import { currentVersion } from '../nodes/common/migrations';
 import { upgradeInPlace } from './migrate';
@@ -142,7 +142,7 @@ function prepare(this: Broker): void {
   upgradeInPlace(this);
   createTabs(this);
   messageSections(this);
-  showDefaults(this, definition, 'node-config-input');
+  showDefaults(this, 'node-config-input');
   // A persistent session is found by its client ID, so a new node gets one now and keeps it.
   if (!this.clientId && !this.cleanSession) field('clientId').val(newClientId());
   const regenerate = $('#node-config-input-regenerate');
@@ -172,21 +172,7 @@ function save(): void {
   if (!useTls().is(':checked')) field('tls').val('_ADD_');
 }
 
-/** The three message sections, with core's defaults (strings, as core's dialog saves them). */
-type Defaults = NodeDefinition<BrokerProps & MessageProps, BrokerCreds>['defaults'];
-function messageDefaults(): Pick<Defaults, keyof MessageProps> {
-  const out: Record<string, unknown> = {};
-  for (const kind of ['birth', 'close', 'will'] as const) {
-    out[`${kind}Topic`] = { value: '', validate: check(`${kind}Topic`) };
-    out[`${kind}Qos`] = { value: '0' };
-    out[`${kind}Retain`] = { value: 'false' };
-    out[`${kind}Payload`] = { value: '' };
-    out[`${kind}Msg`] = { value: {} };
-  }
-  return out as Pick<Defaults, keyof MessageProps>;
-}
-
-const definition: NodeDefinition<BrokerProps & MessageProps, BrokerCreds> = {
+RED.nodes.registerType<BrokerProps & MessageProps, BrokerCreds>('durable-mqtt-broker', {
   category: 'config',
   defaults: {
     name: { value: '' },
@@ -203,7 +189,22 @@ const definition: NodeDefinition<BrokerProps & MessageProps, BrokerCreds> = {
     socksProxy: { value: '', validate: check('socksProxy') },
     proxy: { value: '', type: 'http proxy', required: false },
     userProps: { value: '', validate: check('userProps') },
-    ...messageDefaults(),
+    // The birth, close and will messages, with core's defaults (strings, as core's dialog saves them).
+    birthTopic: { value: '', validate: check('birthTopic') },
+    birthQos: { value: '0' },
+    birthRetain: { value: 'false' },
+    birthPayload: { value: '' },
+    birthMsg: { value: {} },
+    closeTopic: { value: '', validate: check('closeTopic') },
+    closeQos: { value: '0' },
+    closeRetain: { value: 'false' },
+    closePayload: { value: '' },
+    closeMsg: { value: {} },
+    willTopic: { value: '', validate: check('willTopic') },
+    willQos: { value: '0' },
+    willRetain: { value: 'false' },
+    willPayload: { value: '' },
+    willMsg: { value: {} },
     version: { value: currentVersion(brokerMigrations) },
     clientid: {},
     cleansession: {},
@@ -216,6 +217,4 @@ const definition: NodeDefinition<BrokerProps & MessageProps, BrokerCreds> = {
   },
   oneditprepare: prepare,
   oneditsave: save,
-};
-
-RED.nodes.registerType('durable-mqtt-broker', editorDef(definition));
+});

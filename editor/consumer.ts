@@ -1,6 +1,6 @@
 // Edit dialog of the `durable-mqtt-in` node: the core mqtt in's fields in the same places, plus acknowledgement and shared groups.
 import type { EditorNodeInstance, EditorNodeProperties } from 'node-red';
-import { editorDef, formValue, showDefaults, validator, type NodeDefinition } from './define';
+import { formValue, showDefaults, validator } from './define';
 import { currentVersion } from '../nodes/common/migrations';
 import { consumerMigrations } from '../nodes/consumer/migrations';
 import { upgradeInPlace } from './migrate';
@@ -108,7 +108,7 @@ function toggleV5Rows(): void {
 
 function prepare(this: Consumer): void {
   upgradeInPlace(this);
-  showDefaults(this, definition, 'node-input');
+  showDefaults(this, 'node-input');
   field('broker').on('change', toggleV5Rows);
   toggleV5Rows();
   const showLimit = (): void => {
@@ -135,7 +135,7 @@ function prepare(this: Consumer): void {
     .trigger('change');
 }
 
-const definition: NodeDefinition<ConsumerProps> = {
+RED.nodes.registerType<ConsumerProps>('durable-mqtt-in', {
   category: 'network',
   color: '#cfa9cf',
   defaults: {
@@ -190,6 +190,4 @@ const definition: NodeDefinition<ConsumerProps> = {
     // As core's dialog: the input port exists only for msg.action.
     (this as { inputs: 0 | 1 }).inputs = isDynamic(this) ? 1 : 0;
   },
-};
-
-RED.nodes.registerType('durable-mqtt-in', editorDef(definition));
+});

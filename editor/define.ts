@@ -1,11 +1,23 @@
 // Typed node definitions for the editor, with Node-RED 3.x validators that return a message string.
-import type { EditorNodeInstance, EditorNodeDef, EditorNodeProperties, EditorRED } from 'node-red';
+import type { EditorNodeDef, EditorNodeInstance, EditorNodeProperties, EditorRED } from 'node-red';
 import { isEnvReference } from '../nodes/common/migrations';
 import type { Problem } from './validate';
 
+/**
+ * The editor's registry as we call it: `registerType` takes definitions whose validators may return
+ * messages (Node-RED ≥ 3.1 shows them; the shipped types only know booleans).
+ */
+type Nodes = Omit<EditorRED['nodes'], 'registerType'> & {
+  registerType<P extends EditorNodeProperties, C = undefined>(type: string, def: NodeDefinition<P, C>): void;
+};
+
 declare global {
-  /** The editor's global API; Node-RED loads our script after it. */
-  const RED: EditorRED;
+  /**
+   * The editor's global API; Node-RED loads our script after it. Every node type is registered with
+   * `RED.nodes.registerType('<type>', { ... })`, the definition an object literal at the call: tools that
+   * read node types from the built html without running it (node-red-dev, the flow library) find only those.
+   */
+  const RED: Omit<EditorRED, 'nodes'> & { nodes: Nodes };
 }
 
 /** Node-RED ≥ 3.1 shows a string from validate as the field's tooltip; the shipped types only know booleans. */
@@ -25,15 +37,6 @@ export type NodeDefinition<P extends EditorNodeProperties, C = undefined> = Omit
 };
 
 /**
- * The definition as RED.nodes.registerType takes it. Callers pass the type as a string literal, so
- * tools that read the built html (the Flow Library scorecard) find it.
- */
-export function editorDef<P extends EditorNodeProperties, C = undefined>(def: NodeDefinition<P, C>): EditorNodeDef<P, C> {
-  // Only `validate`'s return type differs from EditorNodeDef, and the editor accepts strings since 3.1.
-  return def as unknown as EditorNodeDef<P, C>;
-}
-
-/**
  * Turns a check into a validator that reports the problem in the user's language. It must declare
  * two parameters: Node-RED shows a returned string only from validators of length 2.
  */
@@ -48,7 +51,9 @@ export function validator<P extends EditorNodeProperties>(ns: string, check: (th
 }
 
 /** Shows the default of every plain property the node lacks (a hand-written flow, or one saved before the property existed). */
-export function showDefaults<P extends EditorNodeProperties, C>(node: EditorNodeInstance<P>, def: NodeDefinition<P, C>, prefix: string): void {
+export function showDefaults<P extends EditorNodeProperties>(node: EditorNodeInstance<P>, prefix: string): void {
+  // The definition as registered: it is written only at its registerType call.
+  const def = RED.nodes.getType(node.type);
   for (const [prop, d] of Object.entries(def.defaults) as [string, PropertyDef<P, unknown>][]) {
     if ((node as Record<string, unknown>)[prop] !== undefined || d.value === '' || d.value === undefined || d.type) continue;
     const input = $(`#${prefix}-${prop}`);

@@ -2,7 +2,7 @@
 import type { EditorNodeProperties } from 'node-red';
 import { currentVersion } from '../nodes/common/migrations';
 import { publisherMigrations } from '../nodes/publisher/migrations';
-import { editorDef, showDefaults, validator, type NodeDefinition } from './define';
+import { showDefaults, validator } from './define';
 import { upgradeInPlace } from './migrate';
 import { publisherChecks } from './validate';
 
@@ -27,7 +27,7 @@ interface PublisherProps extends EditorNodeProperties {
 const NS = 'durable-mqtt-out';
 const check = (name: keyof typeof publisherChecks) => validator<PublisherProps>(NS, (value) => publisherChecks[name](value));
 
-const definition: NodeDefinition<PublisherProps> = {
+RED.nodes.registerType<PublisherProps>('durable-mqtt-out', {
   category: 'network',
   color: '#cfa9cf',
   defaults: {
@@ -59,8 +59,6 @@ const definition: NodeDefinition<PublisherProps> = {
   },
   oneditprepare: function () {
     upgradeInPlace(this);
-    showDefaults(this, definition, 'node-input');
+    showDefaults(this, 'node-input');
   },
-};
-
-RED.nodes.registerType('durable-mqtt-out', editorDef(definition));
+});
