@@ -100,6 +100,22 @@ function recordOutput(stream: NodeJS.WriteStream): void {
 const sameList = (got: string[] | undefined, want: string[] | undefined): boolean =>
   want === undefined || (got ?? []).slice().sort().join() === want.slice().sort().join();
 
+/**
+ * D03 flags every dependency whose latest release is outside its package.json range, and ours are
+ * pinned exactly: a patch of mqtt upstream would turn CI red with no change here. What issue 24 asks
+ * is the current major, so a package behind only within its major is printed and not counted.
+ */
+function withinMajor(scorecard: Scorecard, text: string): void {
+  const d03 = scorecard.D03;
+  if (!d03 || d03.test) return;
+  const major = (v: string): number => Number.parseInt(v.replace(/^[^0-9]*/, ''), 10);
+  const behind = new Map([...text.matchAll(/D03 (\S+) is not at latest version, package\.json specifies: (\S+), latest is: (\S+)/g)].map((m) => [m[1], major(m[3]) > major(m[2])]));
+  const minor = (d03.packages ?? []).filter((p) => behind.get(p) === false);
+  if (minor.length > 0) console.log(`D03: newer releases within the pinned major of ${minor.join(', ')} (pins are exact on purpose; not counted)`);
+  const majors = (d03.packages ?? []).filter((p) => behind.get(p) !== false);
+  scorecard.D03 = majors.length > 0 ? { ...d03, packages: majors } : { test: true };
+}
+
 async function main(): Promise<number> {
   const version = (devRequire('./package.json') as { version: string }).version;
   console.log(`node-red-dev ${version} validate`);
@@ -125,6 +141,7 @@ async function main(): Promise<number> {
   const expectedWithExamples = NODE_TYPES.filter((t) => !CONFIG_TYPES.includes(t));
   if (withExamples.join() !== expectedWithExamples.join()) problems.push(`N02 found examples for ${withExamples.join(', ') || 'no node'}, not ${expectedWithExamples.join(', ')}`);
 
+  withinMajor(scorecard, text);
   const offline = catalogueOffline ? ['N01', 'P08'] : [];
   const required = ['P01', 'P03', 'P04', 'P05', 'P06', 'P07', 'N01', 'N02', 'D01', 'D02', 'D03', 'P08'].filter((c) => !offline.includes(c));
   for (const code of required) {
