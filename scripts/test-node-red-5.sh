@@ -13,10 +13,11 @@ if [ ! -d .ci/nr5/node_modules/node-red ] || [ .ci/nr5/package-lock.json -nt .ci
 fi
 echo "Node.js $(node --version), Node-RED $(node -p "require('./.ci/nr5/node_modules/node-red/package.json').version")"
 
-# Only specs that load the nodes into the runtime under test: demo.test.ts runs scripts/demo.ts, which
-# imports the devDependency (Node-RED 4.1), and support.test.ts checks the broker helpers, no Node-RED.
+# Every spec file but demo.test.ts, which runs scripts/demo.ts on the devDependency (Node-RED 4.1) by design: the
+# process-level specs start the Node-RED of NODE_RED_DIR (test/support/runtime.ts), the helper-level ones load it.
 # --no-config: mocha would add .mocharc.json's spec (every file) to the files named here.
+specs=$(ls test/*.test.ts | grep -v '^test/demo\.test\.ts$')
+# shellcheck disable=SC2086
 NODE_RED_DIR=.ci/nr5/node_modules/node-red node node_modules/.bin/mocha --no-config \
-  --node-option import=tsx --extension ts --timeout 30000 --exit \
-  test/topic.test.ts test/session.test.ts test/ack-gate.test.ts test/broker.test.ts test/consumer.test.ts test/ack-modes.test.ts test/completion.test.ts \
-  test/dynamic-subscriptions.test.ts test/broker-failures.test.ts test/outbox.test.ts test/publisher.test.ts test/packaging.test.ts "$@"
+  --node-option import=tsx --extension ts --timeout 30000 \
+  $specs "$@"

@@ -15,8 +15,8 @@ const registrations = new WeakMap<Hooks, Registration>();
 
 /**
  * Returns the shared tracker, adding the hooks for the first user. Hooks run for every message in
- * every flow of the runtime, so they exist only while a consumer in `complete` mode does, and each
- * does one Map lookup for messages we do not track.
+ * every flow of the runtime, so they exist only while a consumer in `complete` mode does, and for a
+ * message we do not track each costs at most two Map lookups (by `_msgid`, then by msg object).
  */
 export function acquireTracker(RED: NodeAPI): CompletionTracker {
   let reg = registrations.get(RED.hooks);

@@ -1,4 +1,4 @@
-// The `durable-mqtt-broker` config node: owns one session and shares it between the consumer nodes that use it.
+// The `durable-mqtt-broker` config node: owns one session and shares its connection between the in and out nodes that use it.
 import type { IPublishPacket } from 'mqtt';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { EventEmitter } from 'node:events';

@@ -33,7 +33,7 @@ export function carries(broker: string, f: string): boolean {
 /**
  * Resolves with the filters of `change.need` the broker refused, once each other one is held at
  * its QoS and every `gone` one is unsubscribed. The session commits each SUBACK and UNSUBACK to
- * the ledger before it emits `subscribed` / `unsubscribed` (session.ts syncOnce), so the ledger is
+ * the ledger before it emits `subscribed` / `unsubscribed` (subscriptions.ts, syncOnce), so the ledger is
  * what is checked. It also resolves as soon as the session is not connected: the change is then
  * made on the next connection, from the filters the consumers hold (persisted for dynamic ones).
  */

@@ -1,13 +1,13 @@
-// Test helper: Node-RED 4 as a separate OS process loading this package, so tests can SIGKILL and restart it.
+// Test helper: Node-RED (the one test/support/runtime.ts names) as a separate OS process loading this package, so tests can SIGKILL and restart it.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { exitOf, killOnExit } from './children.js';
 import { freePort } from './ports.js';
+import { NODE_RED_CLI } from './runtime.js';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-const RED_JS = join(REPO_ROOT, 'node_modules', 'node-red', 'red.js');
 const FLOW_FILE = 'flows.json';
 /** Node's own flags for every Node-RED started here, e.g. `NODE_RED_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'` to profile a bench (NODE_OPTIONS refuses --cpu-prof). */
 const NODE_ARGS = (process.env.NODE_RED_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -136,7 +136,7 @@ export async function startNodeRed(opts: NodeRedOptions): Promise<NodeRedProcess
     start: () =>
       untilStartedAfter(() => {
         if (child && child.exitCode === null && child.signalCode === null) throw new Error('Node-RED is already running');
-        const proc = spawn(process.execPath, [...NODE_ARGS, RED_JS, '--settings', settingsFile, '--userDir', userDir, '--port', String(port), FLOW_FILE], {
+        const proc = spawn(process.execPath, [...NODE_ARGS, NODE_RED_CLI, '--settings', settingsFile, '--userDir', userDir, '--port', String(port), FLOW_FILE], {
           cwd: userDir,
           env: { ...process.env, ...opts.env },
           stdio: ['ignore', 'pipe', 'pipe'],
