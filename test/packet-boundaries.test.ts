@@ -1,6 +1,6 @@
 // Specs for PacketBoundaries: the read pacer's packet counting across reads, headers and bodies split anywhere.
 import assert from 'node:assert/strict';
-import { PacketBoundaries } from '../nodes/session/packet-boundaries';
+import { holdsWholePacket, PacketBoundaries } from '../nodes/session/packet-boundaries';
 import { rawPacket } from './support/packets';
 
 /** An MQTT packet: type byte, remaining length (1-4 bytes), body. */
@@ -69,5 +69,19 @@ describe('PacketBoundaries', () => {
     b.limit = p.length;
     assert.equal(b.cut(p, 1), p.length);
     assert.equal(b.tooLarge, undefined);
+  });
+});
+
+describe('holdsWholePacket', () => {
+  it('holds once the bytes reach the end the header announces, for one-byte and multi-byte lengths', () => {
+    const puback = Buffer.from([0x40, 0x02, 0x00, 0x07]);
+    assert.ok(holdsWholePacket(puback));
+    assert.ok(!holdsWholePacket(puback.subarray(0, 3)), 'its last byte missing');
+    assert.ok(!holdsWholePacket(puback.subarray(0, 1)), 'the length not there yet');
+    assert.ok(holdsWholePacket(Buffer.from([0xc0, 0x00])), 'PINGREQ: no body');
+    const big = packet(0x32, 200);
+    assert.ok(holdsWholePacket(big));
+    assert.ok(!holdsWholePacket(big.subarray(0, big.length - 1)));
+    assert.ok(!holdsWholePacket(big.subarray(0, 2)), 'half of a two-byte length');
   });
 });

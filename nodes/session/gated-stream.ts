@@ -4,6 +4,7 @@ import { Duplex } from 'node:stream';
 import type { MqttClient, Packet } from 'mqtt';
 import { AckGate } from './ack-gate';
 import { AwaitedAnswers } from './awaited';
+import { holdsWholePacket } from './packet-boundaries';
 import { ReadPacer, type Shed } from './read-pacer';
 
 /** ms a broker has to close its side after our FIN in closeGently before the socket is destroyed. */
@@ -147,7 +148,7 @@ export class GatedStream extends Duplex {
       capture.chunks.push(chunk);
       capture.length += chunk.length;
       const whole = Buffer.concat(capture.chunks, capture.length);
-      if (isWhole(whole)) {
+      if (holdsWholePacket(whole)) {
         this.capture = undefined;
         this.gate.offer(capture.id, whole);
         this.acked?.();
@@ -198,16 +199,4 @@ export class GatedStream extends Duplex {
     }
     this.inner.write(bytes);
   }
-}
-
-/** True once `data` holds a whole packet: its fixed header and the remaining length it announces. */
-function isWhole(data: Buffer): boolean {
-  let length = 0;
-  let multiplier = 1;
-  for (let i = 1; i < data.length && i <= 4; i++) {
-    length += (data[i] & 0x7f) * multiplier;
-    if ((data[i] & 0x80) === 0) return data.length >= i + 1 + length;
-    multiplier *= 128;
-  }
-  return false;
 }
