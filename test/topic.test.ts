@@ -1,6 +1,6 @@
 // Specs for nodes/session/topic.ts: filter validation, parsing, covering, overlap and generalisation, checked against a reference matcher.
 import { strict as assert } from 'node:assert';
-import { covers, filterError, inboundTopicError, overlaps, parseFilter, splitFilters, topicError } from '../nodes/session/topic.js';
+import { carries, covers, filterError, inboundTopicError, overlaps, parseFilter, splitFilters, topicError } from '../nodes/session/topic.js';
 import { matches, randomFilter, seeded, topicUniverse } from './support/filters';
 
 describe('topic', () => {
@@ -181,4 +181,20 @@ describe('topic', () => {
     });
   });
 
+  describe('carries', () => {
+    it('holds for the same filter and for a plain filter that covers a plain one', () => {
+      assert.ok(carries('a/b', 'a/b'));
+      assert.ok(carries('a/#', 'a/b/c'));
+      assert.ok(carries('+/b', 'x/b'));
+      assert.ok(!carries('a/b', 'a/#'), 'a narrower filter does not carry a wider one');
+      assert.ok(!carries('a/+', 'b/c'));
+    });
+
+    it('holds for a shared subscription only with itself: a group gets its own share of the messages', () => {
+      assert.ok(carries('$share/g/a/#', '$share/g/a/#'));
+      assert.ok(!carries('$share/g/a/#', 'a/b'));
+      assert.ok(!carries('a/#', '$share/g/a/b'));
+      assert.ok(!carries('$share/g/a/#', '$share/h/a/b'));
+    });
+  });
 });

@@ -1,29 +1,12 @@
-// Specs for the subscription change a resubscribe waits for: which broker filters it needs held and gone, and which broker filter carries which.
+// Specs for the subscription change a resubscribe waits for: which broker filters it needs held and gone (which carries which: topic.test.ts).
 // untilApplied itself, the wait on a live session, is specified through the `subscribe` action in dynamic-subscriptions.test.ts.
 import assert from 'node:assert/strict';
-import { carries, changeOf } from '../nodes/broker/until-applied';
+import { changeOf } from '../nodes/broker/until-applied';
 import type { QoS } from '../nodes/session/cover';
 
 const subs = (...entries: [string, QoS][]): Map<string, QoS> => new Map(entries);
 
 describe('until-applied', () => {
-  describe('carries', () => {
-    it('holds for the same filter and for a plain filter that covers a plain one', () => {
-      assert.ok(carries('a/b', 'a/b'));
-      assert.ok(carries('a/#', 'a/b/c'));
-      assert.ok(carries('+/b', 'x/b'));
-      assert.ok(!carries('a/b', 'a/#'), 'a narrower filter does not carry a wider one');
-      assert.ok(!carries('a/+', 'b/c'));
-    });
-
-    it('holds for a shared subscription only with itself: a group gets its own share of the messages', () => {
-      assert.ok(carries('$share/g/a/#', '$share/g/a/#'));
-      assert.ok(!carries('$share/g/a/#', 'a/b'));
-      assert.ok(!carries('a/#', '$share/g/a/b'));
-      assert.ok(!carries('$share/g/a/#', '$share/h/a/b'));
-    });
-  });
-
   describe('changeOf', () => {
     it('needs the broker filters that carry the changed node\'s filters, at their QoS, and nothing else', () => {
       const before = subs(['x/1', 1]);

@@ -2,7 +2,6 @@
 import { carriersOf, type QoS } from '../session/cover';
 import type { SubscriptionLedger } from '../session/ledger';
 import type { MqttSession } from '../session/session';
-import { covers, parseFilter } from '../session/topic';
 
 /** The broker filters a change needs held (with their QoS) and those it needs gone. */
 export interface Change {
@@ -20,14 +19,6 @@ export function changeOf(before: ReadonlyMap<string, QoS>, after: ReadonlyMap<st
   for (const f of filters) for (const broker of carriersOf(after, f)) carriers.add(broker);
   const need = new Map([...after].filter(([broker]) => carriers.has(broker)));
   return { need, gone: [...before.keys()].filter((f) => !after.has(f)) };
-}
-
-/** True when the broker subscription `broker` delivers what filter `f` asks for. */
-export function carries(broker: string, f: string): boolean {
-  if (broker === f) return true;
-  const b = parseFilter(broker);
-  const p = parseFilter(f);
-  return b.group === undefined && p.group === undefined && covers(b.filter, p.filter);
 }
 
 /**

@@ -1,9 +1,9 @@
 // The input of a dynamic durable-mqtt-in: core's msg.action (subscribe, unsubscribe, getSubscriptions, connect, disconnect), with done() when the broker has answered.
 import type { NodeMessage } from 'node-red';
 import type { BrokerNode, Consumer } from '../broker/broker-node';
-import { carries } from '../broker/until-applied';
 import { guarded } from '../common/boundary';
 import { asError } from '../session/events';
+import { carries } from '../session/topic';
 import { parseTopics, type DynamicSubscriptions } from './dynamic-subscriptions';
 
 /** Core's action names (10-mqtt.js, MQTTInNode `Actions`). */

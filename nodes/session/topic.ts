@@ -112,3 +112,15 @@ export function overlaps(a: string, b: string): boolean {
     if (p !== q) return false;
   }
 }
+
+/**
+ * True when the broker subscription `broker` delivers what filter `f` asks for: the same filter, or
+ * plain filters where one covers the other. A shared subscription delivers only its own share, so it
+ * carries, and is carried by, nothing but itself.
+ */
+export function carries(broker: string, f: string): boolean {
+  if (broker === f) return true;
+  const b = parseFilter(broker);
+  const p = parseFilter(f);
+  return b.group === undefined && p.group === undefined && covers(b.filter, p.filter);
+}
