@@ -11,8 +11,9 @@ import type { SubscribeFlags } from '../session/flags';
 import { userDirOf } from '../session/durable-file';
 import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
 import { IdRouter, TopicRouter } from '../session/router';
+import { MAX_TWO_BYTES } from '../session/reasons';
 import { MqttSession, type PublishOptions, type Published, type SessionState, type Settle } from '../session/session';
-import { covers, inboundTopicError, parseFilter } from '../session/topic';
+import { carries, inboundTopicError } from '../session/topic';
 import { pressureOf } from '../publisher/pressure';
 import { brokerMigrations } from './migrations';
 import { changeOf, untilApplied } from './until-applied';
@@ -106,7 +107,6 @@ interface HttpProxyNode extends Node<{ username?: string; password?: string }> {
 
 type Parked = [topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle];
 
-const MAX_RECEIVE_MAXIMUM = 65535;
 
 export function registerBroker(RED: NodeAPI): void {
   function DurableMqttBroker(this: Node<BrokerCredentials>, saved: BrokerProps): void {
@@ -266,7 +266,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
   });
   session.on('subscribeFailed', (filter, code) => {
     node.error(`broker refused subscription ${filter} (code 0x${code.toString(16)})`);
-    for (const c of consumers) if (c.filters.some((f) => covers(filter, parseFilter(f).filter) || f === filter)) c.onSubscribeFailed(filter, code);
+    for (const c of consumers) if (c.filters.some((f) => carries(filter, f))) c.onSubscribeFailed(filter, code);
   });
 
   node.register = (c) => {
@@ -368,7 +368,7 @@ function joinSettles(n: number, settle: Settle): Settle {
 function receiveMaximum(consumers: Iterable<Consumer>): number | undefined {
   let sum = 0;
   for (const c of consumers) sum += c.window ?? 0;
-  return sum > 0 ? Math.min(sum, MAX_RECEIVE_MAXIMUM) : undefined;
+  return sum > 0 ? Math.min(sum, MAX_TWO_BYTES) : undefined;
 }
 
 function ledgerFor(RED: NodeAPI, config: SessionConfig): SubscriptionLedger {

@@ -1,6 +1,7 @@
 // Versions of the durable-mqtt-broker's saved properties; version 1 also reads the core mqtt-broker's names.
-import { holds, isEnvReference, unset, type Migration, type Props } from '../common/migrations';
+import { holds, isEnvReference, type Migration, type Props } from '../common/migrations';
 import { withPort } from '../session/config';
+import { unset } from '../session/values';
 
 /** The core node's names for what we call clientId and cleanSession (core 10-mqtt.js, MQTTBrokerNode.setOptions). */
 const CORE_RENAMES: readonly [core: string, ours: string][] = [

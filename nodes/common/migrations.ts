@@ -44,8 +44,6 @@ export function migrate<P extends object>(props: P, migrations: readonly Migrati
  */
 export const holds = (p: Props, key: string): boolean => Object.hasOwn(p, key) && p[key] !== undefined;
 
-/** Unset as a flow says it: missing, null or an empty string. */
-export const unset = (v: unknown): boolean => v === undefined || v === null || v === '';
 
 /** Node-RED replaces a property that is exactly `${NAME}` (or the older `$(NAME)`) with that environment variable at deploy time (@node-red/runtime lib/flows/util.js, mapEnvVarProperties). */
 export const ENV_REFERENCE = /^\$\{\S+\}$|^\$\(\S+\)$/;

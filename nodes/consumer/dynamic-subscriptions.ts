@@ -1,12 +1,11 @@
 // A durable-mqtt-in's dynamic subscriptions: msg.topic read as core's mqtt in reads it, and the filter set it adds to the node's own.
 import type { FilterOptions } from '../broker/broker-node';
-import { unset } from '../common/migrations';
 import { asBool } from '../session/config';
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
 import { TopicRouter } from '../session/router';
 import { filterError } from '../session/topic';
-import { ownValue } from '../session/values';
+import { ownValue, unset } from '../session/values';
 import { DATATYPES, type Datatype } from './settings';
 import type { DynamicStore } from './dynamic-store';
 import { MAX_FILTERS_PER_ACTION, MAX_FILTERS_PER_NODE } from './limits';

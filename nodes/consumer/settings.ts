@@ -1,11 +1,13 @@
 // The properties of a durable-mqtt-in node, checked and defaulted; no Node-RED runtime needed, so the editor runs the same checks.
 import type { NodeDef } from 'node-red';
 import type { AckOptions } from '../acks/ack-after-complete';
-import { migrate, unset } from '../common/migrations';
+import { migrate } from '../common/migrations';
 import { asBool, numberIn } from '../session/config';
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
+import { MAX_TWO_BYTES } from '../session/reasons';
 import { filterError, splitFilters } from '../session/topic';
+import { unset } from '../session/values';
 import { MAX_DELIVERIES, MAX_FILTERS_PER_NODE } from './limits';
 import { consumerMigrations } from './migrations';
 
@@ -80,7 +82,7 @@ export function parseConsumer(saved: ConsumerProps): Parsed {
   if (ackMode !== 'complete' && ackMode !== 'receive') return { ok: false, key: 'invalidAckMode', error: `ackMode must be "complete" or "receive", not "${ackMode}"` };
   // The window and the timeout only apply after the flow; on arrival they are ignored, as the editor hides them.
   const complete = ackMode === 'complete';
-  const maxInFlight = complete ? numberIn(props.maxInFlight, ACK_DEFAULTS.maxInFlight, 1, 65535, 'maxInFlight') : ACK_DEFAULTS.maxInFlight;
+  const maxInFlight = complete ? numberIn(props.maxInFlight, ACK_DEFAULTS.maxInFlight, 1, MAX_TWO_BYTES, 'maxInFlight') : ACK_DEFAULTS.maxInFlight;
   if (typeof maxInFlight === 'string') return { ok: false, key: 'invalidMaxInFlight', error: maxInFlight };
   const ackTimeout = complete ? numberIn(props.ackTimeout, ACK_DEFAULTS.ackTimeout, 0, 86400, 'ackTimeout', false) : ACK_DEFAULTS.ackTimeout;
   if (typeof ackTimeout === 'string') return { ok: false, key: 'invalidAckTimeout', error: ackTimeout };

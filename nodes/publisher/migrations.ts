@@ -1,5 +1,6 @@
 // Versions of the durable-mqtt-out's saved properties; version 1 also reads the core mqtt out's.
 import { type Migration, type Props } from '../common/migrations';
+import { blank } from '../session/values';
 
 /**
  * The core mqtt out's node-level MQTT 5 properties (10-mqtt.js, MQTTOutNode), which this node does
@@ -10,8 +11,7 @@ export const CORE_ONLY_PROPERTIES = ['respTopic', 'contentType', 'userProps', 'c
 
 /** The core-only properties a converted node still sets, so the node can say they are not used rather than drop them silently. */
 export function coreOnlySet(saved: object): string[] {
-  const p = saved as Props;
-  return CORE_ONLY_PROPERTIES.filter((k) => (typeof p[k] === 'string' ? p[k].trim() !== '' : p[k] !== undefined && p[k] !== null));
+  return CORE_ONLY_PROPERTIES.filter((k) => !blank((saved as Props)[k]));
 }
 
 /**

@@ -1,5 +1,6 @@
 // Moves outbox entries to the broker in order while connected, a window at a time, and removes each once the broker has acknowledged it.
 import { guarded } from '../common/boundary';
+import { FAILURE_CODE } from '../session/reasons';
 import type { Published } from '../session/session';
 import type { Outbox, Publication, Queued } from './outbox';
 
@@ -10,8 +11,6 @@ import type { Outbox, Publication, Queued } from './outbox';
  * reconnect resends what is in flight, so this is also the out node's share of the duplicates.
  */
 export const PUBLISH_WINDOW = 1000;
-/** MQTT 5 reason codes from this value up mean the broker refused the message (PUBACK/PUBREC). */
-const REFUSED = 0x80;
 
 export interface PumpHandlers {
   /** The entry left the outbox: acknowledged (`err` undefined), refused by the broker, or its publish threw. */
@@ -73,7 +72,7 @@ export class Pump {
   private readonly published = guarded(
     (entry: Queued, err?: (Error & { code?: unknown }) | null) => {
       if (!err) return this.finish(entry);
-      if (typeof err.code === 'number' && err.code >= REFUSED) return this.finish(entry, err);
+      if (typeof err.code === 'number' && err.code >= FAILURE_CODE) return this.finish(entry, err);
       this.inFlight--;
       if (this.stopped) return;
       this.outbox.untake(entry);

@@ -3,7 +3,8 @@ import type { IClientOptions } from 'mqtt';
 import type { BackoffOptions } from './backoff';
 import { HELD_BYTES } from './read-pacer';
 import { parseMessages, type ConfiguredMessages, type RawMessages } from './messages';
-import { asText, ownValue } from './values';
+import { MAX_TWO_BYTES } from './reasons';
+import { asText, ownValue, unset } from './values';
 
 /** TLS settings as the core `tls-config` node fills them in; MQTT.js hands them to `tls.connect`. */
 export type TlsOptions = Pick<IClientOptions, 'key' | 'cert' | 'ca' | 'rejectUnauthorized' | 'ALPNProtocols' | 'servername'> & { passphrase?: string };
@@ -153,7 +154,7 @@ export interface RawConfig extends RawMessages {
 
 /** A number property with its default when empty, or an error text naming it. */
 export function numberIn(value: unknown, fallback: number, lo: number, hi: number, name: string, whole = true): number | string {
-  if (value === undefined || value === null || value === '') return fallback;
+  if (unset(value)) return fallback;
   // Node-RED leaves `${NAME}` in place when NAME is not set.
   if (typeof value === 'string' && /^\$\{\S+\}$/.test(value.trim())) return `${name} is ${value}, an environment variable that is not set`;
   const n = typeof value === 'number' ? value : Number(value);
@@ -175,7 +176,7 @@ export function withPort(broker: string, port: unknown): string {
 
 /** MQTT 5 user properties from a JSON object of strings (core's `userProps`); other values are stringified as core does. */
 export function userPropertiesOf(value: unknown, name: string): Record<string, string> | undefined | string {
-  if (value === undefined || value === null || value === '') return undefined;
+  if (unset(value)) return undefined;
   let obj: unknown = value;
   if (typeof value === 'string') {
     try {
@@ -226,7 +227,7 @@ export function parseConfig(raw: RawConfig): ConfigResult {
   const protocolVersion = numberIn(raw.protocolVersion, DEFAULTS.protocolVersion, 4, 5, 'protocolVersion');
   if (protocolVersion !== 4 && protocolVersion !== 5) return { ok: false, error: 'protocolVersion must be 4 (MQTT 3.1.1) or 5 (MQTT 5)' };
   const sessionExpiry = numberIn(raw.sessionExpiry, DEFAULTS.sessionExpiry, 0, 0xffffffff, 'sessionExpiry');
-  const keepalive = numberIn(raw.keepalive, DEFAULTS.keepalive, 0, 65535, 'keepalive');
+  const keepalive = numberIn(raw.keepalive, DEFAULTS.keepalive, 0, MAX_TWO_BYTES, 'keepalive');
   const backoffMin = numberIn(raw.backoffMin, DEFAULTS.backoff.min / 1000, 0, 3600, 'backoffMin', false);
   const backoffMax = numberIn(raw.backoffMax, DEFAULTS.backoff.max / 1000, 0, 86400, 'backoffMax', false);
   const maximumPacketSize = numberIn(raw.maximumPacketSize, DEFAULTS.maximumPacketSize, MAXIMUM_PACKET_SIZE_RANGE.min, MAXIMUM_PACKET_SIZE_RANGE.max, 'maximumPacketSize');
@@ -270,7 +271,7 @@ export function parseConfig(raw: RawConfig): ConfigResult {
 }
 
 /** MQTT.js options: we reconnect and resubscribe ourselves, so both are off in the client. */
-export function clientOptions(c: SessionConfig, receiveMaximum?: number): IClientOptions {
+export function clientOptions(c: SessionConfig): IClientOptions {
   return {
     clientId: c.clientId || undefined,
     clean: c.cleanSession,
@@ -288,7 +289,7 @@ export function clientOptions(c: SessionConfig, receiveMaximum?: number): IClien
     ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => undefined }),
     properties:
       c.protocolVersion === 5
-        ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry, maximumPacketSize: c.maximumPacketSize, ...(receiveMaximum ? { receiveMaximum } : {}), ...(c.userProperties ? { userProperties: c.userProperties } : {}) }
+        ? { sessionExpiryInterval: c.cleanSession ? 0 : c.sessionExpiry, maximumPacketSize: c.maximumPacketSize, ...(c.userProperties ? { userProperties: c.userProperties } : {}) }
         : undefined,
     ...(c.messages?.will ? { will: c.messages.will } : {}),
     ...(c.socksProxy ? { socksProxy: c.socksProxy } : {}),

@@ -5,7 +5,7 @@ import { asError } from './events';
 import type { GatedStream } from './gated-stream';
 import { CLOSES_IN_FLIGHT, CloseStrikes, oldestPublish } from './in-flight';
 import { publishSize } from './publish-size';
-import { PACKET_TOO_LARGE } from './reasons';
+import { FAILURE_CODE, PACKET_TOO_LARGE } from './reasons';
 import { SendQuota } from './send-quota';
 import { keepAlivePatiently } from './keepalive';
 import { gatedClient } from './transport';
@@ -15,7 +15,7 @@ export const CLOSE_MESSAGE_TIMEOUT = 2000;
 /** ms a clean DISCONNECT may take before the socket is destroyed. */
 export const END_TIMEOUT = 5000;
 /** The code a publish given up after CLOSES_IN_FLIGHT closes fails with, when the broker sent no reason of its own: a refusal (≥ 0x80). */
-export const CLOSED_ON_PUBLISH = 0x80;
+export const CLOSED_ON_PUBLISH = FAILURE_CODE;
 
 /** What `publish` passes on to MQTT.js: MQTT 5 properties are sent only on an MQTT 5 connection. */
 export type PublishOptions = Pick<IClientPublishOptions, 'qos' | 'retain' | 'properties'>;

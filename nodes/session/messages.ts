@@ -3,7 +3,7 @@ import type { IClientOptions, IClientPublishOptions } from 'mqtt';
 import type { QoS } from './cover';
 import { propertiesError } from './properties';
 import { topicError } from './topic';
-import { asText } from './values';
+import { asText, blank } from './values';
 
 type Kind = 'birth' | 'close' | 'will';
 
@@ -34,7 +34,6 @@ export interface ConfiguredMessages {
   readonly will?: IClientOptions['will'];
 }
 
-const blank = (v: unknown): boolean => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
 /** MQTT 5 publish properties from core's extras; undefined values are left out. */
 function properties(x: RawExtras, kind: Kind): Record<string, unknown> | string {

@@ -1,6 +1,12 @@
 // Maps MQTT.js errors, CONNACK codes and DISCONNECT reasons to a short, stable reason key.
 import { ownValue } from './values';
 
+/** MQTT 5 reason codes from this one up say no (PUBACK, PUBREC, SUBACK grants, DISCONNECT); 0x80 itself is "Unspecified error". */
+export const FAILURE_CODE = 0x80;
+
+/** The most a two-byte MQTT integer holds: Receive Maximum, Keep Alive, a string's length. */
+export const MAX_TWO_BYTES = 65535;
+
 /** MQTT 5 reason code "Packet too large": a publish past the broker's Maximum Packet Size, or a packet past ours (MQTT.js's own check gives it too). */
 export const PACKET_TOO_LARGE = 0x95;
 

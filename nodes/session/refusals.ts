@@ -1,9 +1,9 @@
 // Finds which filter a broker refuses by closing the connection on our SUBSCRIBE, and remembers it until the next deploy.
 import type { QoS } from './cover';
-import { reasonForDisconnect, type Reason } from './reasons';
+import { FAILURE_CODE, reasonForDisconnect, type Reason } from './reasons';
 
-/** The code a filter is reported with when the broker refused it by closing the connection without a reason code. */
-export const CLOSED_ON_SUBSCRIBE = 0x80;
+/** The code a filter is reported with when the broker refused it by closing the connection without a reason code: "Unspecified error". */
+export const CLOSED_ON_SUBSCRIBE = FAILURE_CODE;
 /** Closes during a SUBSCRIBE that carried this filter alone before it counts as refused (one could be a coincidence). */
 export const REFUSAL_CLOSES = 2;
 

@@ -6,10 +6,9 @@ import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from 
 import { asError, type Operation, type SessionEvents } from './events';
 import { coverFlags, DEFAULT_FLAGS_KEY, flagsKey, type SubscribeFlags } from './flags';
 import type { SubscriptionLedger } from './ledger';
+import { FAILURE_CODE } from './reasons';
 import { Refusals } from './refusals';
 
-/** A SUBACK return code at or above this is a refusal. */
-export const SUBACK_FAILURE = 0x80;
 /** ms the UNSUBSCRIBE of a deleted config node may take before the session ends without it. */
 export const FORGET_TIMEOUT = 5000;
 /** How long a SUBSCRIBE or UNSUBSCRIBE waits for its answer when the keepalive sets no other bound (keepalive 0). */
@@ -182,7 +181,7 @@ export class Subscriptions {
       const done: SubscriptionSet = new Map();
       for (const g of granted) {
         const qos = plan.subscribe.get(g.topic);
-        if (g.qos >= SUBACK_FAILURE) this.events.emit('subscribeFailed', g.topic, g.qos);
+        if (g.qos >= FAILURE_CODE) this.events.emit('subscribeFailed', g.topic, g.qos);
         else if (qos !== undefined) {
           done.set(g.topic, qos);
           this.flagsSent.set(g.topic, flagsKey(this.flags.get(g.topic)));

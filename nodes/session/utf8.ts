@@ -1,7 +1,8 @@
 // The strings an MQTT broker takes (topics, filters, string properties): MQTT 5 §1.5.4, and what Mosquitto refuses on top (lib/utf8_mosq.c).
+import { MAX_TWO_BYTES } from './reasons';
 
 /** MQTT sends a string behind a 2-byte length. */
-export const MAX_STRING_BYTES = 65535;
+export const MAX_STRING_BYTES = MAX_TWO_BYTES;
 
 /**
  * Mosquitto 2.0's mosquitto_validate_utf8 (lib/utf8_mosq.c, v2.0.11) refuses U+0000, every code

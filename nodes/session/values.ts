@@ -9,3 +9,9 @@ export const asText = (v: unknown): string => (typeof v === 'string' ? v : typeo
  * those on Object.prototype.
  */
 export const ownValue = <V>(table: Readonly<Record<string, V>>, key: string): V | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
+
+/** Unset as a flow says it: missing, null or an empty string. */
+export const unset = (v: unknown): boolean => v === undefined || v === null || v === '';
+
+/** Unset, or a string of spaces only: what a dialog's empty text field may save. */
+export const blank = (v: unknown): boolean => unset(v) || (typeof v === 'string' && v.trim() === '');
