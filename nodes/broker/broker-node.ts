@@ -2,13 +2,12 @@
 import type { IPublishPacket } from 'mqtt';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import type { EventEmitter } from 'node:events';
-import { join } from 'node:path';
 import { guarded } from '../common/boundary';
 import { migrate } from '../common/migrations';
 import { displayUrl, parseConfig, type SessionConfig, type TlsOptions } from '../session/config';
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';
-import { userDirOf } from '../session/durable-file';
+import { stateDirOf, userDirOf } from '../session/durable-file';
 import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/ledger';
 import { IdRouter, TopicRouter } from '../session/router';
 import { MAX_TWO_BYTES } from '../session/reasons';
@@ -376,7 +375,7 @@ function ledgerFor(RED: NodeAPI, config: SessionConfig): SubscriptionLedger {
   const userDir = userDirOf(RED.settings);
   // Without a userDir (the test helper) or with clean sessions, the ledger lives as long as the process.
   if (config.cleanSession || userDir === undefined) return new MemoryLedger(key);
-  return new FileLedger(join(userDir, 'durable-mqtt'), key);
+  return new FileLedger(stateDirOf(userDir), key);
 }
 
 /** Connects and disconnects at info level, each failure once per episode at warn; never the password. */

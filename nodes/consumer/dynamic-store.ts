@@ -1,6 +1,5 @@
 // Keeps each durable-mqtt-in's dynamic subscriptions (msg.action "subscribe") across redeploys, restarts and kill -9.
-import { join } from 'node:path';
-import { DurableFile, userDirOf } from '../session/durable-file';
+import { DurableFile, stateDirOf, userDirOf } from '../session/durable-file';
 
 /**
  * The broker keeps a dynamic subscription in the persistent session whatever happens to Node-RED;
@@ -59,5 +58,5 @@ export class FileDynamicStore implements DynamicStore {
 /** The file store under Node-RED's userDir, or memory when the runtime has none. */
 export function dynamicStoreFor(settings: object, nodeId: string): DynamicStore {
   const userDir = userDirOf(settings);
-  return userDir === undefined ? new MemoryDynamicStore(nodeId) : new FileDynamicStore(join(userDir, 'durable-mqtt'), nodeId);
+  return userDir === undefined ? new MemoryDynamicStore(nodeId) : new FileDynamicStore(stateDirOf(userDir), nodeId);
 }

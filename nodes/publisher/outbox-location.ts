@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { privateDir } from '../session/durable-file';
+import { privateDir, stateDirOf } from '../session/durable-file';
 
 /** Whom the broker knows a connection as: the broker URL without credentials, and the client ID. */
 export interface SessionIdentity {
@@ -17,7 +17,7 @@ const HASHED = new RegExp(`^[0-9a-f]{${HASH_CHARS}}$`);
 const PLAIN_ID = /^[A-Za-z0-9_.-]+$/;
 
 export function outboxRoot(userDir: string): string {
-  return join(userDir, 'durable-mqtt', 'outbox');
+  return join(stateDirOf(userDir), 'outbox');
 }
 
 /**

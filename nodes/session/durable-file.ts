@@ -64,6 +64,11 @@ export function privateDir(dir: string): void {
   }
 }
 
+/** The folder in Node-RED's user directory that holds all this package keeps: ledgers, dynamic subscriptions, and outboxes below it. */
+export function stateDirOf(userDir: string): string {
+  return join(userDir, 'durable-mqtt');
+}
+
 /** Node-RED's user directory, or undefined where the runtime has none (the test helper): callers then keep state in memory. */
 export function userDirOf(settings: object): string | undefined {
   try {
