@@ -32,6 +32,36 @@ describe('held acknowledgements (session with manualAcks)', function () {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
+  /**
+   * A barrier on the connection: subscribes one more filter and resolves at its SUBACK. The broker
+   * handles a client's packets in order, so an ack the session had written before the SUBSCRIBE has
+   * been handled by then: checking for it afterwards cannot pass merely because the check came early.
+   */
+  async function roundTrip(s: MqttSession): Promise<void> {
+    const marker = unique('barrier');
+    const subscribed = new Promise<void>((resolve) => {
+      const on = (subs: ReadonlyMap<string, unknown>): void => {
+        if (!subs.has(marker)) return;
+        s.off('subscribed', on);
+        resolve();
+      };
+      s.on('subscribed', on);
+    });
+    s.setSubscriptions(new Map([...s.subscriptions, [marker, 0]]));
+    await subscribed;
+  }
+
+  /**
+   * Publishes `end` on `topic` and waits for it in `got`: the broker delivers one topic's messages in
+   * order, so whatever it was going to send before it has come by then.
+   */
+  async function untilAfter(url: string, topic: string, got: Got[], qos: 1 | 2 = 1): Promise<void> {
+    await publishMany(url, topic, 1, { qos, payload: () => 'end' });
+    await until(() => got.some((g) => g.payload === 'end'), 'the end marker');
+    // Left unsettled: nothing is asserted after it, and the session closes at the end of the spec.
+    got.splice(got.findIndex((g) => g.payload === 'end'), 1);
+  }
+
   /** A session with manual acks on `filter`, recording every message and state. */
   function open(c: SessionConfig, filter: string, qos: 0 | 1 | 2 = 1, manualAcks = true): { s: MqttSession; got: Got[]; states: SessionState[] } {
     const s = new MqttSession(c, new MemoryLedger(unique('ledger')), { manualAcks });
@@ -69,7 +99,7 @@ describe('held acknowledgements (session with manualAcks)', function () {
   it('holds each PUBACK until its message is settled, and sends them in arrival order when settled out of order', async () => {
     const b = await aedes();
     const acks = ackLog(b);
-    const { got } = open(config(b.url, unique('order')), 'order/#');
+    const { s, got } = open(config(b.url, unique('order')), 'order/#');
     await until(() => b.broker.connectedClients === 1, 'connected');
     await sleep(100);
     for (let i = 0; i < 5; i++) await b.publish('order/x', String(i), 1);
@@ -77,7 +107,7 @@ describe('held acknowledgements (session with manualAcks)', function () {
 
     got[2].settle('ack');
     got[4].settle('ack');
-    await sleep(300);
+    await roundTrip(s);
     assert.deepEqual(acks, [], 'nothing may be acked while message 0 is unsettled');
     got[0].settle('ack');
     await until(() => acks.length === 1, 'ack of 0');
@@ -124,7 +154,7 @@ describe('held acknowledgements (session with manualAcks)', function () {
 
     const second = open(config(b.url, clientId), 'rd/#', 1, false);
     await until(() => second.got.length >= 3, 'redelivery');
-    await sleep(300);
+    await untilAfter(b.url, 'rd/x', second.got);
     // 1 was unsettled; 2 was settled but its ack had to wait behind 1; 3 was unsettled.
     assert.deepEqual(second.got.map((g) => [g.payload, g.dup]), [['1', true], ['2', true], ['3', true]]);
   });
@@ -143,7 +173,7 @@ describe('held acknowledgements (session with manualAcks)', function () {
     s.redeliverWithheld();
     await until(() => got.length === 4, 'redelivery of 0');
     got[3].settle('ack');
-    await sleep(300);
+    await untilAfter(b.url, 'wh/x', got);
     assert.deepEqual(got.map((g) => [g.payload, g.dup]), [['0', false], ['1', false], ['2', false], ['0', true]]);
   });
 
@@ -164,7 +194,7 @@ describe('held acknowledgements (session with manualAcks)', function () {
 
     const second = open(config(b.url, clientId), 'q2/#', 2, false);
     await until(() => second.got.length >= 1, 'redelivery of 1');
-    await sleep(300);
+    await untilAfter(b.url, 'q2/x', second.got, 2);
     assert.deepEqual(second.got.map((g) => g.payload), ['1']);
   });
 

@@ -83,7 +83,8 @@ describe('broker config node across deploys (Mosquitto)', function () {
     const total = 2000;
     const publishing = publishMany(mosq().url, 'nodes/n', total, { qos: 1, rate: 1000 });
     for (let i = 1; i <= 3; i++) {
-      await new Promise((r) => setTimeout(r, 400));
+      // Each deploy lands mid-stream: after another quarter has arrived, whatever the machine's speed.
+      await until(() => received.size >= (i * total) / 4, `${(i * total) / 4} messages before deploy ${i}`, 30000);
       // A changed name restarts the consumer (and its output node) but not the config node.
       await deploy(
         flow.map((n) => (n.id === 'in1' ? { ...n, name: `v${i}` } : n)),
