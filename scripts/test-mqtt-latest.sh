@@ -12,6 +12,6 @@ trap restore EXIT
 echo "MQTT.js $latest (pinned: $pinned)"
 npm install --no-save --no-audit --no-fund "mqtt@$latest" >/dev/null
 # --no-config: mocha would add .mocharc.json's spec (every file) to the files named here.
-node_modules/.bin/mocha --no-config --node-option import=tsx --extension ts --timeout 30000 --exit \
+node_modules/.bin/mocha --no-config --node-option import=tsx --extension ts --timeout 30000 \
   test/session.test.ts test/connection.test.ts test/subscriptions.test.ts test/refusals.test.ts test/flow-control.test.ts \
   test/ack-gate.test.ts test/redelivery.test.ts "$@"
