@@ -103,6 +103,14 @@ export class ReconnectPolicy {
     }, backoffDelay(attempt, this.config.backoff));
   }
 
+  /** Calls `reconnect` at once (on the next turn), counting no attempt: failover to the next server of a list. */
+  scheduleNow(reconnect: (attempt: number) => void): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      reconnect(1);
+    }, 0);
+  }
+
   cancel(): void {
     clearTimeout(this.timer);
     this.timer = undefined;

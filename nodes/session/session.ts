@@ -1,7 +1,7 @@
 // One persistent MQTT session: a thin composition of the connection, reconnect policy, subscriptions and flow control that emits typed events.
 import { EventEmitter } from 'node:events';
 import type { IConnackPacket, IDisconnectPacket, Packet } from 'mqtt';
-import { DEFAULTS, type SessionConfig } from './config';
+import { DEFAULTS, displayUrl, type SessionConfig } from './config';
 import { Connection, type PublishOptions, type Published } from './connection';
 import type { QoS } from './cover';
 import { asError, type Operation, type SessionEvents, type SessionState } from './events';
@@ -11,6 +11,7 @@ import type { SubscriptionLedger } from './ledger';
 import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './reasons';
 import { HELD_BYTES } from './read-pacer';
 import { ReconnectPolicy, SESSION_TAKEN_OVER } from './reconnect-policy';
+import { ReturnProbe } from './return-probe';
 import { answerTimeoutMs, Subscriptions } from './subscriptions';
 
 export type { PublishOptions, Published } from './connection';
@@ -31,6 +32,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private pendingError?: { reason: Reason; detail?: string };
   /** The DISCONNECT reason code of the current connection's end, if the broker sent one. */
   private disconnectCode?: number;
+  /** With returnToFirst, while on a later server: watches for the first to answer again. */
+  private readonly returnProbe: ReturnProbe;
 
   /**
    * With `manualAcks` every QoS 1/2 message waits for its `settle` call; without it the session
@@ -39,9 +42,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   constructor(
     readonly config: SessionConfig,
     ledger: SubscriptionLedger,
-    private readonly options: { manualAcks?: boolean } = {},
+    private readonly options: { manualAcks?: boolean; returnProbeInterval?: number } = {},
   ) {
     super();
+    this.returnProbe = new ReturnProbe(options.returnProbeInterval);
     this.connection = new Connection(config, {
       stream: (stream) => this.flow.attach(stream),
       packet: (packet) => this.onPacket(packet),
@@ -60,6 +64,11 @@ export class MqttSession extends EventEmitter<SessionEvents> {
 
   get state(): SessionState {
     return this.current;
+  }
+
+  /** The server the current (or next) connection goes to, without credentials. */
+  get server(): string {
+    return displayUrl(this.connection.servers.current);
   }
 
   get started(): boolean {
@@ -131,6 +140,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   async close({ forget = false } = {}): Promise<void> {
     this.connection.beginClose();
     this.policy.cancel();
+    this.returnProbe.stop();
     this.flow.stop();
     if (!this.started) return;
     // Neither failure stops the close: the broker keeps the filters (and the ledger keeps knowing them), the disconnect goes ahead.
@@ -165,9 +175,19 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.subs.connected(connack.sessionPresent && !this.config.cleanSession, connack.properties?.subscriptionIdentifiersAvailable !== false);
     // "connected" means subscribed: it is announced once the SUBACKs of this connection are in.
     const sessionPresent = connack.sessionPresent;
+    const servers = this.connection.servers;
+    const move = servers.accepted();
+    if (move) this.emit('moved', move, sessionPresent);
+    const server = servers.several ? this.server : undefined;
     this.subs.reconcile(() => {
-      if (this.connection.open) this.setState({ state: 'connected', sessionPresent });
+      if (this.connection.open) this.setState({ state: 'connected', sessionPresent, ...(server ? { server } : {}) });
     });
+    if (this.config.returnToFirst && servers.away) {
+      this.returnProbe.start(servers.urls[0], () => {
+        servers.first();
+        this.connection.recycle();
+      });
+    }
     void this.connection.birth(this.subs.settled).catch((err: unknown) => this.failed('birth', err));
   }
 
@@ -191,6 +211,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     const code = this.disconnectCode;
     this.disconnectCode = undefined;
     this.flow.detach();
+    this.returnProbe.stop();
     if (this.connection.closing) return;
     if (this.connection.recycled()) {
       this.policy.closedOnPurpose();
@@ -214,10 +235,15 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     }
     if (this.pendingError) this.setState({ state: 'error', ...this.pendingError });
     else this.setState({ state: 'disconnected', reason: wasConnected ? 'connectionLost' : undefined });
-    this.policy.schedule((attempt) => {
+    const reconnect = (attempt: number): void => {
       if (this.connection.closing) return;
       this.setState({ state: 'reconnecting', attempt });
       this.connection.reconnect();
-    });
+    };
+    // Several servers: every failure moves on to the next; the first move after a working connection goes at once.
+    const servers = this.connection.servers;
+    servers.next();
+    if (servers.several && wasConnected && !takeover) this.policy.scheduleNow(reconnect);
+    else this.policy.schedule(reconnect);
   }
 }
