@@ -17,6 +17,9 @@ import { answerTimeoutMs, Subscriptions } from './subscriptions';
 export type { PublishOptions, Published } from './connection';
 export type { SessionEvents, SessionFailure, SessionState, Settle } from './events';
 
+/** The detail of an MQTT 5 CONNECT the broker closed without an answer. */
+export const NO_CONNACK_TO_MQTT5 = 'the broker closed the connection without answering the MQTT 5 CONNECT: it may speak MQTT 3.1.1 only (RabbitMQ 3.10 does); set the protocol to MQTT V3.1.1';
+
 /**
  * Mirrors the Paho async consumer: one object per concern, and this one turns what they see into
  * the session's state and events. The state machine lives here: idle → connecting → connected
@@ -233,6 +236,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       if (this.pendingError?.reason !== 'clientIdInUse') this.pendingError = { reason: 'clientIdInUse', detail: 'the broker keeps closing the connection soon after CONNACK' };
       if (firstTakeover) this.emit('takeover');
     }
+    // A broker that speaks MQTT 3.1.1 only may close on an MQTT 5 CONNECT without a CONNACK (RabbitMQ 3.10 does): say so, rather than a bare "disconnected".
+    if (!wasConnected && !this.pendingError && this.config.protocolVersion === 5) this.pendingError = { reason: 'protocolError', detail: NO_CONNACK_TO_MQTT5 };
     if (this.pendingError) this.setState({ state: 'error', ...this.pendingError });
     else this.setState({ state: 'disconnected', reason: wasConnected ? 'connectionLost' : undefined });
     const reconnect = (attempt: number): void => {
