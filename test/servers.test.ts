@@ -11,6 +11,7 @@ import { requireMosquitto, startMosquitto, type MosquittoHandle } from './suppor
 import { freePort, listenLocally } from './support/ports.js';
 import { until } from './support/nodered.js';
 import { publishMany } from './support/publisher.js';
+import { startScriptedBroker, type ScriptedBroker } from './support/scripted-broker.js';
 
 const range = (n: number): string[] => Array.from({ length: n }, (_, i) => String(i));
 
@@ -160,6 +161,28 @@ describe('servers', () => {
       await publishMany(b.url, 'fo/x', 100, { qos: 1, payload: (i) => String(100 + i) });
       await until(() => payloads.length === 200, '100 more from the second');
       assert.deepEqual(payloads, range(200));
+    });
+
+    it('backs off rather than spin when every server closes the connection right after CONNACK', async () => {
+      const closing = (): Promise<ScriptedBroker> => startScriptedBroker(() => ({ connack: (c) => {
+        c.send({ cmd: 'connack', returnCode: 0, sessionPresent: false });
+        c.end();
+      } }));
+      const scripted = [await closing(), await closing()];
+      try {
+        const parsed = parseConfig({ broker: scripted.map((b) => b.url).join(' '), clientId: `fo-${process.pid}-spin`, backoffMin: 0.2, backoffMax: 0.4 });
+        assert.ok(parsed.ok);
+        const { s } = session(parsed.config);
+        const began = Date.now();
+        s.start();
+        await until(() => scripted[0].connections() + scripted[1].connections() >= 4, 'four connections');
+        const took = Date.now() - began;
+        assert.ok(took >= 3 * 100, `four connections in ${took} ms: each retry waited at least half the first backoff`);
+        assert.ok(scripted[0].connections() >= 2 && scripted[1].connections() >= 2, 'round the list');
+      } finally {
+        await Promise.all(sessions.splice(0).map((x) => x.close()));
+        for (const b of scripted) await b.close();
+      }
     });
 
     it('stays on the second when the first is back (default), and returns to the first with returnToFirst', async () => {

@@ -225,7 +225,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     if (this.pendingError?.reason === 'unreachable') this.policy.unreachable();
     const refusal = subscribing !== undefined && isSubscribeRefusal(code);
     if (refusal) this.pendingError = this.subs.refusals.closedOn(subscribing, code);
-    const { wasConnected, takeover, firstTakeover } = this.policy.closed({ refusal, unsubscribing, code });
+    const { wasConnected, lasted, takeover, firstTakeover } = this.policy.closed({ refusal, unsubscribing, code });
     // A publish the broker keeps closing on is given up after a few closes (the connection counts those after a CONNACK:
     // `wasConnected` waits for MQTT.js's `connect`, which waits for the resent publishes). Not when the broker said another
     // client took our ID (0x8E); a bare close may be either, and ReconnectPolicy may take it for a takeover, but a healthy
@@ -245,10 +245,12 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       this.setState({ state: 'reconnecting', attempt });
       this.connection.reconnect();
     };
-    // Several servers: every failure moves on to the next; the first move after a working connection goes at once.
+    // Several servers: every failure moves on to the next. After a connection that worked (for at least the first backoff)
+    // the next goes at once; one closed sooner, a refusal or a takeover backs off as with one server, so servers that all
+    // close at once are not tried in a tight loop.
     const servers = this.connection.servers;
     servers.next();
-    if (servers.several && wasConnected && !takeover) this.policy.scheduleNow(reconnect);
+    if (servers.several && !takeover && !refusal && (lasted ?? 0) >= this.config.backoff.min) this.policy.scheduleNow(reconnect);
     else this.policy.schedule(reconnect);
   }
 }
