@@ -70,6 +70,12 @@ function gapWatch(file: string): { stop: () => number } {
   };
 }
 
+/** Resolves once the sink holds `count` lines; fails at once with the publisher's own error if it fails first. */
+async function untilProcessedWhile(publishing: Promise<void>, file: string, count: number): Promise<void> {
+  const failed = publishing.then(() => new Promise<never>(() => undefined));
+  await Promise.race([untilProcessed([file], count, 120_000), failed]);
+}
+
 /** A plain MQTT.js subscriber (persistent session, QoS 1) riding out restarts with MQTT.js's own round robin: what the broker delivered, for comparison. */
 async function referenceSubscriber(ports: number[], topic: string, clientId: string): Promise<{ seen: number[]; end: () => Promise<void> }> {
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${ports[0]}`, { clientId, clean: false, reconnectPeriod: 200, servers: ports.map((port) => ({ host: '127.0.0.1', port })) });
@@ -100,6 +106,12 @@ describe('failover between servers (Node-RED as a process)', function () {
       await red.untilLogged(new RegExp(`connected to ${cluster().nodes[0].url} as`));
     });
     beforeEach(() => emptied(files));
+    afterEach(function () {
+      // A failure here is hard to read from counts alone: show what Node-RED and the nodes said last.
+      if (this.currentTest?.state !== 'failed') return;
+      console.log(`      Node-RED's output, last lines:\n${red.output().slice(-4000)}`);
+      for (const n of cluster().nodes) console.log(`      RabbitMQ node ${n.index} (${n.running ? 'running' : 'stopped'}), last lines:\n${n.log().slice(-2000)}`);
+    });
     after(async () => {
       await red?.kill('SIGKILL');
     });
@@ -139,7 +151,7 @@ describe('failover between servers (Node-RED as a process)', function () {
       const from = red.output().length;
       // Through node 2 at 100/s, as the issue's run; the consumer is on node 1.
       const publishing = publishMany(second.url, 'fo/in', sent, { qos: 1, rate: 100 });
-      await untilProcessed([files.in], 300);
+      await untilProcessedWhile(publishing, files.in, 300);
       const gaps = gapWatch(files.in);
       await first.stop('SIGKILL');
       await publishing;
@@ -173,7 +185,7 @@ describe('failover between servers (Node-RED as a process)', function () {
           await new Promise((r) => setTimeout(r, 200));
         }
       })();
-      await untilProcessed([files.in], 100);
+      await untilProcessedWhile(publishing, files.in, 100);
       const gaps = gapWatch(files.in);
       for (const node of cluster().nodes) {
         await node.stop('SIGTERM');
