@@ -35,6 +35,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private pendingError?: { reason: Reason; detail?: string };
   /** The DISCONNECT reason code of the current connection's end, if the broker sent one. */
   private disconnectCode?: number;
+  /** The broker sent a CONNACK on the current network connection. */
+  private answered = false;
   /** With returnToFirst, while on a later server: watches for the first to answer again. */
   private readonly returnProbe: ReturnProbe;
 
@@ -164,6 +166,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   }
 
   private onPacket(packet: Packet): void {
+    if (packet.cmd === 'connack') this.answered = true;
     if (packet.cmd !== 'publish') return;
     const settle = this.flow.track(packet);
     this.emit('message', packet.topic, packet.payload as Buffer, packet, settle);
@@ -213,6 +216,8 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     const { subscribing, unsubscribing } = this.subs.closed();
     const code = this.disconnectCode;
     this.disconnectCode = undefined;
+    const answered = this.answered;
+    this.answered = false;
     this.flow.detach();
     this.returnProbe.stop();
     if (this.connection.closing) return;
@@ -237,7 +242,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       if (firstTakeover) this.emit('takeover');
     }
     // A broker that speaks MQTT 3.1.1 only may close on an MQTT 5 CONNECT without a CONNACK (RabbitMQ 3.10 does): say so, rather than a bare "disconnected".
-    if (!wasConnected && !this.pendingError && this.config.protocolVersion === 5) this.pendingError = { reason: 'protocolError', detail: NO_CONNACK_TO_MQTT5 };
+    if (!answered && !this.pendingError && this.config.protocolVersion === 5) this.pendingError = { reason: 'protocolError', detail: NO_CONNACK_TO_MQTT5 };
     if (this.pendingError) this.setState({ state: 'error', ...this.pendingError });
     else this.setState({ state: 'disconnected', reason: wasConnected ? 'connectionLost' : undefined });
     const reconnect = (attempt: number): void => {
