@@ -18,6 +18,8 @@ interface BrokerProps extends EditorNodeProperties {
   tls: string;
   backoffMin: number;
   backoffMax: number;
+  /** With several servers in `broker`: move back to the first once it answers again. */
+  returnToFirst: boolean;
   socksProxy: string;
   /** A core `http proxy` config node, as core's http request node names it, for ws:// and wss://. */
   proxy: string;
@@ -186,6 +188,7 @@ RED.nodes.registerType<BrokerProps & MessageProps, BrokerCreds>('durable-mqtt-br
     tls: { value: '', type: 'tls-config', required: false },
     backoffMin: { value: 1, validate: check('backoffMin') },
     backoffMax: { value: 60, validate: check('backoffMax') },
+    returnToFirst: { value: false },
     socksProxy: { value: '', validate: check('socksProxy') },
     proxy: { value: '', type: 'http proxy', required: false },
     userProps: { value: '', validate: check('userProps') },

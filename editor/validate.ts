@@ -1,5 +1,5 @@
 // Field checks for the edit dialogs, built on the runtime's own parsers so editor and runtime agree.
-import { displayUrl, normaliseBrokerUrl, parseConfig, type RawConfig } from '../nodes/session/config';
+import { displayUrl, parseConfig, parseServers, type RawConfig } from '../nodes/session/config';
 import { filterError, splitFilters } from '../nodes/session/topic';
 import { currentVersion } from '../nodes/common/migrations';
 import { consumerMigrations } from '../nodes/consumer/migrations';
@@ -20,7 +20,7 @@ export type BrokerField = 'broker' | 'clientId' | 'protocolVersion' | 'sessionEx
  */
 export function brokerProblem(field: BrokerField, value: string, cleanSession: boolean): Problem | undefined {
   if (field === 'broker') {
-    const parsed = normaliseBrokerUrl(value);
+    const parsed = parseServers(value, undefined);
     return 'error' in parsed ? { key: 'broker', subs: { detail: parsed.error } } : undefined;
   }
   const raw: RawConfig = { broker: 'localhost', clientId: 'probe', cleanSession, [field]: value };
@@ -30,14 +30,18 @@ export function brokerProblem(field: BrokerField, value: string, cleanSession: b
 // MQTT.js's default ports, shown so the user sees where a bare host name leads.
 const DEFAULT_PORTS: Record<string, string> = { 'mqtt:': '1883', 'mqtts:': '8883', 'ws:': '80', 'wss:': '443' };
 
-/** The URL the runtime will connect to, without credentials and with the port spelled out; undefined when invalid. */
+/** The URLs the runtime will connect to, in order, without credentials and with each port spelled out; undefined when one is invalid. */
 export function connectUrl(value: string, tls: boolean): string | undefined {
-  const parsed = normaliseBrokerUrl(value, tls);
+  const parsed = parseServers(value, undefined, tls);
   if ('error' in parsed) return undefined;
-  const url = new URL(parsed.url);
+  return parsed.urls.map(shownUrl).join(', ');
+}
+
+function shownUrl(normalised: string): string {
+  const url = new URL(normalised);
   // URL keeps no port for a non-special scheme's default, so fill it in from the scheme.
   const port = url.port || DEFAULT_PORTS[url.protocol] || '';
-  const shown = displayUrl(parsed.url);
+  const shown = displayUrl(normalised);
   return url.port || !port ? shown : shown.replace(`//${url.hostname}`, `//${url.hostname}:${port}`);
 }
 

@@ -1,7 +1,8 @@
-// `npm test` runs this first (pretest): it installs the brokers the specs run (Mosquitto, ejabberd) where it can, else stops at once with the exact command.
+// `npm test` runs this first (pretest): it installs the brokers the specs run (Mosquitto, ejabberd, RabbitMQ) where it can, else stops at once with the exact command.
 import { spawnSync } from 'node:child_process';
 import { EJABBERD_INSTALL, EJABBERD_MISSING, ejabberdAvailable } from '../test/support/ejabberd';
 import { MOSQUITTO_INSTALL, MOSQUITTO_MISSING, mosquittoAvailable } from '../test/support/mosquitto';
+import { RABBITMQ_INSTALL, RABBITMQ_MISSING, rabbitmqAvailable } from '../test/support/rabbitmq';
 
 interface Broker {
   name: string;
@@ -16,6 +17,7 @@ const packagesOf = (command: string): string[] => command.split(' -y ')[1].split
 const BROKERS: Broker[] = [
   { name: 'mosquitto', available: mosquittoAvailable, packages: packagesOf(MOSQUITTO_INSTALL), missing: MOSQUITTO_MISSING },
   { name: 'ejabberd', available: ejabberdAvailable, packages: packagesOf(EJABBERD_INSTALL), missing: EJABBERD_MISSING },
+  { name: 'rabbitmq', available: rabbitmqAvailable, packages: packagesOf(RABBITMQ_INSTALL), missing: RABBITMQ_MISSING },
 ];
 
 /** apt-get as root, as `.ci/run` does; anywhere else installing is the user's call. */

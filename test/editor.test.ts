@@ -7,7 +7,7 @@ import { runInNewContext } from 'node:vm';
 import { parseConsumer } from '../nodes/consumer/settings';
 import { parseConfig, type RawConfig } from '../nodes/session/config';
 import { filterError } from '../nodes/session/topic';
-import { connectUrl, newClientId, shareFilters, sharedGroup, validGroup } from '../editor/validate';
+import { brokerProblem, connectUrl, newClientId, shareFilters, sharedGroup, validGroup } from '../editor/validate';
 
 const ROOT = resolve(__dirname, '..');
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
@@ -243,6 +243,15 @@ describe('editor', function () {
       assert.equal(connectUrl('ws://host', false), 'ws://host:80/mqtt');
       assert.equal(connectUrl('mqtt://user:secret@host:1884', false), 'mqtt://host:1884');
       assert.equal(connectUrl('ftp://host', false), undefined);
+    });
+
+    it('shows each of several servers in order, and none when one of them is invalid', () => {
+      assert.equal(connectUrl('a, mqtts://b\nws://c:8080', false), 'mqtt://a:1883, mqtts://b:8883, ws://c:8080/mqtt');
+      assert.equal(connectUrl('a b', true), 'mqtts://a:8883, mqtts://b:8883');
+      assert.equal(connectUrl('mqtt://a ftp://b', false), undefined);
+      // The dialog's check of the field names the server at fault, as the runtime's parser does.
+      assert.equal(brokerProblem('broker', 'mqtt://a mqtt://b', false), undefined);
+      assert.match(brokerProblem('broker', 'mqtt://a ftp://b', false)?.subs?.detail ?? '', /unsupported scheme "ftp:".*server 2 of 2/);
     });
 
     it('rewrites every filter into a shared group, and back', () => {

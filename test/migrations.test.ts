@@ -58,6 +58,9 @@ describe('migrations', () => {
       const parsed = parseConfig(p);
       assert.ok(parsed.ok, JSON.stringify(parsed));
       assert.equal(parsed.config.url, 'mqtt://127.0.0.1:1883');
+      // One core host stays one server: no failover list appears from a conversion.
+      assert.deepEqual(parsed.config.servers, ['mqtt://127.0.0.1:1883']);
+      assert.equal(parsed.config.returnToFirst, false);
       assert.equal(parsed.config.protocolVersion, 4);
       assert.equal(parsed.config.keepalive, 60);
       assert.equal(parsed.config.cleanSession, false);

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { REPO_ROOT } from './support/demo';
 import { EJABBERD_INSTALL } from './support/ejabberd';
 import { MOSQUITTO_INSTALL } from './support/mosquitto';
+import { RABBITMQ_INSTALL } from './support/rabbitmq';
 
 /** Runs `npm test` with PATH keeping node and npm but no sbin, no install as root, and `hide` on top. */
 function npmTest(hide: Record<string, string>): { status: number | null; output: string } {
@@ -30,6 +31,15 @@ describe('test preflight (npm test without a broker)', function () {
     assert.notEqual(status, 0, output);
     assert.ok(output.includes(EJABBERD_INSTALL), output);
     assert.ok(!output.includes(MOSQUITTO_INSTALL), `only the missing broker is named:\n${output}`);
+    assert.doesNotMatch(output, /passing|pending/, 'no spec ran');
+  });
+
+  it('without RabbitMQ: stops `npm test` at once, before any spec, naming the exact install command', () => {
+    // TEST_RABBITMQ_DIRS empty hides /usr/lib/rabbitmq/bin; Mosquitto and ejabberd stay visible.
+    const { status, output } = npmTest({ TEST_RABBITMQ_DIRS: '' });
+    assert.notEqual(status, 0, output);
+    assert.ok(output.includes(RABBITMQ_INSTALL), output);
+    assert.ok(!output.includes(MOSQUITTO_INSTALL) && !output.includes(EJABBERD_INSTALL), `only the missing broker is named:\n${output}`);
     assert.doesNotMatch(output, /passing|pending/, 'no spec ran');
   });
 });

@@ -148,7 +148,8 @@ export function registerBroker(RED: NodeAPI): void {
  * deploy is under way is parked until the new nodes are in place.
  */
 function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): void {
-  const where = `${displayUrl(config.url)} as "${config.clientId}"`;
+  // The server the session is on or trying; with several, it changes.
+  const where = (): string => `${session.server} as "${config.clientId}"`;
   const ledger = ledgerFor(RED, config);
   let session = new MqttSession(config, ledger, { manualAcks: true });
   // While an out node of this runtime cannot keep up, its upstream must not outrun it (ackMode receive takes no window).
@@ -235,17 +236,25 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     }),
   );
   session.on('state', (s) => {
-    logState(node, s, where, logged);
+    logState(node, s, where(), logged);
     for (const c of consumers) c.onState(s);
     for (const p of publishers) p.onState(s);
   });
-  session.on('takeover', () => node.warn(`client ID "${config.clientId}" is in use by another client at ${displayUrl(config.url)}: the broker keeps disconnecting one of you; backing off`));
+  session.on('takeover', () => node.warn(`client ID "${config.clientId}" is in use by another client at ${session.server}: the broker keeps disconnecting one of you; backing off`));
+  // Once per server left behind: a cluster moves the session with us, independent brokers do not.
+  const leftBehind = new Set<string>();
+  session.on('moved', ({ from, to }, sessionPresent) => {
+    if (sessionPresent || config.cleanSession) return node.log(`moved from ${from} to ${to}`);
+    if (leftBehind.has(from)) return node.log(`moved from ${from} to ${to}, which holds no session for "${config.clientId}": subscribed again`);
+    leftBehind.add(from);
+    node.warn(`moved from ${from} to ${to}, which holds no session for "${config.clientId}" (not one cluster): subscribed again; what ${from} held for this session (queued and unacknowledged messages) stays there until this client connects to it again or the session expires`);
+  });
   // Work of the session that failed (ledger, SUBSCRIBE, birth, close message…): once per episode, with its cause, into the log and the debug sidebar.
   session.on('failure', ({ operation, error }) => {
     const key = `failure:${operation}`;
     if (logged.has(key)) return;
     logged.add(key);
-    node.warn(`${operation} failed at ${where}: ${error.message}`);
+    node.warn(`${operation} failed at ${where()}: ${error.message}`);
   });
   session.on('subscribed', (subs) => node.log(`subscribed ${[...subs].map(([f, q]) => `${f} (QoS ${q})`).join(', ')}`));
   session.on('unsubscribed', (filters) => node.log(`unsubscribed ${filters.join(', ')}`));
@@ -260,7 +269,7 @@ function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): v
     // Each refetch is a new connection, a new episode; a broker that overshoots keeps doing it, so the warning comes once.
     const say = shedWarned ? (text: string) => node.debug(text) : (text: string) => node.warn(text);
     shedWarned = true;
-    say(`${where} sent more messages than the flows take while they were full, past what is held in memory (a broker with no in-flight limit): ` +
+    say(`${where()} sent more messages than the flows take while they were full, past what is held in memory (a broker with no in-flight limit): ` +
       `${qos12} QoS 1/2 messages are fetched again by reconnecting${qos0 ? `, ${qos0} QoS 0 messages were dropped` : ''}. Set the broker's in-flight limit, or use MQTT 5.`);
   });
   session.on('subscribeFailed', (filter, code) => {

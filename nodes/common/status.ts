@@ -25,7 +25,7 @@ export function statusFor(s: SessionState, t: Translate): NodeStatus {
     case 'connecting':
       return { fill: 'yellow', shape: 'ring', text: t(`${NS}.status.connecting`) };
     case 'connected':
-      return { fill: 'green', shape: 'dot', text: t(`${NS}.status.connected`) };
+      return { fill: 'green', shape: 'dot', text: s.server ? t(`${NS}.status.connectedTo`, { server: s.server }) : t(`${NS}.status.connected`) };
     case 'reconnecting':
       return { fill: 'yellow', shape: 'ring', text: t(`${NS}.status.reconnecting`, { attempt: s.attempt }) };
     case 'disconnected':
@@ -41,10 +41,10 @@ export function configErrorStatus(t: Translate, key: string, substitutions?: Rec
 }
 
 /** The payload of the optional status output: the state without internal detail. */
-export function statusPayload(s: SessionState): { state: string; reason?: string; sessionPresent?: boolean; attempt?: number } {
+export function statusPayload(s: SessionState): { state: string; reason?: string; sessionPresent?: boolean; attempt?: number; server?: string } {
   switch (s.state) {
     case 'connected':
-      return { state: s.state, sessionPresent: s.sessionPresent };
+      return s.server ? { state: s.state, sessionPresent: s.sessionPresent, server: s.server } : { state: s.state, sessionPresent: s.sessionPresent };
     case 'reconnecting':
       return { state: s.state, attempt: s.attempt };
     case 'disconnected':

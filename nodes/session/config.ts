@@ -11,8 +11,12 @@ export type TlsOptions = Pick<IClientOptions, 'key' | 'cert' | 'ca' | 'rejectUna
 
 /** Everything one broker connection needs; the config node fills it from its properties. */
 export interface SessionConfig {
-  /** Normalised broker URL (`mqtt://`, `mqtts://`, `ws://`, `wss://`), possibly with credentials. */
+  /** Normalised broker URL (`mqtt://`, `mqtts://`, `ws://`, `wss://`), possibly with credentials: the first of `servers`. */
   readonly url: string;
+  /** Every server in order of preference, `url` first (servers.ts); absent means `url` alone. */
+  readonly servers?: readonly string[];
+  /** Move back to the first server once it answers again; false (the default): stay where it works. */
+  readonly returnToFirst?: boolean;
   readonly clientId: string;
   readonly cleanSession: boolean;
   readonly protocolVersion: 4 | 5;
@@ -111,6 +115,23 @@ export function normaliseBrokerUrl(input: string, useTls = false): { url: string
   return { url: `${secure}//${auth}${url.host}${path}${url.search}` };
 }
 
+/**
+ * The broker property: one URL, or several (one per line, or separated by commas or spaces) in
+ * order of preference, each normalised as normaliseBrokerUrl does. Core's separate `port` applies
+ * to each bare host, as it does to one.
+ */
+export function parseServers(input: string, port: unknown, useTls = false): { urls: string[] } | { error: string } {
+  const parts = input.split(/[\s,]+/).filter((p) => p !== '');
+  const urls: string[] = [];
+  for (const part of parts.length > 0 ? parts : ['']) {
+    const parsed = normaliseBrokerUrl(withPort(part, port), useTls);
+    if ('error' in parsed) return parts.length > 1 ? { error: `${parsed.error} (server ${urls.length + 1} of ${parts.length})` } : parsed;
+    if (urls.includes(parsed.url)) return { error: `broker URL "${displayUrl(parsed.url)}" is listed twice` };
+    urls.push(parsed.url);
+  }
+  return { urls };
+}
+
 /** The URL without credentials, for logs and status. */
 export function displayUrl(url: string): string {
   try {
@@ -139,6 +160,8 @@ export interface RawConfig extends RawMessages {
   socksProxy?: unknown;
   /** Core's `http proxy` config node (the one `proxy` names), resolved by the runtime. */
   httpProxy?: { url?: unknown; noproxy?: unknown; username?: string; password?: string };
+  /** Move back to the first of several servers once it answers again (default false). */
+  returnToFirst?: unknown;
   clientId?: unknown;
   cleanSession?: unknown;
   protocolVersion?: unknown;
@@ -219,8 +242,9 @@ export function httpProxyOf(proxy: NonNullable<RawConfig['httpProxy']>, brokerUr
 
 /** Applies defaults to a flow's properties and checks them; a missing property gets its default. */
 export function parseConfig(raw: RawConfig): ConfigResult {
-  const parsed = normaliseBrokerUrl(withPort(typeof raw.broker === 'string' ? raw.broker : '', raw.port), raw.tls !== undefined || asBool(raw.usetls));
-  if ('error' in parsed) return { ok: false, error: parsed.error };
+  const servers = parseServers(typeof raw.broker === 'string' ? raw.broker : '', raw.port, raw.tls !== undefined || asBool(raw.usetls));
+  if ('error' in servers) return { ok: false, error: servers.error };
+  const parsed = { url: servers.urls[0] };
   const cleanSession = asBool(raw.cleanSession);
   const clientId = typeof raw.clientId === 'string' ? raw.clientId.trim() : '';
   if (!cleanSession && clientId.length === 0) return { ok: false, error: 'a client ID is required for a persistent session (clean session off)' };
@@ -239,6 +263,9 @@ export function parseConfig(raw: RawConfig): ConfigResult {
   // MQTT.js's connect() reads MQTTJS_SOCKS_PROXY; we build the client ourselves (transport.ts), so read it here (not in the editor, which has no process).
   const socksText = typeof raw.socksProxy === 'string' && raw.socksProxy.trim() !== '' ? raw.socksProxy.trim() : undefined;
   const viaWs = parsed.url.startsWith('ws');
+  // One proxy setting serves every server, so the servers must all be of the kind it works with.
+  const mixed = new Set(servers.urls.map((u) => u.startsWith('ws'))).size > 1;
+  if (mixed && (socksText || raw.httpProxy)) return { ok: false, error: 'with a proxy, the servers must be all mqtt:// / mqtts:// or all ws:// / wss://' };
   if (socksText && !SOCKS.test(socksText)) return { ok: false, error: `socksProxy must be a socks4://, socks4a://, socks5:// or socks5h:// URL` };
   if (socksText && viaWs) return { ok: false, error: 'a SOCKS proxy works with mqtt:// and mqtts:// only (MQTT.js has none for WebSockets)' };
   const socksProxy = socksText ?? (viaWs || typeof process === 'undefined' ? undefined : process.env.MQTTJS_SOCKS_PROXY || undefined);
@@ -248,6 +275,8 @@ export function parseConfig(raw: RawConfig): ConfigResult {
     ok: true,
     config: {
       url: parsed.url,
+      servers: servers.urls,
+      returnToFirst: asBool(raw.returnToFirst),
       clientId,
       cleanSession,
       protocolVersion,

@@ -7,6 +7,7 @@ import { CLOSES_IN_FLIGHT, CloseStrikes, oldestPublish } from './in-flight';
 import { publishSize } from './publish-size';
 import { FAILURE_CODE, PACKET_TOO_LARGE } from './reasons';
 import { SendQuota } from './send-quota';
+import { ServerList } from './servers';
 import { keepAlivePatiently } from './keepalive';
 import { gatedClient } from './transport';
 
@@ -51,12 +52,15 @@ export class Connection {
   private maxPacketSize?: number;
   /** While `lost` gives a publish up: the error it fails with instead of MQTT.js's "Message removed". */
   private abandoning?: Error;
+  /** The server each new connection goes to; the session moves it on. */
+  readonly servers: ServerList;
 
   constructor(
     private readonly config: SessionConfig,
     private readonly on: ConnectionHandlers,
   ) {
     this.quota = new SendQuota(config.protocolVersion);
+    this.servers = new ServerList(config.servers ?? [config.url]);
   }
 
   /** Set once by `beginClose`: nothing reconnects or is sent any more. */
@@ -78,7 +82,7 @@ export class Connection {
   /** Builds the client and attaches every listener; `connect` sends the first CONNECT. */
   create(): void {
     if (this.client || this.closing) return;
-    const client = gatedClient(this.config.url, clientOptions(this.config), (stream) => {
+    const client = gatedClient(() => this.servers.current, clientOptions(this.config), (stream) => {
       this.stream = stream;
       if (this.config.protocolVersion === 5) stream.packetLimit = this.config.maximumPacketSize;
       this.on.stream(stream);

@@ -4,11 +4,13 @@ import type { Verdict } from './ack-gate';
 import type { SubscriptionSet } from './cover';
 import type { Shed } from './read-pacer';
 import type { Reason } from './reasons';
+import type { Move } from './servers';
 
 export type SessionState =
   | { readonly state: 'idle' }
   | { readonly state: 'connecting' }
-  | { readonly state: 'connected'; readonly sessionPresent: boolean }
+  /** `server`: the display URL of the server, when the broker property lists several. */
+  | { readonly state: 'connected'; readonly sessionPresent: boolean; readonly server?: string }
   | { readonly state: 'reconnecting'; readonly attempt: number }
   | { readonly state: 'disconnected'; readonly reason?: Reason }
   | { readonly state: 'error'; readonly reason: Reason; readonly detail?: string };
@@ -37,6 +39,8 @@ export interface SessionEvents {
   unsubscribed: [string[]];
   /** The broker refused a filter in SUBACK (`code` ≥ 0x80). */
   subscribeFailed: [filter: string, code: number];
+  /** A server of the list other than the last one accepted us; `sessionPresent` false means the old one keeps what it held for us. */
+  moved: [move: Move, sessionPresent: boolean];
   /** Another client keeps taking our client ID; raised once per episode. */
   takeover: [];
   /** Withheld messages will be fetched again by reconnecting in `delayMs`; `attempt` counts the redeliveries in a row. */

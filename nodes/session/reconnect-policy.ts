@@ -18,6 +18,8 @@ export interface CloseFacts {
 export interface CloseVerdict {
   /** The connection had been up (CONNACK received) before it closed. */
   readonly wasConnected: boolean;
+  /** ms from its CONNACK to the close; undefined without a CONNACK. */
+  readonly lasted?: number;
   /** The closes in a row now mean a takeover. */
   readonly takeover: boolean;
   /** …and this is the first close of the episode that says so (announce it once). */
@@ -91,7 +93,7 @@ export class ReconnectPolicy {
     const takeover = this.shortCloses >= this.config.takeoverCount;
     const firstTakeover = takeover && !this.takeoverRaised;
     if (takeover) this.takeoverRaised = true;
-    return { wasConnected: since !== undefined, takeover, firstTakeover };
+    return { wasConnected: since !== undefined, lasted: since === undefined ? undefined : Date.now() - since, takeover, firstTakeover };
   }
 
   /** Calls `reconnect` after the backoff of the next attempt. */
@@ -101,6 +103,14 @@ export class ReconnectPolicy {
       this.timer = undefined;
       reconnect(attempt);
     }, backoffDelay(attempt, this.config.backoff));
+  }
+
+  /** Calls `reconnect` at once (on the next turn), counting no attempt: failover to the next server of a list. */
+  scheduleNow(reconnect: (attempt: number) => void): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      reconnect(1);
+    }, 0);
   }
 
   cancel(): void {

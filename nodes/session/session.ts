@@ -1,7 +1,7 @@
 // One persistent MQTT session: a thin composition of the connection, reconnect policy, subscriptions and flow control that emits typed events.
 import { EventEmitter } from 'node:events';
 import type { IConnackPacket, IDisconnectPacket, Packet } from 'mqtt';
-import { DEFAULTS, type SessionConfig } from './config';
+import { DEFAULTS, displayUrl, type SessionConfig } from './config';
 import { Connection, type PublishOptions, type Published } from './connection';
 import type { QoS } from './cover';
 import { asError, type Operation, type SessionEvents, type SessionState } from './events';
@@ -11,10 +11,14 @@ import type { SubscriptionLedger } from './ledger';
 import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './reasons';
 import { HELD_BYTES } from './read-pacer';
 import { ReconnectPolicy, SESSION_TAKEN_OVER } from './reconnect-policy';
+import { ReturnProbe } from './return-probe';
 import { answerTimeoutMs, Subscriptions } from './subscriptions';
 
 export type { PublishOptions, Published } from './connection';
 export type { SessionEvents, SessionFailure, SessionState, Settle } from './events';
+
+/** The detail of an MQTT 5 CONNECT the broker closed without an answer. */
+export const NO_CONNACK_TO_MQTT5 = 'the broker closed the connection without answering the MQTT 5 CONNECT: it may speak MQTT 3.1.1 only (RabbitMQ 3.10 does); set the protocol to MQTT V3.1.1';
 
 /**
  * Mirrors the Paho async consumer: one object per concern, and this one turns what they see into
@@ -31,6 +35,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   private pendingError?: { reason: Reason; detail?: string };
   /** The DISCONNECT reason code of the current connection's end, if the broker sent one. */
   private disconnectCode?: number;
+  /** The broker sent a CONNACK on the current network connection. */
+  private answered = false;
+  /** With returnToFirst, while on a later server: watches for the first to answer again. */
+  private readonly returnProbe: ReturnProbe;
 
   /**
    * With `manualAcks` every QoS 1/2 message waits for its `settle` call; without it the session
@@ -39,9 +47,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   constructor(
     readonly config: SessionConfig,
     ledger: SubscriptionLedger,
-    private readonly options: { manualAcks?: boolean } = {},
+    private readonly options: { manualAcks?: boolean; returnProbeInterval?: number } = {},
   ) {
     super();
+    this.returnProbe = new ReturnProbe(options.returnProbeInterval);
     this.connection = new Connection(config, {
       stream: (stream) => this.flow.attach(stream),
       packet: (packet) => this.onPacket(packet),
@@ -60,6 +69,11 @@ export class MqttSession extends EventEmitter<SessionEvents> {
 
   get state(): SessionState {
     return this.current;
+  }
+
+  /** The server the current (or next) connection goes to, without credentials. */
+  get server(): string {
+    return displayUrl(this.connection.servers.current);
   }
 
   get started(): boolean {
@@ -131,6 +145,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   async close({ forget = false } = {}): Promise<void> {
     this.connection.beginClose();
     this.policy.cancel();
+    this.returnProbe.stop();
     this.flow.stop();
     if (!this.started) return;
     // Neither failure stops the close: the broker keeps the filters (and the ledger keeps knowing them), the disconnect goes ahead.
@@ -151,6 +166,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
   }
 
   private onPacket(packet: Packet): void {
+    if (packet.cmd === 'connack') this.answered = true;
     if (packet.cmd !== 'publish') return;
     const settle = this.flow.track(packet);
     this.emit('message', packet.topic, packet.payload as Buffer, packet, settle);
@@ -165,9 +181,19 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     this.subs.connected(connack.sessionPresent && !this.config.cleanSession, connack.properties?.subscriptionIdentifiersAvailable !== false);
     // "connected" means subscribed: it is announced once the SUBACKs of this connection are in.
     const sessionPresent = connack.sessionPresent;
+    const servers = this.connection.servers;
+    const move = servers.accepted();
+    if (move) this.emit('moved', move, sessionPresent);
+    const server = servers.several ? this.server : undefined;
     this.subs.reconcile(() => {
-      if (this.connection.open) this.setState({ state: 'connected', sessionPresent });
+      if (this.connection.open) this.setState({ state: 'connected', sessionPresent, ...(server ? { server } : {}) });
     });
+    if (this.config.returnToFirst && servers.away) {
+      this.returnProbe.start(servers.urls[0], () => {
+        servers.first();
+        this.connection.recycle();
+      });
+    }
     void this.connection.birth(this.subs.settled).catch((err: unknown) => this.failed('birth', err));
   }
 
@@ -190,7 +216,10 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     const { subscribing, unsubscribing } = this.subs.closed();
     const code = this.disconnectCode;
     this.disconnectCode = undefined;
+    const answered = this.answered;
+    this.answered = false;
     this.flow.detach();
+    this.returnProbe.stop();
     if (this.connection.closing) return;
     if (this.connection.recycled()) {
       this.policy.closedOnPurpose();
@@ -201,7 +230,7 @@ export class MqttSession extends EventEmitter<SessionEvents> {
     if (this.pendingError?.reason === 'unreachable') this.policy.unreachable();
     const refusal = subscribing !== undefined && isSubscribeRefusal(code);
     if (refusal) this.pendingError = this.subs.refusals.closedOn(subscribing, code);
-    const { wasConnected, takeover, firstTakeover } = this.policy.closed({ refusal, unsubscribing, code });
+    const { wasConnected, lasted, takeover, firstTakeover } = this.policy.closed({ refusal, unsubscribing, code });
     // A publish the broker keeps closing on is given up after a few closes (the connection counts those after a CONNACK:
     // `wasConnected` waits for MQTT.js's `connect`, which waits for the resent publishes). Not when the broker said another
     // client took our ID (0x8E); a bare close may be either, and ReconnectPolicy may take it for a takeover, but a healthy
@@ -212,12 +241,21 @@ export class MqttSession extends EventEmitter<SessionEvents> {
       if (this.pendingError?.reason !== 'clientIdInUse') this.pendingError = { reason: 'clientIdInUse', detail: 'the broker keeps closing the connection soon after CONNACK' };
       if (firstTakeover) this.emit('takeover');
     }
+    // A broker that speaks MQTT 3.1.1 only may close on an MQTT 5 CONNECT without a CONNACK (RabbitMQ 3.10 does): say so, rather than a bare "disconnected".
+    if (!answered && !this.pendingError && this.config.protocolVersion === 5) this.pendingError = { reason: 'protocolError', detail: NO_CONNACK_TO_MQTT5 };
     if (this.pendingError) this.setState({ state: 'error', ...this.pendingError });
     else this.setState({ state: 'disconnected', reason: wasConnected ? 'connectionLost' : undefined });
-    this.policy.schedule((attempt) => {
+    const reconnect = (attempt: number): void => {
       if (this.connection.closing) return;
       this.setState({ state: 'reconnecting', attempt });
       this.connection.reconnect();
-    });
+    };
+    // Several servers: every failure moves on to the next. After a connection that worked (for at least the first backoff)
+    // the next goes at once; one closed sooner, a refusal or a takeover backs off as with one server, so servers that all
+    // close at once are not tried in a tight loop.
+    const servers = this.connection.servers;
+    servers.next();
+    if (servers.several && !takeover && !refusal && (lasted ?? 0) >= this.config.backoff.min) this.policy.scheduleNow(reconnect);
+    else this.policy.schedule(reconnect);
   }
 }

@@ -83,7 +83,7 @@ describe('editor in Chromium (demo Node-RED)', function () {
     assert.match(await res.text(), /<svg[\s>]/);
   });
 
-  it('creates a broker config from the node dialog, marks an invalid topic filter and deploys', async () => {
+  it('creates a broker config from the node dialog, checking each of several URLs, marks an invalid topic filter and deploys', async () => {
     const { brokerUrl } = demo!;
     const id = await dropFromPalette(page, TYPE, { x: 120, y: 360 });
     await openNodeDialog(page, id);
@@ -91,6 +91,12 @@ describe('editor in Chromium (demo Node-RED)', function () {
     // Node-RED 4 adds a config node with the plus button; the pencil edits the selected one.
     await openConfigDialog(page, 'broker', 'add');
     const url = page.locator('#node-config-input-broker');
+    // Several servers: each URL is checked, and the line below previews each in order.
+    await typeInto(url, 'mqtt://a:1884 ftp://b');
+    await page.locator('#node-config-input-broker.input-error').waitFor({ state: 'attached' });
+    await typeInto(url, 'mqtt://a:1884, b');
+    await page.locator('#node-config-input-broker:not(.input-error)').waitFor({ state: 'attached' });
+    assert.match(await page.locator('#node-config-broker-hint').innerText(), /mqtt:\/\/a:1884, mqtt:\/\/b:1883/);
     await url.fill(brokerUrl);
     // A persistent session needs a client ID, so the dialog generates one.
     const clientId = (await page.locator('#node-config-input-clientId').inputValue()).trim();
