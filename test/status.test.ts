@@ -1,6 +1,6 @@
 // Specs for the badge mapping: every session state to one Node-RED status, and the status output's payload without internal detail.
 import assert from 'node:assert/strict';
-import { configErrorStatus, statusFor, statusPayload, type Translate } from '../nodes/common/status';
+import { configErrorStatus, inFlightStatus, statusFor, statusPayload, type Translate } from '../nodes/common/status';
 
 /** Shows which key and substitutions a badge asked for. */
 const t: Translate = (key, subs) => (subs ? `${key} ${JSON.stringify(subs)}` : key);
@@ -13,6 +13,13 @@ describe('status', () => {
     assert.deepEqual(statusFor({ state: 'reconnecting', attempt: 3 }, t), { fill: 'yellow', shape: 'ring', text: 'durable-mqtt.status.reconnecting {"attempt":3}' });
     assert.deepEqual(statusFor({ state: 'disconnected' }, t), { fill: 'red', shape: 'ring', text: 'durable-mqtt.status.disconnected' });
     assert.deepEqual(statusFor({ state: 'error', reason: 'notAuthorized', detail: 'user x' }, t), { fill: 'red', shape: 'dot', text: 'durable-mqtt.reason.notAuthorized' });
+  });
+
+  it('names the server on the connected badges when the config lists several, the in-flight one too', () => {
+    const at = { state: 'connected', sessionPresent: true, server: 'mqtt://b:1884' } as const;
+    assert.deepEqual(statusFor(at, t), { fill: 'green', shape: 'dot', text: 'durable-mqtt.status.connectedTo {"server":"mqtt://b:1884"}' });
+    assert.deepEqual(inFlightStatus(at, 7, t), { fill: 'green', shape: 'dot', text: 'durable-mqtt.status.inflightAt {"n":7,"server":"mqtt://b:1884"}' });
+    assert.deepEqual(inFlightStatus({ state: 'connected', sessionPresent: true }, 7, t), { fill: 'green', shape: 'dot', text: 'durable-mqtt.status.inflight {"n":7}' });
   });
 
   it('shows a configuration problem as a red dot with its key under errors', () => {

@@ -35,6 +35,15 @@ export function statusFor(s: SessionState, t: Translate): NodeStatus {
   }
 }
 
+/**
+ * The badge of a connected consumer with `n` messages inside its flow, naming the server as the
+ * connected badge does when the config lists several. `n`, not `count`: for `count` i18next resolves
+ * a plural form, 28 µs a badge instead of 9 (100 nodes refresh 400 a second).
+ */
+export function inFlightStatus(s: SessionState & { state: 'connected' }, n: number, t: Translate): NodeStatus {
+  return { fill: 'green', shape: 'dot', text: s.server ? t(`${NS}.status.inflightAt`, { n, server: s.server }) : t(`${NS}.status.inflight`, { n }) };
+}
+
 /** The badge for a problem found in the node's own configuration or surroundings (`errors.<key>`, with its substitutions). */
 export function configErrorStatus(t: Translate, key: string, substitutions?: Record<string, string | number>): NodeStatus {
   return { fill: 'red', shape: 'dot', text: t(`${NS}.errors.${key}`, substitutions) };

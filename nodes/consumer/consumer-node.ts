@@ -4,7 +4,7 @@ import { AckAfterComplete } from '../acks/ack-after-complete';
 import { acquireTracker, releaseTracker } from '../acks/flow-hooks';
 import type { BrokerNode, Consumer } from '../broker/broker-node';
 import { guarded } from '../common/boundary';
-import { configErrorStatus, STATUS_INTERVAL_MS, statusFor, statusPayload, translator } from '../common/status';
+import { configErrorStatus, inFlightStatus, STATUS_INTERVAL_MS, statusFor, statusPayload, translator } from '../common/status';
 import type { SessionState } from '../session/session';
 import { carries } from '../session/topic';
 import { convertPayload } from './payload';
@@ -68,8 +68,7 @@ export function registerConsumer(RED: NodeAPI): void {
       if (state.state !== 'connected') status(statusFor(state, t));
       else if (refused.size > 0) status(configErrorStatus(t, 'subscribeRefused'));
       else if (stalledNode) status({ fill: 'yellow', shape: 'dot', text: t('durable-mqtt.status.ackTimeout', { node: stalledNode }) });
-      // `n`, not `count`: for `count` i18next resolves a plural form, 28 µs a badge instead of 9 (100 nodes refresh 400 a second).
-      else if (inFlight > 0) status({ fill: 'green', shape: 'dot', text: t('durable-mqtt.status.inflight', { n: inFlight }) });
+      else if (inFlight > 0) status(inFlightStatus(state, inFlight, t));
       else status(statusFor(state, t));
     };
 
