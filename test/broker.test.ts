@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { FileLedger } from '../nodes/session/ledger';
 import { freePort } from './support/ports';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount, requireMosquitto, startMosquitto, type MosquittoHandle } from './support/mosquitto';
-import type { BrokerNode } from '../nodes/broker/broker-node';
+import type { BrokerNode } from '../nodes/broker/types';
 import { startAedes } from './support/aedes';
 import { callsOf, collect, consumerFlow, deploy, getNode, helper, lastStatus, load, onInput, userDirForSuite } from './support/nodered';
 import { until } from './support/until';

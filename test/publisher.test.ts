@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { NodeMessage } from 'node-red';
-import type { BrokerNode } from '../nodes/broker/broker-node';
+import type { BrokerNode } from '../nodes/broker/types';
 import { Outbox, READ_AHEAD } from '../nodes/publisher/outbox';
 import { parsePublisher } from '../nodes/publisher/settings';
 import { CLOSES_IN_FLIGHT } from '../nodes/session/in-flight';

@@ -1,6 +1,6 @@
 // The input of a dynamic durable-mqtt-in: core's msg.action (subscribe, unsubscribe, getSubscriptions, connect, disconnect), with done() when the broker has answered.
 import type { NodeMessage } from 'node-red';
-import type { BrokerNode, Consumer } from '../broker/broker-node';
+import type { BrokerNode, Consumer } from '../broker/types';
 import { guarded } from '../common/boundary';
 import { asError } from '../session/events';
 import { carries } from '../session/topic';

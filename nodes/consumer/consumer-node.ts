@@ -2,7 +2,7 @@
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
 import { AckAfterComplete } from '../acks/ack-after-complete';
 import { acquireTracker, releaseTracker } from '../acks/flow-hooks';
-import type { BrokerNode, Consumer } from '../broker/broker-node';
+import type { BrokerNode, Consumer } from '../broker/types';
 import { guarded } from '../common/boundary';
 import { configErrorStatus, inFlightStatus, STATUS_INTERVAL_MS, statusFor, statusPayload, translator } from '../common/status';
 import type { SessionState } from '../session/session';

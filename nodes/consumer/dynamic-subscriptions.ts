@@ -1,5 +1,5 @@
 // A durable-mqtt-in's dynamic subscriptions: msg.topic read as core's mqtt in reads it, and the filter set it adds to the node's own.
-import type { FilterOptions } from '../broker/broker-node';
+import type { FilterOptions } from '../broker/types';
 import { asBool } from '../session/config';
 import type { QoS } from '../session/cover';
 import type { SubscribeFlags } from '../session/flags';

@@ -1,6 +1,6 @@
 // The `durable-mqtt-out` node: msg -> outbox on disk -> broker; done() once the broker has acknowledged, so upstream acks only a safe publish.
 import type { Node, NodeAPI, NodeMessage, NodeStatus } from 'node-red';
-import type { BrokerNode, Publisher } from '../broker/broker-node';
+import type { BrokerNode, Publisher } from '../broker/types';
 import { guarded } from '../common/boundary';
 import { migrate } from '../common/migrations';
 import { configErrorStatus, STATUS_INTERVAL_MS, statusFor, translator } from '../common/status';
