@@ -1,6 +1,6 @@
 // Specs for PacketBoundaries: the read pacer's packet counting across reads, headers and bodies split anywhere.
 import assert from 'node:assert/strict';
-import { holdsWholePacket, PacketBoundaries } from '../nodes/session/packet-boundaries';
+import { PacketBoundaries } from '../nodes/session/packet-boundaries';
 import { rawPacket } from './support/packets';
 
 /** An MQTT packet: type byte, remaining length (1-4 bytes), body. */
@@ -72,7 +72,18 @@ describe('PacketBoundaries', () => {
   });
 });
 
-describe('holdsWholePacket', () => {
+describe('PacketBoundaries as the gate reads an ack written in chunks', () => {
+  /** Feeds `data` in the given pieces to a fresh reader; true once one packet has ended. */
+  const holdsWholePacket = (...pieces: Buffer[]): boolean => {
+    const b = new PacketBoundaries();
+    let ended = 0;
+    for (const piece of pieces) {
+      b.cut(piece, 1);
+      ended += b.ended;
+    }
+    return ended === 1;
+  };
+
   it('holds once the bytes reach the end the header announces, for one-byte and multi-byte lengths', () => {
     const puback = Buffer.from([0x40, 0x02, 0x00, 0x07]);
     assert.ok(holdsWholePacket(puback));
@@ -83,5 +94,6 @@ describe('holdsWholePacket', () => {
     assert.ok(holdsWholePacket(big));
     assert.ok(!holdsWholePacket(big.subarray(0, big.length - 1)));
     assert.ok(!holdsWholePacket(big.subarray(0, 2)), 'half of a two-byte length');
+    assert.ok(holdsWholePacket(puback.subarray(0, 1), puback.subarray(1, 3), puback.subarray(3)), 'in three chunks');
   });
 });

@@ -4,7 +4,7 @@ import { Duplex } from 'node:stream';
 import type { MqttClient, Packet } from 'mqtt';
 import { AckGate } from './ack-gate';
 import { AwaitedAnswers } from './awaited';
-import { holdsWholePacket } from './packet-boundaries';
+import { PacketBoundaries } from './packet-boundaries';
 import { ReadPacer, type Shed } from './read-pacer';
 
 /** ms a broker has to close its side after our FIN in closeGently before the socket is destroyed. */
@@ -15,6 +15,8 @@ interface Capture {
   readonly id: number;
   readonly chunks: Buffer[];
   length: number;
+  /** Reads the chunks as they come: the ack is whole once its fixed header's remaining length has arrived. */
+  readonly boundaries: PacketBoundaries;
 }
 
 /**
@@ -51,7 +53,7 @@ export class GatedStream extends Duplex {
     this.gate = new AckGate((bytes) => this.send(bytes));
     const onPacketSend = (packet: Packet): void => {
       const id = packet.cmd === 'puback' || packet.cmd === 'pubrec' ? packet.messageId : undefined;
-      this.capture = id !== undefined && this.gate.tracks(id) ? { id, chunks: [], length: 0 } : undefined;
+      this.capture = id !== undefined && this.gate.tracks(id) ? { id, chunks: [], length: 0, boundaries: new PacketBoundaries() } : undefined;
       this.follow(() => this.awaited.sent(packet));
     };
     const onPacketReceive = (packet: Packet): void => this.follow(() => this.awaited.received(packet));
@@ -147,10 +149,11 @@ export class GatedStream extends Duplex {
     if (capture) {
       capture.chunks.push(chunk);
       capture.length += chunk.length;
-      const whole = Buffer.concat(capture.chunks, capture.length);
-      if (holdsWholePacket(whole)) {
+      capture.boundaries.cut(chunk, 1);
+      if (capture.boundaries.ended === 1) {
         this.capture = undefined;
-        this.gate.offer(capture.id, whole);
+        // MQTT.js writes an ack in one chunk: nothing to join then.
+        this.gate.offer(capture.id, capture.chunks.length === 1 ? chunk : Buffer.concat(capture.chunks, capture.length));
         this.acked?.();
       }
       if (done) process.nextTick(done);

@@ -69,10 +69,3 @@ export class PacketBoundaries {
     return at;
   }
 }
-
-/** True once `data`, from a packet's first byte on, holds that whole packet: its fixed header and the remaining length it announces. */
-export function holdsWholePacket(data: Buffer): boolean {
-  const boundaries = new PacketBoundaries();
-  boundaries.cut(data, 1);
-  return boundaries.ended === 1;
-}
