@@ -3,6 +3,8 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
+import type { QoS } from '../nodes/session/cover.js';
 import { FileLedger, MemoryLedger } from '../nodes/session/ledger.js';
 
 const fresh = (): string => mkdtempSync(join(tmpdir(), 'ledger-'));
@@ -52,5 +54,55 @@ describe('ledger', () => {
     writeFileSync(join(parent, 'durable-mqtt'), 'a file where the folder should be');
     const ledger = new FileLedger(join(parent, 'durable-mqtt'), 'k');
     assert.throws(() => ledger.save(new Map([['a', 1]])), /EEXIST|ENOTDIR/);
+  });
+
+  describe('held', () => {
+    const subscriptions = fc.uniqueArray(fc.tuple(fc.string({ minLength: 1, maxLength: 6 }), fc.constantFrom<QoS>(0, 1, 2)), { selector: ([f]) => f, maxLength: 5 }).map((e) => new Map(e));
+    const commits = fc.array(fc.option(subscriptions, { nil: undefined }), { minLength: 1, maxLength: 5 });
+
+    it('is, after every save and clear, what a fresh ledger reads from the file', () => {
+      fc.assert(
+        fc.property(commits, (steps) => {
+          const dir = fresh();
+          const ledger = new FileLedger(dir, 'k');
+          for (const step of steps) {
+            if (step) ledger.save(step);
+            else ledger.clear();
+            assert.deepEqual(ledger.held, new FileLedger(dir, 'k').load());
+          }
+        }),
+        { numRuns: 25 },
+      );
+    });
+
+    it('is answered from memory: a file changed behind its back is not read again until load', () => {
+      const dir = fresh();
+      const ledger = new FileLedger(dir, 'k');
+      ledger.save(new Map([['a', 1]]));
+      writeFileSync(join(dir, readdirSync(dir)[0]), '{ not json');
+      assert.deepEqual(ledger.held, new Map([['a', 1]]));
+      assert.equal(ledger.load(), undefined);
+      assert.equal(ledger.held, undefined);
+    });
+
+    it('reads the file when nothing was read or written yet, and keeps no map its caller goes on changing', () => {
+      const dir = fresh();
+      const written = new Map<string, QoS>([['a', 1]]);
+      new FileLedger(dir, 'k').save(written);
+      const ledger = new FileLedger(dir, 'k');
+      assert.deepEqual(ledger.held, written);
+      ledger.save(written);
+      written.set('b', 2);
+      assert.deepEqual(ledger.held, new Map([['a', 1]]));
+    });
+
+    it('is what the memory ledger loads', () => {
+      const memory = new MemoryLedger(`held-${process.pid}`);
+      assert.equal(memory.held, undefined);
+      memory.save(new Map([['x', 2]]));
+      assert.deepEqual(memory.held, memory.load());
+      memory.clear();
+      assert.equal(memory.held, undefined);
+    });
   });
 });

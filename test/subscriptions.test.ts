@@ -11,6 +11,7 @@ const unique = (prefix: string): string => `${prefix}-${process.pid}-${Date.now(
 
 /** A ledger whose writes fail, as on a full disk or a read-only userDir. */
 class BrokenLedger implements SubscriptionLedger {
+  readonly held = undefined;
   load(): SubscriptionSet | undefined {
     return undefined;
   }

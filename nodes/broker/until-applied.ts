@@ -24,15 +24,16 @@ export function changeOf(before: ReadonlyMap<string, QoS>, after: ReadonlyMap<st
 /**
  * Resolves with the filters of `change.need` the broker refused, once each other one is held at
  * its QoS and every `gone` one is unsubscribed. The session commits each SUBACK and UNSUBACK to
- * the ledger before it emits `subscribed` / `unsubscribed` (subscriptions.ts, syncOnce), so the ledger is
- * what is checked. It also resolves as soon as the session is not connected: the change is then
- * made on the next connection, from the filters the consumers hold (persisted for dynamic ones).
+ * the ledger before it emits `subscribed` / `unsubscribed` (subscriptions.ts, syncOnce), so the
+ * ledger's copy in memory is what is checked: no disk read per event. It also resolves as soon as
+ * the session is not connected: the change is then made on the next connection, from the filters
+ * the consumers hold (persisted for dynamic ones).
  */
-export function untilApplied(session: MqttSession, ledger: SubscriptionLedger, change: Change): Promise<string[]> {
+export function untilApplied(session: MqttSession, ledger: Pick<SubscriptionLedger, 'held'>, change: Change): Promise<string[]> {
   const refused = new Set<string>();
   return new Promise((resolve) => {
     const check = (): void => {
-      const held = ledger.load() ?? new Map<string, QoS>();
+      const held = ledger.held ?? new Map<string, QoS>();
       const applied = [...change.need].every(([f, q]) => refused.has(f) || held.get(f) === q) && change.gone.every((f) => !held.has(f));
       if (!applied && session.state.state === 'connected') return;
       session.off('subscribed', check);

@@ -14,6 +14,12 @@ export interface SubscriptionLedger {
    * restart still tells which filter a message came through. Empty when unknown.
    */
   loadIds?(): Map<string, number>;
+  /**
+   * What `load` would give now, as this ledger last read or wrote it, without reading again: the
+   * session commits each SUBACK and UNSUBACK here before it emits the event, so a check made on
+   * every event (until-applied.ts) needs no disk.
+   */
+  readonly held: ReadonlyMap<string, QoS> | undefined;
   /** Throws when the write fails; the session reports it. */
   save(subscriptions: SubscriptionSet, ids?: ReadonlyMap<string, number>): void;
   clear(): void;
@@ -29,6 +35,9 @@ export class MemoryLedger implements SubscriptionLedger {
   load(): SubscriptionSet | undefined {
     const s = memory.get(this.key);
     return s && new Map(s.subscriptions);
+  }
+  get held(): ReadonlyMap<string, QoS> | undefined {
+    return memory.get(this.key)?.subscriptions;
   }
   loadIds(): Map<string, number> {
     return new Map(memory.get(this.key)?.ids);
@@ -48,6 +57,8 @@ export class MemoryLedger implements SubscriptionLedger {
 export class FileLedger implements SubscriptionLedger {
   private readonly file: DurableFile;
   problem?: Error;
+  /** The subscriptions as last read or written; none while a write is under way or after one failed (the file may hold the old or the new). */
+  private last?: { readonly subscriptions: SubscriptionSet | undefined };
 
   constructor(
     dir: string,
@@ -58,14 +69,22 @@ export class FileLedger implements SubscriptionLedger {
 
   load(): SubscriptionSet | undefined {
     this.problem = undefined;
+    let subscriptions: SubscriptionSet | undefined;
     try {
       const data = this.file.read() as { subscriptions?: Record<string, QoS> } | undefined;
-      return data?.subscriptions ? new Map(Object.entries(data.subscriptions)) : undefined;
+      subscriptions = data?.subscriptions ? new Map(Object.entries(data.subscriptions)) : undefined;
     } catch (err) {
       // No file yet (read() gives undefined) is the normal unknown; anything else is worth a word.
       this.problem = new Error(`cannot read the subscription ledger ${this.file.path}: ${(err as Error).message}`, { cause: err });
-      return undefined;
     }
+    this.last = { subscriptions };
+    return subscriptions && new Map(subscriptions);
+  }
+
+  get held(): ReadonlyMap<string, QoS> | undefined {
+    // Never read yet, or a write failed part-way: only the file can say.
+    if (!this.last) this.load();
+    return this.last?.subscriptions;
   }
 
   /** Files written before identifiers existed have none: those filters are routed by topic. */
@@ -80,10 +99,15 @@ export class FileLedger implements SubscriptionLedger {
   }
 
   save(subscriptions: SubscriptionSet, ids?: ReadonlyMap<string, number>): void {
+    this.last = undefined;
     this.file.write({ session: this.key, subscriptions: Object.fromEntries(subscriptions), ...(ids && ids.size > 0 ? { ids: Object.fromEntries(ids) } : {}) });
+    // A copy: the caller may go on changing its map.
+    this.last = { subscriptions: new Map(subscriptions) };
   }
 
   clear(): void {
+    this.last = undefined;
     this.file.remove();
+    this.last = { subscriptions: undefined };
   }
 }

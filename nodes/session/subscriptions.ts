@@ -1,12 +1,12 @@
-// Brings the broker's subscriptions to what the consumers want, one change at a time, and keeps the ledger in step.
+// Brings the broker's subscriptions to what the consumers want, one change at a time, and keeps the ledger in step: the MQTT and ledger side of reconcile-plan.ts.
 import type { EventEmitter } from 'node:events';
 import type { ErrorWithSubackPacket, MqttClient } from 'mqtt';
 import { TimeoutError, withTimeout, type Connection } from './connection';
-import { coverFilters, diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
+import { coverFilters, type QoS, type SubscriptionSet } from './cover';
 import { asError, type Operation, type SessionEvents } from './events';
-import { coverFlags, DEFAULT_FLAGS_KEY, flagsKey, type SubscribeFlags } from './flags';
+import { coverFlags, flagsKey, type SubscribeFlags } from './flags';
 import type { SubscriptionLedger } from './ledger';
-import { FAILURE_CODE } from './reasons';
+import { afterSubscribe, afterUnsubscribe, planReconcile, type Grant } from './reconcile-plan';
 import { Refusals } from './refusals';
 
 /** ms the UNSUBSCRIBE of a deleted config node may take before the session ends without it. */
@@ -23,12 +23,9 @@ export function answerTimeoutMs(keepaliveS: number): number {
   return keepaliveS > 0 ? keepaliveS * 1000 : ANSWER_TIMEOUT_MS;
 }
 
-/** The largest MQTT 5 Subscription Identifier (a Variable Byte Integer, §3.8.2.1.2). */
-export const MAX_SUBSCRIPTION_ID = 268_435_455;
-
 type Events = Pick<EventEmitter<SessionEvents>, 'emit'>;
 
-/** SUBSCRIBE goes out only for what the broker does not already hold, as the Paho consumer's persistent session expects. */
+/** One change at a time, each planned by planReconcile from what the broker holds; the answers and the ledger kept in step. */
 export class Subscriptions {
   /** The cover of every consumer's filters: what the broker should hold. */
   private wanted: SubscriptionSet = new Map();
@@ -158,42 +155,21 @@ export class Subscriptions {
     const client = this.connection.client;
     if (!client || !this.connection.open) return;
     const held = this.held;
-    // Unknown (session present, no ledger): subscribing again is harmless, missing a filter is not.
-    const plan = held ? diffSubscriptions(held, this.wanted) : { subscribe: new Map(this.wanted), unsubscribe: [] };
-    // The ledger keeps no options: a filter whose options this session has not sent yet is subscribed again (once per start).
-    for (const [f, q] of this.wanted) if (flagsKey(this.flags.get(f)) !== (this.flagsSent.get(f) ?? DEFAULT_FLAGS_KEY)) plan.subscribe.set(f, q);
-    // MQTT 5: a filter held without an identifier (subscribed by an older version) is subscribed again with one.
-    if (this.useIds) for (const [f, q] of this.wanted) if (!this.idMap.has(f)) plan.subscribe.set(f, q);
-    const next = new Map(held);
-    for (const [f, code] of this.refusals.entries()) {
-      plan.subscribe.delete(f);
-      this.events.emit('subscribeFailed', f, code);
-    }
+    const plan = planReconcile({ held, wanted: this.wanted, flags: this.flags, flagsSent: this.flagsSent, ids: this.useIds ? this.idMap : undefined, refusals: this.refusals });
+    for (const [f, code] of plan.refused) this.events.emit('subscribeFailed', f, code);
+    let next: SubscriptionSet = new Map(held);
     if (plan.subscribe.size > 0) {
       this.step = 'subscribe';
-      const granted: { topic: string; qos: number }[] = [];
-      const ids = this.useIds ? assignIds(this.idMap, plan.subscribe.keys()) : undefined;
-      // Filters the broker closed on go one per SUBSCRIBE, after the rest, so a refusal names its filter.
-      // MQTT 5: the identifier is a property of the whole SUBSCRIBE, so each filter goes in its own.
-      const batches = ids ? [...plan.subscribe].map((e) => [e]) : this.refusals.batches(plan.subscribe);
-      for (const batch of batches) granted.push(...(await this.subscribeBatch(client, batch, ids?.get(batch[0][0]))));
-      const nextIds = new Map(this.idMap);
-      const done: SubscriptionSet = new Map();
-      for (const g of granted) {
-        const qos = plan.subscribe.get(g.topic);
-        if (g.qos >= FAILURE_CODE) this.events.emit('subscribeFailed', g.topic, g.qos);
-        else if (qos !== undefined) {
-          done.set(g.topic, qos);
-          this.flagsSent.set(g.topic, flagsKey(this.flags.get(g.topic)));
-          const id = ids?.get(g.topic);
-          if (id !== undefined) nextIds.set(g.topic, id);
-        }
-        this.refusals.answered(g.topic);
-      }
-      for (const [f, q] of done) next.set(f, q);
-      if (ids) this.idMap = nextIds;
+      const grants: Grant[] = [];
+      for (const batch of plan.batches) grants.push(...(await this.subscribeBatch(client, batch, plan.ids?.get(batch[0][0]))));
+      for (const g of grants) this.refusals.answered(g.topic);
+      const answer = afterSubscribe(plan, held, this.idMap, grants);
+      for (const [f, code] of answer.failed) this.events.emit('subscribeFailed', f, code);
+      for (const f of answer.done.keys()) this.flagsSent.set(f, flagsKey(this.flags.get(f)));
+      next = answer.held;
+      this.idMap = answer.ids;
       this.commit(next);
-      if (done.size > 0) this.events.emit('subscribed', done);
+      if (answer.done.size > 0) this.events.emit('subscribed', answer.done);
     } else if (!held) {
       this.commit(next);
     }
@@ -203,19 +179,15 @@ export class Subscriptions {
       this.unsubscribing = true;
       await this.answer(client.unsubscribeAsync(plan.unsubscribe), 'UNSUBSCRIBE');
       this.unsubscribing = false;
-      const nextIds = new Map(this.idMap);
-      for (const f of plan.unsubscribe) {
-        next.delete(f);
-        nextIds.delete(f);
-        this.flagsSent.delete(f);
-      }
-      this.idMap = nextIds;
-      this.commit(next);
+      const answer = afterUnsubscribe(next, this.idMap, plan.unsubscribe);
+      for (const f of plan.unsubscribe) this.flagsSent.delete(f);
+      this.idMap = answer.ids;
+      this.commit(answer.held);
       this.events.emit('unsubscribed', plan.unsubscribe);
     }
   }
 
-  private async subscribeBatch(client: MqttClient, batch: [string, QoS][], id?: number): Promise<{ topic: string; qos: number }[]> {
+  private async subscribeBatch(client: MqttClient, batch: [string, QoS][], id?: number): Promise<Grant[]> {
     const request = Object.fromEntries(batch.map(([filter, qos]) => [filter, { qos, ...this.flags.get(filter) }]));
     this.subscribing = Object.keys(request);
     const options = id === undefined ? undefined : { properties: { subscriptionIdentifier: id } };
@@ -248,25 +220,4 @@ export class Subscriptions {
   private failed(operation: Operation, err: unknown): void {
     this.events.emit('failure', { operation, error: asError(err) });
   }
-}
-
-/** The identifier of each filter: the one it holds, or the next free one above every held identifier. */
-function assignIds(held: ReadonlyMap<string, number>, filters: Iterable<string>): Map<string, number> {
-  const used = new Set(held.values());
-  let next = 0;
-  for (const id of used) next = Math.max(next, id);
-  const out = new Map<string, number>();
-  for (const f of filters) {
-    const id = held.get(f);
-    if (id !== undefined) {
-      out.set(f, id);
-      continue;
-    }
-    // Past the largest identifier, the lowest free one is taken (a session holds far fewer filters than that).
-    do next = next >= MAX_SUBSCRIPTION_ID ? 1 : next + 1;
-    while (used.has(next));
-    used.add(next);
-    out.set(f, next);
-  }
-  return out;
 }
