@@ -3,6 +3,7 @@
 // npx tsx bench/message-path.ts [N] [repo]   (the repo's dist/ is what is counted: run `npm run build` first)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -12,9 +13,11 @@ const n = Number(process.argv[2] ?? 2000);
 const repo = resolve(process.argv[3] ?? '.');
 // Everything from the repo measured, so an older checkout counts with its own Node-RED, MQTT.js and Aedes.
 const need = createRequire(join(repo, 'package.json'));
-const helper = need('node-red-node-test-helper');
-const mqtt = need('mqtt');
-const { Aedes } = need('aedes');
+// Typed as this checkout's versions; the measured checkout's own are what runs.
+const helper = need('node-red-node-test-helper') as typeof import('node-red-node-test-helper');
+const mqtt = need('mqtt') as typeof import('mqtt');
+const { Aedes } = need('aedes') as typeof import('aedes');
+type Registration = (RED: { hooks?: unknown }) => void;
 
 interface FunctionCoverage { functionName: string; ranges: { count: number }[] }
 interface ScriptCoverage { url: string; functions: FunctionCoverage[] }
@@ -24,15 +27,16 @@ async function main(): Promise<void> {
   const userDir = mkdtempSync(join(tmpdir(), 'durable-path-'));
   helper.settings({ userDir });
   const broker = await Aedes.createBroker();
-  const server = (await import('node:net')).createServer(broker.handle);
+  const server = createServer((socket) => broker.handle(socket));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
-  const nodes = need(join(repo, 'dist/durable-mqtt.js'));
+  const nodes = need(join(repo, 'dist/durable-mqtt.js')) as Registration | { default: Registration };
+  const register = 'default' in nodes ? nodes.default : nodes;
   // The test helper's RED has no hooks; a runtime's are what complete mode counts deliveries with.
-  const hooks = createRequire(need.resolve('node-red'))('@node-red/util').hooks;
+  const hooks = (createRequire(need.resolve('node-red'))('@node-red/util') as typeof import('@node-red/util')).hooks;
   const withHooks = (RED: { hooks?: unknown }): void => {
     RED.hooks ??= hooks;
-    (nodes.default ?? nodes)(RED);
+    register(RED);
   };
   const flow = [
     { id: 'tab', type: 'tab' },

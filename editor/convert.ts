@@ -1,6 +1,6 @@
 // The editor action that turns core `mqtt in` / `mqtt-broker` nodes into ours in place, keeping ids, wires and credentials.
 import type { Props } from '../nodes/common/migrations';
-import { asText } from '../nodes/session/values';
+import { asText } from '../nodes/session/config/values';
 
 const CORE_IN = 'mqtt in';
 const CORE_BROKER = 'mqtt-broker';

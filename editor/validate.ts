@@ -1,6 +1,6 @@
 // Field checks for the edit dialogs, built on the runtime's own parsers so editor and runtime agree.
-import { displayUrl, parseConfig, parseServers, type RawConfig } from '../nodes/session/config';
-import { filterError, splitFilters } from '../nodes/session/topic';
+import { displayUrl, parseConfig, parseServers, type RawConfig } from '../nodes/session/config/config';
+import { filterError, splitFilters } from '../nodes/session/subscriptions/topic';
 import { currentVersion } from '../nodes/common/migrations';
 import { consumerMigrations } from '../nodes/consumer/migrations';
 import { parseConsumer, type ConsumerProps } from '../nodes/consumer/settings';

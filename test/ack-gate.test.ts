@@ -1,8 +1,8 @@
 // Specifications of held acknowledgements (MqttSession with manualAcks) against real brokers: what the ack gate relies on in MQTT.js and the brokers.
 import { strict as assert } from 'node:assert';
-import { parseConfig, type SessionConfig } from '../nodes/session/config.js';
-import { MemoryLedger } from '../nodes/session/ledger.js';
-import { PACKETS_PER_TURN } from '../nodes/session/read-pacer.js';
+import { parseConfig, type SessionConfig } from '../nodes/session/config/config.js';
+import { MemoryLedger } from '../nodes/session/subscriptions/ledger.js';
+import { PACKETS_PER_TURN } from '../nodes/session/stream/read-pacer.js';
 import { MqttSession, type SessionState, type Settle } from '../nodes/session/session.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { startMosquitto, type MosquittoHandle } from './support/mosquitto.js';

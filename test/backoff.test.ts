@@ -1,6 +1,6 @@
-// Specs for nodes/session/backoff.ts: exponential reconnect delays with equal jitter.
+// Specs for nodes/session/connection/backoff.ts: exponential reconnect delays with equal jitter.
 import { strict as assert } from 'node:assert';
-import { backoffDelay } from '../nodes/session/backoff.js';
+import { backoffDelay } from '../nodes/session/connection/backoff.js';
 import { seeded } from './support/filters';
 
 describe('backoff', () => {

@@ -1,7 +1,7 @@
-// Specs for nodes/session/broker-url.ts: laws of URL normalisation, server lists and display (the single cases are in config.test.ts).
+// Specs for nodes/session/config/broker-url.ts: laws of URL normalisation, server lists and display (the single cases are in config.test.ts).
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { displayUrl, normaliseBrokerUrl, parseServers, withPort } from '../nodes/session/broker-url';
+import { displayUrl, normaliseBrokerUrl, parseServers, withPort } from '../nodes/session/config/broker-url';
 
 // Starting past `f`: a name of hex digits and a colon (`cafe:1883`) is read as a bare IPv6 address, as core reads it.
 const label = fc.stringMatching(/^[g-z][a-z0-9-]{0,8}[a-z0-9]$/);

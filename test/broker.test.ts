@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FileLedger } from '../nodes/session/ledger';
+import { FileLedger } from '../nodes/session/subscriptions/ledger';
 import { freePort } from './support/ports';
 import { mosquittoForSuite, mosquittoSubscribeCount, mosquittoUnsubscribeCount, requireMosquitto, startMosquitto, type MosquittoHandle } from './support/mosquitto';
 import type { BrokerNode } from '../nodes/broker/types';

@@ -1,6 +1,6 @@
 // Specs for the session's settings through config.ts (the pure checks live in broker-url.ts and parse-config.ts, with laws in their own specs): URL normalisation, display, parseConfig defaults and limits, and what it reads beyond our own names (core port and usetls, env, user properties, SOCKS, core's http proxy node).
 import { strict as assert } from 'node:assert';
-import { clientOptions, DEFAULTS, displayUrl, normaliseBrokerUrl, parseConfig, withPort, type SessionConfig } from '../nodes/session/config';
+import { clientOptions, DEFAULTS, displayUrl, normaliseBrokerUrl, parseConfig, withPort, type SessionConfig } from '../nodes/session/config/config';
 import { mosquittoForSuite } from './support/mosquitto';
 import { collect, consumerFlow, helper, lastStatus, load } from './support/nodered';
 import { until } from './support/until';

@@ -1,8 +1,8 @@
-// Specs for nodes/session/connection.ts on Aedes: one client, recycled on purpose, ended cleanly, and the close message's failure reported.
+// Specs for nodes/session/connection/connection.ts on Aedes: one client, recycled on purpose, ended cleanly, and the close message's failure reported.
 import { strict as assert } from 'node:assert';
 import { once, EventEmitter } from 'node:events';
-import { parseConfig, type SessionConfig } from '../nodes/session/config.js';
-import { Connection } from '../nodes/session/connection.js';
+import { parseConfig, type SessionConfig } from '../nodes/session/config/config.js';
+import { Connection } from '../nodes/session/connection/connection.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 
 let seq = 0;

@@ -1,7 +1,7 @@
-// Specs for nodes/session/cover.ts: which wanted filters become broker subscriptions (covered ones dropped, never widened), and the plan from held to wanted.
+// Specs for nodes/session/subscriptions/cover.ts: which wanted filters become broker subscriptions (covered ones dropped, never widened), and the plan from held to wanted.
 import { strict as assert } from 'node:assert';
-import { coverFilters, diffSubscriptions, type QoS } from '../nodes/session/cover.js';
-import { covers, overlaps } from '../nodes/session/topic.js';
+import { coverFilters, diffSubscriptions, type QoS } from '../nodes/session/subscriptions/cover.js';
+import { covers, overlaps } from '../nodes/session/subscriptions/topic.js';
 import { matches, randomFilter, referenceCover, seeded, topicUniverse } from './support/filters';
 
 describe('cover', () => {

@@ -1,10 +1,10 @@
-// Specs for nodes/session/durable-file.ts: the files behind the subscription ledger and the dynamic subscriptions are private to Node-RED's user.
+// Specs for nodes/session/lib/durable-file.ts: the files behind the subscription ledger and the dynamic subscriptions are private to Node-RED's user.
 import { strict as assert } from 'node:assert';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileDynamicStore } from '../nodes/consumer/dynamic-store';
-import { DurableFile } from '../nodes/session/durable-file';
-import { FileLedger } from '../nodes/session/ledger';
+import { DurableFile } from '../nodes/session/lib/durable-file';
+import { FileLedger } from '../nodes/session/subscriptions/ledger';
 import { tempDirForEach } from './support/temp-dir';
 
 const modeOf = (path: string): string => (statSync(path).mode & 0o777).toString(8);

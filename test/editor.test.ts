@@ -5,8 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { parseConsumer } from '../nodes/consumer/settings';
-import { parseConfig, type RawConfig } from '../nodes/session/config';
-import { filterError } from '../nodes/session/topic';
+import { parseConfig, type RawConfig } from '../nodes/session/config/config';
+import { filterError } from '../nodes/session/subscriptions/topic';
 import { brokerProblem, connectUrl, newClientId, shareFilters, sharedGroup, validGroup } from '../editor/validate';
 
 const ROOT = resolve(__dirname, '..');
@@ -325,10 +325,10 @@ describe('editor', function () {
     });
 
     it('has a message for every reason and configuration error the runtime reports', () => {
-      const reasons = /export type Reason =([^;]+);/.exec(read('nodes/session/reasons.ts'))?.[1] ?? '';
+      const reasons = /export type Reason =([^;]+);/.exec(read('nodes/session/connection/reasons.ts'))?.[1] ?? '';
       const reasonKeys = [...reasons.matchAll(/'(\w+)'/g)].map((m) => m[1]);
       assert.ok(reasonKeys.length > 5);
-      for (const r of reasonKeys) assertKeyInEveryLocale(`durable-mqtt.reason.${r}`, 'nodes/session/reasons.ts');
+      for (const r of reasonKeys) assertKeyInEveryLocale(`durable-mqtt.reason.${r}`, 'nodes/session/connection/reasons.ts');
       for (const file of ['nodes/consumer/consumer-node.ts', 'nodes/consumer/settings.ts']) {
         const errorKeys = [...read(file).matchAll(/(?:key: |fail\(|configErrorStatus\(t, )'(\w+)'/g)].map((m) => m[1]);
         assert.ok(errorKeys.length > 1, file);

@@ -1,9 +1,9 @@
 // Specifications against a second real broker, ejabberd's mod_mqtt: persistent sessions with credentials, its refusal of `$share/…`, a wrong password.
 import { strict as assert } from 'node:assert';
 import type { NodeStatus } from 'node-red';
-import { parseConfig, type SessionConfig } from '../nodes/session/config.js';
-import type { QoS } from '../nodes/session/cover.js';
-import { MemoryLedger } from '../nodes/session/ledger.js';
+import { parseConfig, type SessionConfig } from '../nodes/session/config/config.js';
+import type { QoS } from '../nodes/session/subscriptions/cover.js';
+import { MemoryLedger } from '../nodes/session/subscriptions/ledger.js';
 import { MqttSession, type SessionState } from '../nodes/session/session.js';
 import { ejabberdForSuite } from './support/ejabberd.js';
 import { callsOf, collect, consumerFlow, helper, load } from './support/nodered.js';

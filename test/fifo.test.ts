@@ -1,6 +1,6 @@
 // Specs for the Fifo behind the ack gate and the in-flight window: order, size and clear across its internal cut-backs.
 import assert from 'node:assert/strict';
-import { Fifo } from '../nodes/session/fifo';
+import { Fifo } from '../nodes/session/lib/fifo';
 
 describe('Fifo', () => {
   it('keeps first-in first-out order across thousands of items taken while more arrive', () => {

@@ -1,7 +1,7 @@
-// Specs for nodes/session/filter-index.ts: the same answers as covers() and overlaps() in topic.ts, without testing every pair.
+// Specs for nodes/session/subscriptions/filter-index.ts: the same answers as covers() and overlaps() in topic.ts, without testing every pair.
 import { strict as assert } from 'node:assert';
-import { FilterIndex } from '../nodes/session/filter-index.js';
-import { covers, overlaps } from '../nodes/session/topic.js';
+import { FilterIndex } from '../nodes/session/subscriptions/filter-index.js';
+import { covers, overlaps } from '../nodes/session/subscriptions/topic.js';
 import { randomFilter, seeded } from './support/filters';
 
 describe('filter-index', () => {

@@ -1,8 +1,8 @@
-// Specs for MQTT 5 subscription options per node: No Local, Retain As Published, Retain Handling (session/flags.ts).
+// Specs for MQTT 5 subscription options per node: No Local, Retain As Published, Retain Handling (session/subscriptions/flags.ts).
 import { strict as assert } from 'node:assert';
 import { connectAsync } from 'mqtt';
-import { coverFilters } from '../nodes/session/cover';
-import { coverFlags } from '../nodes/session/flags';
+import { coverFilters } from '../nodes/session/subscriptions/cover';
+import { coverFlags } from '../nodes/session/subscriptions/flags';
 import { mosquittoForSuite } from './support/mosquitto';
 import { collect, consumerFlow, helper, load, logged } from './support/nodered';
 import { until } from './support/until';

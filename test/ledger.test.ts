@@ -1,11 +1,11 @@
-// Specs for nodes/session/ledger.ts: the file ledger writes atomically and durably, and says why it could not read or write.
+// Specs for nodes/session/subscriptions/ledger.ts: the file ledger writes atomically and durably, and says why it could not read or write.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import type { QoS } from '../nodes/session/cover.js';
-import { FileLedger, MemoryLedger } from '../nodes/session/ledger.js';
+import type { QoS } from '../nodes/session/subscriptions/cover.js';
+import { FileLedger, MemoryLedger } from '../nodes/session/subscriptions/ledger.js';
 
 const fresh = (): string => mkdtempSync(join(tmpdir(), 'ledger-'));
 

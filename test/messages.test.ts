@@ -1,8 +1,8 @@
-// Specs for the broker config's birth, close and will messages (session/messages.ts), read from core's property names.
+// Specs for the broker config's birth, close and will messages (session/config/messages.ts), read from core's property names.
 import { strict as assert } from 'node:assert';
 import { connectAsync, type IPublishPacket, type MqttClient } from 'mqtt';
-import { clientOptions, parseConfig } from '../nodes/session/config';
-import { parseMessages } from '../nodes/session/messages';
+import { clientOptions, parseConfig } from '../nodes/session/config/config';
+import { parseMessages } from '../nodes/session/config/messages';
 import { mosquittoForSuite } from './support/mosquitto';
 import { consumerFlow, helper, lastStatus, load } from './support/nodered';
 import { until } from './support/until';

@@ -8,7 +8,7 @@ import { consumerMigrations } from '../nodes/consumer/migrations';
 import { parseConsumer } from '../nodes/consumer/settings';
 import { coreOnlySet, publisherMigrations } from '../nodes/publisher/migrations';
 import { parsePublisher } from '../nodes/publisher/settings';
-import { parseConfig } from '../nodes/session/config';
+import { parseConfig } from '../nodes/session/config/config';
 
 type Props = Record<string, unknown>;
 const core = JSON.parse(readFileSync(join(__dirname, 'fixtures', 'core-flow.json'), 'utf8')) as (Props & { type: string })[];

@@ -1,6 +1,6 @@
 // Specs for PacketBoundaries: the read pacer's packet counting across reads, headers and bodies split anywhere.
 import assert from 'node:assert/strict';
-import { PacketBoundaries } from '../nodes/session/packet-boundaries';
+import { PacketBoundaries } from '../nodes/session/stream/packet-boundaries';
 import { rawPacket } from './support/packets';
 
 /** An MQTT packet: type byte, remaining length (1-4 bytes), body. */

@@ -1,7 +1,7 @@
-// Specs for nodes/session/parse-config.ts: the pure check of a config node's properties, the environment given as a value (single cases through parseConfig: config.test.ts).
+// Specs for nodes/session/config/parse-config.ts: the pure check of a config node's properties, the environment given as a value (single cases through parseConfig: config.test.ts).
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { configOf, numberIn, userPropertiesOf, type RawConfig } from '../nodes/session/parse-config';
+import { configOf, numberIn, userPropertiesOf, type RawConfig } from '../nodes/session/config/parse-config';
 
 const base: RawConfig = { broker: 'h', clientId: 'c' };
 

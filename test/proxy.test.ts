@@ -1,7 +1,7 @@
-// Specs for nodes/session/proxy.ts: which proxy a WebSocket broker goes through, and a session tunnelled through a real HTTP proxy to Mosquitto's WebSocket listener.
+// Specs for nodes/session/connection/proxy.ts: which proxy a WebSocket broker goes through, and a session tunnelled through a real HTTP proxy to Mosquitto's WebSocket listener.
 import { strict as assert } from 'node:assert';
 import mqtt from 'mqtt';
-import { wsProxyFor } from '../nodes/session/proxy';
+import { wsProxyFor } from '../nodes/session/connection/proxy';
 import { makeCerts, type TestCerts } from './support/certs';
 import { startHttpProxy } from './support/http-proxy';
 import { startMosquitto, requireMosquitto, type MosquittoHandle } from './support/mosquitto';

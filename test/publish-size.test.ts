@@ -1,7 +1,7 @@
-// Specs for nodes/session/publish-size.ts: the size of a PUBLISH, pinned to what mqtt-packet (MQTT.js's encoder) writes.
+// Specs for nodes/session/stream/publish-size.ts: the size of a PUBLISH, pinned to what mqtt-packet (MQTT.js's encoder) writes.
 import { strict as assert } from 'node:assert';
 import { generate, type IPublishPacket } from 'mqtt-packet';
-import { MQTT_MAX_PACKET_SIZE, publishSize } from '../nodes/session/publish-size.js';
+import { MQTT_MAX_PACKET_SIZE, publishSize } from '../nodes/session/stream/publish-size.js';
 
 type Properties = NonNullable<IPublishPacket['properties']>;
 

@@ -7,7 +7,7 @@ import type { NodeMessage } from 'node-red';
 import type { BrokerNode } from '../nodes/broker/types';
 import { Outbox, READ_AHEAD } from '../nodes/publisher/outbox';
 import { parsePublisher } from '../nodes/publisher/settings';
-import { CLOSES_IN_FLIGHT } from '../nodes/session/in-flight';
+import { CLOSES_IN_FLIGHT } from '../nodes/session/connection/in-flight';
 import { outboxRoot } from '../nodes/publisher/outbox-location';
 import { publicationOf } from '../nodes/publisher/publication';
 import { startMosquitto, mosquittoForSuite, type MosquittoHandle } from './support/mosquitto';

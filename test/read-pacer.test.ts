@@ -2,9 +2,9 @@
 import { strict as assert } from 'node:assert';
 import { PassThrough } from 'node:stream';
 import mqtt from 'mqtt';
-import { parseConfig, type SessionConfig } from '../nodes/session/config';
-import { MemoryLedger } from '../nodes/session/ledger';
-import { ReadPacer } from '../nodes/session/read-pacer';
+import { parseConfig, type SessionConfig } from '../nodes/session/config/config';
+import { MemoryLedger } from '../nodes/session/subscriptions/ledger';
+import { ReadPacer } from '../nodes/session/stream/read-pacer';
 import { MqttSession, type Settle } from '../nodes/session/session';
 import { startMosquitto, type MosquittoHandle } from './support/mosquitto';
 import { until } from './support/until';

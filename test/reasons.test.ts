@@ -1,8 +1,8 @@
-// Specs for nodes/session/reasons.ts: every MQTT reason code the broker can send has a reason, and every reason a text.
+// Specs for nodes/session/connection/reasons.ts: every MQTT reason code the broker can send has a reason, and every reason a text.
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isSubscribeRefusal, reasonFor, reasonForDisconnect } from '../nodes/session/reasons';
+import { isSubscribeRefusal, reasonFor, reasonForDisconnect } from '../nodes/session/connection/reasons';
 
 const err = (code: string | number, message = 'boom'): Error & { code: string | number } => Object.assign(new Error(message), { code });
 

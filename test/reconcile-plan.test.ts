@@ -1,10 +1,10 @@
-// Specs for nodes/session/reconcile-plan.ts: what one reconcile sends, and what the SUBACKs and UNSUBACK change, without a broker (on one: subscriptions.test.ts, subscription-ids.test.ts).
+// Specs for nodes/session/subscriptions/reconcile-plan.ts: what one reconcile sends, and what the SUBACKs and UNSUBACK change, without a broker (on one: subscriptions.test.ts, subscription-ids.test.ts).
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import type { QoS } from '../nodes/session/cover';
-import { flagsKey, type SubscribeFlags } from '../nodes/session/flags';
-import { afterSubscribe, afterUnsubscribe, assignIds, MAX_SUBSCRIPTION_ID, planReconcile, type Grant, type ReconcilePlan, type Standing } from '../nodes/session/reconcile-plan';
-import { Refusals } from '../nodes/session/refusals';
+import type { QoS } from '../nodes/session/subscriptions/cover';
+import { flagsKey, type SubscribeFlags } from '../nodes/session/subscriptions/flags';
+import { afterSubscribe, afterUnsubscribe, assignIds, MAX_SUBSCRIPTION_ID, planReconcile, type Grant, type ReconcilePlan, type Standing } from '../nodes/session/subscriptions/reconcile-plan';
+import { Refusals } from '../nodes/session/connection/refusals';
 
 const filter = fc.constantFrom<string>('a', 'b', 'c/#', 'd/+', 'e/f', '$share/g/h', 'i/+/j');
 const qos = fc.constantFrom<QoS>(0, 1, 2);

@@ -1,7 +1,7 @@
-// Specs for nodes/session/reconnect-policy.ts: backoff attempts, and when closes soon after CONNACK mean a takeover.
+// Specs for nodes/session/connection/reconnect-policy.ts: backoff attempts, and when closes soon after CONNACK mean a takeover.
 import { strict as assert } from 'node:assert';
-import { DEFAULTS } from '../nodes/session/config.js';
-import { ReconnectPolicy, SESSION_TAKEN_OVER } from '../nodes/session/reconnect-policy.js';
+import { DEFAULTS } from '../nodes/session/config/config.js';
+import { ReconnectPolicy, SESSION_TAKEN_OVER } from '../nodes/session/connection/reconnect-policy.js';
 
 const quiet = { refusal: false, unsubscribing: false } as const;
 /** A window no test outlives (every close is "soon"), or one every close outlives (0). */

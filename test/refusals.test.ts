@@ -1,7 +1,7 @@
-// Specs for nodes/session/refusals.ts: which filter a broker refuses by closing the connection on SUBSCRIBE.
+// Specs for nodes/session/connection/refusals.ts: which filter a broker refuses by closing the connection on SUBSCRIBE.
 import { strict as assert } from 'node:assert';
-import type { QoS } from '../nodes/session/cover.js';
-import { CLOSED_ON_SUBSCRIBE, REFUSAL_CLOSES, Refusals } from '../nodes/session/refusals.js';
+import type { QoS } from '../nodes/session/subscriptions/cover.js';
+import { CLOSED_ON_SUBSCRIBE, REFUSAL_CLOSES, Refusals } from '../nodes/session/connection/refusals.js';
 
 const plan = (...filters: string[]): Map<string, QoS> => new Map<string, QoS>(filters.map((f) => [f, 1]));
 

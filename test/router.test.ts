@@ -1,6 +1,6 @@
-// Specs for nodes/session/router.ts: which consumers a received topic, or an MQTT 5 copy by subscription identifier, goes to.
+// Specs for nodes/session/subscriptions/router.ts: which consumers a received topic, or an MQTT 5 copy by subscription identifier, goes to.
 import { strict as assert } from 'node:assert';
-import { IdRouter, TopicRouter } from '../nodes/session/router.js';
+import { IdRouter, TopicRouter } from '../nodes/session/subscriptions/router.js';
 import { randomFilter, ReferenceIdRouter, seeded, topicUniverse } from './support/filters';
 
 describe('router', () => {

@@ -1,6 +1,6 @@
 // Specifies SendQuota: at most the broker's Receive Maximum of publishes in flight (MQTT 5), 19 QoS 2 ones over 3.1.1, all in order, none kept once the client closes.
 import assert from 'node:assert/strict';
-import { QOS2_IN_FLIGHT_MQTT3, SendQuota } from '../nodes/session/send-quota';
+import { QOS2_IN_FLIGHT_MQTT3, SendQuota } from '../nodes/session/connection/send-quota';
 
 /** Runs `count` sends through `quota`, recording the order they go out in. */
 function sends(quota: SendQuota, count: number): { sent: number[] } {

@@ -1,11 +1,11 @@
-// Specifications of the server list (nodes/session/servers.ts) and of a session failing over between two real Mosquittos.
+// Specifications of the server list (nodes/session/connection/servers.ts) and of a session failing over between two real Mosquittos.
 import { strict as assert } from 'node:assert';
 import { createServer } from 'node:net';
 import mqtt from 'mqtt';
-import { parseConfig, parseServers, type SessionConfig } from '../nodes/session/config.js';
-import { MemoryLedger } from '../nodes/session/ledger.js';
-import { ReturnProbe } from '../nodes/session/return-probe.js';
-import { ServerList, type Move } from '../nodes/session/servers.js';
+import { parseConfig, parseServers, type SessionConfig } from '../nodes/session/config/config.js';
+import { MemoryLedger } from '../nodes/session/subscriptions/ledger.js';
+import { ReturnProbe } from '../nodes/session/connection/return-probe.js';
+import { ServerList, type Move } from '../nodes/session/connection/servers.js';
 import { MqttSession, type SessionState } from '../nodes/session/session.js';
 import { requireMosquitto, startMosquitto, type MosquittoHandle } from './support/mosquitto.js';
 import { freePort, listenLocally } from './support/ports.js';

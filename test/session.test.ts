@@ -2,10 +2,10 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IPublishPacket } from 'mqtt';
-import { parseConfig, type SessionConfig } from '../nodes/session/config.js';
-import type { QoS } from '../nodes/session/cover.js';
-import { MemoryLedger } from '../nodes/session/ledger.js';
-import { CLOSES_IN_FLIGHT } from '../nodes/session/in-flight.js';
+import { parseConfig, type SessionConfig } from '../nodes/session/config/config.js';
+import type { QoS } from '../nodes/session/subscriptions/cover.js';
+import { MemoryLedger } from '../nodes/session/subscriptions/ledger.js';
+import { CLOSES_IN_FLIGHT } from '../nodes/session/connection/in-flight.js';
 import { MqttSession, type SessionState } from '../nodes/session/session.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { makeCerts, type TestCerts } from './support/certs.js';

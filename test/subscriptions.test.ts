@@ -1,8 +1,8 @@
-// Specs for nodes/session/subscriptions.ts through the session on Aedes: the ledger in step with the broker, and its failures reported, never swallowed.
+// Specs for nodes/session/subscriptions/subscriptions.ts through the session on Aedes: the ledger in step with the broker, and its failures reported, never swallowed.
 import { strict as assert } from 'node:assert';
-import { parseConfig } from '../nodes/session/config.js';
-import type { SubscriptionSet } from '../nodes/session/cover.js';
-import { MemoryLedger, type SubscriptionLedger } from '../nodes/session/ledger.js';
+import { parseConfig } from '../nodes/session/config/config.js';
+import type { SubscriptionSet } from '../nodes/session/subscriptions/cover.js';
+import { MemoryLedger, type SubscriptionLedger } from '../nodes/session/subscriptions/ledger.js';
 import { MqttSession, type SessionFailure, type SessionState } from '../nodes/session/session.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 

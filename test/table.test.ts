@@ -1,6 +1,6 @@
 // Specs for Table, the keyed table of per-message entries that moves to a new Map now and then.
 import assert from 'node:assert/strict';
-import { RENEW_AFTER, Table } from '../nodes/session/table';
+import { RENEW_AFTER, Table } from '../nodes/session/lib/table';
 
 describe('Table', () => {
   for (const live of [50, RENEW_AFTER * 3]) {

@@ -1,6 +1,6 @@
-// Specs for nodes/session/topic.ts: filter validation, parsing, covering, overlap and generalisation, checked against a reference matcher.
+// Specs for nodes/session/subscriptions/topic.ts: filter validation, parsing, covering, overlap and generalisation, checked against a reference matcher.
 import { strict as assert } from 'node:assert';
-import { carries, covers, filterError, inboundTopicError, overlaps, parseFilter, splitFilters, topicError } from '../nodes/session/topic.js';
+import { carries, covers, filterError, inboundTopicError, overlaps, parseFilter, splitFilters, topicError } from '../nodes/session/subscriptions/topic.js';
 import { matches, randomFilter, seeded, topicUniverse } from './support/filters';
 
 describe('topic', () => {

@@ -2,9 +2,9 @@
 // untilApplied on a live session is also specified through the `subscribe` action in dynamic-subscriptions.test.ts.
 import assert from 'node:assert/strict';
 import { changeOf, untilApplied } from '../nodes/broker/until-applied';
-import { parseConfig } from '../nodes/session/config';
-import type { QoS, SubscriptionSet } from '../nodes/session/cover';
-import { MemoryLedger } from '../nodes/session/ledger';
+import { parseConfig } from '../nodes/session/config/config';
+import type { QoS, SubscriptionSet } from '../nodes/session/subscriptions/cover';
+import { MemoryLedger } from '../nodes/session/subscriptions/ledger';
 import { MqttSession, type SessionState } from '../nodes/session/session';
 import { startAedes, type AedesHandle } from './support/aedes';
 

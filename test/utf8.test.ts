@@ -1,6 +1,6 @@
-// Specs for nodes/session/utf8.ts: the strings an MQTT broker takes, as Mosquitto 2.0 checks them (lib/utf8_mosq.c).
+// Specs for nodes/session/config/utf8.ts: the strings an MQTT broker takes, as Mosquitto 2.0 checks them (lib/utf8_mosq.c).
 import { strict as assert } from 'node:assert';
-import { mqttStringError } from '../nodes/session/utf8.js';
+import { mqttStringError } from '../nodes/session/config/utf8.js';
 
 describe('utf8', () => {
   it('takes text in any script, and characters next to the refused ranges', () => {

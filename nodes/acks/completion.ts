@@ -1,6 +1,6 @@
 // Counts where each tracked message is inside the flow and says when every node it reached has finished with it.
 import { guarded } from '../common/boundary';
-import { Table } from '../session/table';
+import { Table } from '../session/lib/table';
 
 /** What the hooks give us of a msg: Node-RED's msg object, whose `_msgid` a node may change or delete. */
 export type TrackedMsg = { _msgid?: string };

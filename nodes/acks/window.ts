@@ -1,5 +1,5 @@
 // A window of work items in progress, whose size may change; the rest wait in arrival order.
-import { Fifo } from '../session/fifo';
+import { Fifo } from '../session/lib/fifo';
 
 /** Starts at most `size` items at once; `finish()` frees a slot and starts what the size allows. */
 export class InflightWindow<T> {

@@ -1,7 +1,7 @@
 // Versions of the durable-mqtt-broker's saved properties; version 1 also reads the core mqtt-broker's names.
 import { holds, isEnvReference, type Migration, type Props } from '../common/migrations';
-import { withPort } from '../session/config';
-import { unset } from '../session/values';
+import { withPort } from '../session/config/config';
+import { unset } from '../session/config/values';
 
 /** The core node's names for what we call clientId and cleanSession (core 10-mqtt.js, MQTTBrokerNode.setOptions). */
 const CORE_RENAMES: readonly [core: string, ours: string][] = [
@@ -16,7 +16,7 @@ export const isCoreBroker = (p: Props): boolean => holds(p, 'cleansession') || h
  * Core keeps host and port apart (`broker: "127.0.0.1"`, `port: "1883"`); we keep one URL. They are
  * joined only when neither is an environment variable reference: Node-RED substitutes a property
  * only when it is exactly `${NAME}`, so `${HOST}:${PORT}` would never be replaced. The runtime
- * reads a `port` left in place the same way (session/config.ts withPort).
+ * reads a `port` left in place the same way (session/config/config.ts withPort).
  */
 function joinPort(p: Props): void {
   const broker = typeof p.broker === 'string' ? p.broker : '';

@@ -1,6 +1,6 @@
 // What a broker config node logs about its session: connects and moves at info, each failure once per episode at warn, never the password.
 import type { Node } from 'node-red';
-import type { SessionConfig } from '../session/config';
+import type { SessionConfig } from '../session/config/config';
 import type { MqttSession, SessionState } from '../session/session';
 
 /**

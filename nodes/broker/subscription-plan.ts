@@ -1,7 +1,7 @@
 // What the broker should hold for the consumers of one config node: a pure function of those consumers.
-import type { QoS } from '../session/cover';
-import type { SubscribeFlags } from '../session/flags';
-import { MAX_TWO_BYTES } from '../session/reasons';
+import type { QoS } from '../session/subscriptions/cover';
+import type { SubscribeFlags } from '../session/subscriptions/flags';
+import { MAX_TWO_BYTES } from '../session/connection/reasons';
 import type { Consumer } from './types';
 
 export interface SubscriptionPlan {

@@ -1,8 +1,8 @@
 // What the broker config node and the in and out nodes that use it say to each other, and the config node's saved properties.
 import type { IPublishPacket } from 'mqtt';
 import type { Node, NodeDef } from 'node-red';
-import type { QoS } from '../session/cover';
-import type { SubscribeFlags } from '../session/flags';
+import type { QoS } from '../session/subscriptions/cover';
+import type { SubscribeFlags } from '../session/subscriptions/flags';
 import type { PublishOptions, Published, SessionState, Settle } from '../session/session';
 
 export interface BrokerProps extends NodeDef {

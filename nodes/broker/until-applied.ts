@@ -1,6 +1,6 @@
 // Waits until the broker holds what a subscription change asked for: the SUBACKs and UNSUBACKs are in, as the ledger records them.
-import { carriersOf, type QoS } from '../session/cover';
-import type { SubscriptionLedger } from '../session/ledger';
+import { carriersOf, type QoS } from '../session/subscriptions/cover';
+import type { SubscriptionLedger } from '../session/subscriptions/ledger';
 import type { MqttSession } from '../session/session';
 
 /** The broker filters a change needs held (with their QoS) and those it needs gone. */

@@ -3,7 +3,7 @@ import type { NodeMessage } from 'node-red';
 import type { BrokerNode, Consumer } from '../broker/types';
 import { guarded } from '../common/boundary';
 import { asError } from '../session/events';
-import { carries } from '../session/topic';
+import { carries } from '../session/subscriptions/topic';
 import { parseTopics, type DynamicSubscriptions } from './dynamic-subscriptions';
 
 /** Core's action names (10-mqtt.js, MQTTInNode `Actions`). */

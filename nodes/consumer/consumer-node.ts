@@ -6,7 +6,7 @@ import type { BrokerNode, Consumer } from '../broker/types';
 import { guarded } from '../common/boundary';
 import { configErrorStatus, inFlightStatus, STATUS_INTERVAL_MS, statusFor, statusPayload, translator } from '../common/status';
 import type { SessionState } from '../session/session';
-import { carries } from '../session/topic';
+import { carries } from '../session/subscriptions/topic';
 import { convertPayload } from './payload';
 import { toMessage } from './message';
 import { messageIds } from './message-id';

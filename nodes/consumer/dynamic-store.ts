@@ -1,5 +1,5 @@
 // Keeps each durable-mqtt-in's dynamic subscriptions (msg.action "subscribe") across redeploys, restarts and kill -9.
-import { DurableFile, stateDirOf, userDirOf } from '../session/durable-file';
+import { DurableFile, stateDirOf, userDirOf } from '../session/lib/durable-file';
 
 /**
  * The broker keeps a dynamic subscription in the persistent session whatever happens to Node-RED;

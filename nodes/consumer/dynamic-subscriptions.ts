@@ -1,11 +1,11 @@
 // A durable-mqtt-in's dynamic subscriptions: msg.topic read as core's mqtt in reads it, and the filter set it adds to the node's own.
 import type { FilterOptions } from '../broker/types';
-import { asBool } from '../session/config';
-import type { QoS } from '../session/cover';
-import type { SubscribeFlags } from '../session/flags';
-import { TopicRouter } from '../session/router';
-import { filterError } from '../session/topic';
-import { ownValue, unset } from '../session/values';
+import { asBool } from '../session/config/config';
+import type { QoS } from '../session/subscriptions/cover';
+import type { SubscribeFlags } from '../session/subscriptions/flags';
+import { TopicRouter } from '../session/subscriptions/router';
+import { filterError } from '../session/subscriptions/topic';
+import { ownValue, unset } from '../session/config/values';
 import { DATATYPES, type Datatype } from './settings';
 import type { DynamicStore } from './dynamic-store';
 import { MAX_FILTERS_PER_ACTION, MAX_FILTERS_PER_NODE } from './limits';

@@ -2,7 +2,7 @@
 
 /**
  * Topic filters one msg.action may list (subscribe or unsubscribe). The subscription plan is
- * near-linear in the filters (session/filter-index.ts), yet every filter is checked, saved, planned
+ * near-linear in the filters (session/subscriptions/filter-index.ts), yet every filter is checked, saved, planned
  * and sent in the turn of the event loop that takes the msg; a longer list is refused with
  * done(err), so one msg cannot hold the loop for long. Split a longer list over several msgs.
  */

@@ -2,12 +2,12 @@
 import type { NodeDef } from 'node-red';
 import type { AckOptions } from '../acks/ack-after-complete';
 import { migrate } from '../common/migrations';
-import { asBool, numberIn } from '../session/config';
-import type { QoS } from '../session/cover';
-import type { SubscribeFlags } from '../session/flags';
-import { MAX_TWO_BYTES } from '../session/reasons';
-import { filterError, splitFilters } from '../session/topic';
-import { unset } from '../session/values';
+import { asBool, numberIn } from '../session/config/config';
+import type { QoS } from '../session/subscriptions/cover';
+import type { SubscribeFlags } from '../session/subscriptions/flags';
+import { MAX_TWO_BYTES } from '../session/connection/reasons';
+import { filterError, splitFilters } from '../session/subscriptions/topic';
+import { unset } from '../session/config/values';
 import { MAX_DELIVERIES, MAX_FILTERS_PER_NODE } from './limits';
 import { consumerMigrations } from './migrations';
 

@@ -1,6 +1,6 @@
 // Versions of the durable-mqtt-out's saved properties; version 1 also reads the core mqtt out's.
 import { type Migration, type Props } from '../common/migrations';
-import { blank } from '../session/values';
+import { blank } from '../session/config/values';
 
 /**
  * The core mqtt out's node-level MQTT 5 properties (10-mqtt.js, MQTTOutNode), which this node does

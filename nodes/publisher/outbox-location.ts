@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { privateDir, stateDirOf } from '../session/durable-file';
+import { privateDir, stateDirOf } from '../session/lib/durable-file';
 
 /** Whom the broker knows a connection as: the broker URL without credentials, and the client ID. */
 export interface SessionIdentity {

@@ -1,5 +1,5 @@
 // The outbox's LevelDB records: their keys, the bytes of a group and of one message, and reading them back with what cannot be read set apart for quarantine.
-import type { QoS } from '../session/cover';
+import type { QoS } from '../session/subscriptions/cover';
 
 /** The MQTT 5 properties the out node takes from msg. */
 export interface PublishProperties {

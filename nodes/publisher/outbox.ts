@@ -1,9 +1,9 @@
 // The durable queue of QoS 1/2 publications: a LevelDB (classic-level) whose appends are fsynced and whose entries leave only after the broker's ack.
 import { ClassicLevel } from 'classic-level';
-import { backoffDelay, type BackoffOptions } from '../session/backoff';
-import { privateDir } from '../session/durable-file';
-import { Fifo } from '../session/fifo';
-import { Table } from '../session/table';
+import { backoffDelay, type BackoffOptions } from '../session/connection/backoff';
+import { privateDir } from '../session/lib/durable-file';
+import { Fifo } from '../session/lib/fifo';
+import { Table } from '../session/lib/table';
 import type { OutboxLimits } from './limits';
 import { groupKeyOf, groupValue, headerOf, LENGTH_BYTES, QUARANTINE_PREFIX, RecordReader, type Publication, type Read } from './outbox-records';
 

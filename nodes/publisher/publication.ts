@@ -1,9 +1,9 @@
 // Turns a msg into the publication the out node sends, reading topic, qos, retain and MQTT 5 properties as the core `mqtt out` node does, and refusing what a broker would not take.
 import type { NodeMessage } from 'node-red';
-import type { QoS } from '../session/cover';
-import { MQTT_MAX_PACKET_SIZE, publishSize } from '../session/publish-size';
-import { topicError } from '../session/topic';
-import { propertiesError } from '../session/properties';
+import type { QoS } from '../session/subscriptions/cover';
+import { MQTT_MAX_PACKET_SIZE, publishSize } from '../session/stream/publish-size';
+import { topicError } from '../session/subscriptions/topic';
+import { propertiesError } from '../session/config/properties';
 import type { Publication, PublishProperties } from './outbox';
 
 export { topicError };

@@ -4,7 +4,7 @@ import type { BrokerNode, Publisher } from '../broker/types';
 import { guarded } from '../common/boundary';
 import { migrate } from '../common/migrations';
 import { configErrorStatus, STATUS_INTERVAL_MS, statusFor, translator } from '../common/status';
-import { userDirOf } from '../session/durable-file';
+import { userDirOf } from '../session/lib/durable-file';
 import type { SessionState } from '../session/session';
 import { closingWith, openNodeOutbox } from './node-outbox';
 import { OutboxFullError, type Done, type Outbox, type OutboxWriteError, type Publication, type Queued } from './outbox';

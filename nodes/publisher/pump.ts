@@ -1,6 +1,6 @@
 // Moves outbox entries to the broker in order while connected, a window at a time, and removes each once the broker has acknowledged it.
 import { guarded } from '../common/boundary';
-import { FAILURE_CODE } from '../session/reasons';
+import { FAILURE_CODE } from '../session/connection/reasons';
 import type { Published } from '../session/session';
 import type { Outbox, Publication, Queued } from './outbox';
 

@@ -1,6 +1,6 @@
 // The properties of a durable-mqtt-out node, checked and defaulted; no Node-RED runtime needed, so the editor runs the same checks.
 import type { NodeDef } from 'node-red';
-import { asBool, numberIn } from '../session/config';
+import { asBool, numberIn } from '../session/config/config';
 import { FULL_POLICIES, type FullPolicy, type OutboxLimits } from './limits';
 import { topicError, type PublishDefaults } from './publication';
 

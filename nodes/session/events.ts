@@ -1,10 +1,10 @@
 // The typed events an MqttSession emits, and the states and failures they carry.
 import type { IPublishPacket } from 'mqtt';
-import type { Verdict } from './ack-gate';
-import type { SubscriptionSet } from './cover';
-import type { Shed } from './read-pacer';
-import type { Reason } from './reasons';
-import type { Move } from './servers';
+import type { Verdict } from '../acks/ack-gate';
+import type { SubscriptionSet } from './subscriptions/cover';
+import type { Shed } from './stream/read-pacer';
+import type { Reason } from './connection/reasons';
+import type { Move } from './connection/servers';
 
 export type SessionState =
   | { readonly state: 'idle' }

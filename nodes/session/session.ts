@@ -1,20 +1,20 @@
 // One persistent MQTT session: a thin composition of the connection, reconnect policy, subscriptions and flow control that emits typed events.
 import { EventEmitter } from 'node:events';
 import type { IConnackPacket, IDisconnectPacket, Packet } from 'mqtt';
-import { DEFAULTS, displayUrl, type SessionConfig } from './config';
-import { Connection, type PublishOptions, type Published } from './connection';
-import type { QoS } from './cover';
+import { DEFAULTS, displayUrl, type SessionConfig } from './config/config';
+import { Connection, type PublishOptions, type Published } from './connection/connection';
+import type { QoS } from './subscriptions/cover';
 import { asError, type Operation, type SessionEvents, type SessionState } from './events';
-import type { SubscribeFlags } from './flags';
-import { FlowControl } from './flow-control';
-import type { SubscriptionLedger } from './ledger';
-import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './reasons';
-import { HELD_BYTES } from './read-pacer';
-import { ReconnectPolicy, SESSION_TAKEN_OVER } from './reconnect-policy';
-import { ReturnProbe } from './return-probe';
-import { answerTimeoutMs, Subscriptions } from './subscriptions';
+import type { SubscribeFlags } from './subscriptions/flags';
+import { FlowControl } from '../acks/flow-control';
+import type { SubscriptionLedger } from './subscriptions/ledger';
+import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './connection/reasons';
+import { HELD_BYTES } from './stream/read-pacer';
+import { ReconnectPolicy, SESSION_TAKEN_OVER } from './connection/reconnect-policy';
+import { ReturnProbe } from './connection/return-probe';
+import { answerTimeoutMs, Subscriptions } from './subscriptions/subscriptions';
 
-export type { PublishOptions, Published } from './connection';
+export type { PublishOptions, Published } from './connection/connection';
 export type { SessionEvents, SessionFailure, SessionState, Settle } from './events';
 
 /** The detail of an MQTT 5 CONNECT the broker closed without an answer. */

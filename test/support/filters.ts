@@ -1,7 +1,7 @@
 // Reference helpers for the topic-filter property specs: an independent matcher, a seeded PRNG, random filters, a small topic universe and the first cover.
-import type { QoS } from '../../nodes/session/cover';
-import { TopicRouter } from '../../nodes/session/router';
-import { covers, overlaps, parseFilter } from '../../nodes/session/topic';
+import type { QoS } from '../../nodes/session/subscriptions/cover';
+import { TopicRouter } from '../../nodes/session/subscriptions/router';
+import { covers, overlaps, parseFilter } from '../../nodes/session/subscriptions/topic';
 
 /** Independent reference matcher (MQTT 3.1.1 §4.7): the specs check the module against it. */
 export function matches(filter: string, topic: string): boolean {

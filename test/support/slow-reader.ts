@@ -1,7 +1,7 @@
 // Test helper: a TCP proxy in front of a broker that takes what the client sends one MQTT packet at a time, as Mosquitto with a database save per loop does.
 import { connect, createServer, type Socket } from 'node:net';
 import { listenLocally } from './ports.js';
-import { PacketBoundaries } from '../../nodes/session/packet-boundaries.js';
+import { PacketBoundaries } from '../../nodes/session/stream/packet-boundaries.js';
 
 export interface SlowReader {
   readonly port: number;

@@ -1,5 +1,5 @@
 // Maps MQTT.js errors, CONNACK codes and DISCONNECT reasons to a short, stable reason key.
-import { ownValue } from './values';
+import { ownValue } from '../config/values';
 
 /** MQTT 5 reason codes from this one up say no (PUBACK, PUBREC, SUBACK grants, DISCONNECT); 0x80 itself is "Unspecified error". */
 export const FAILURE_CODE = 0x80;

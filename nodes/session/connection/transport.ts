@@ -4,7 +4,7 @@ import { MqttClient, type IClientOptions, type StreamBuilder } from 'mqtt';
 import tcp from 'mqtt/lib/connect/tcp';
 import tls from 'mqtt/lib/connect/tls';
 import { streamBuilder as ws } from 'mqtt/lib/connect/ws';
-import { GatedStream } from './gated-stream';
+import { GatedStream } from '../stream/gated-stream';
 import { proxyAgent, wsProxyFor } from './proxy';
 
 type Scheme = 'mqtt' | 'mqtts' | 'ws' | 'wss';

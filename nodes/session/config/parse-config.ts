@@ -1,10 +1,10 @@
 // Checks a config node's properties and fills in the defaults: a SessionConfig, or the error to show. Pure (the environment comes in as a value), so the editor runs it too.
 import type { IClientOptions } from 'mqtt';
-import type { BackoffOptions } from './backoff';
+import type { BackoffOptions } from '../connection/backoff';
 import { parseServers } from './broker-url';
-import { HELD_BYTES } from './read-pacer';
+import { HELD_BYTES } from '../stream/read-pacer';
 import { parseMessages, type ConfiguredMessages, type RawMessages } from './messages';
-import { MAX_TWO_BYTES } from './reasons';
+import { MAX_TWO_BYTES } from '../connection/reasons';
 import { asText, unset } from './values';
 
 /** TLS settings as the core `tls-config` node fills them in; MQTT.js hands them to `tls.connect`. */
@@ -39,7 +39,7 @@ export interface SessionConfig {
    * once the application says how many it takes (`MqttSession.receiveMaximum`), reading stops sooner.
    */
   readonly readHighWater?: number;
-  /** Bytes of inbound PUBLISHes held at most while the flows take no more; HELD_BYTES when absent (nodes/session/read-pacer.ts). */
+  /** Bytes of inbound PUBLISHes held at most while the flows take no more; HELD_BYTES when absent (nodes/session/stream/read-pacer.ts). */
   readonly heldBytes?: number;
   /**
    * Bytes a packet from the broker may have, sent in CONNECT as the MQTT 5 Maximum Packet Size. The

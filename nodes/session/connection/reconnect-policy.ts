@@ -1,6 +1,6 @@
 // When to reconnect (exponential backoff) and when the closes mean another client takes our client ID over.
 import { backoffDelay } from './backoff';
-import type { SessionConfig } from './config';
+import type { SessionConfig } from '../config/config';
 
 /** MQTT 5 DISCONNECT reason "Session taken over" (0x8E): the broker's own word for a takeover. */
 export const SESSION_TAKEN_OVER = 0x8e;

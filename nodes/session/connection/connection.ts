@@ -1,10 +1,10 @@
 // One MQTT.js client on a GatedStream: connect, reconnect, recycle, publish and the clean close, with the packets the session listens to.
 import type { IClientPublishOptions, IConnackPacket, IDisconnectPacket, MqttClient, Packet } from 'mqtt';
-import { clientOptions, type SessionConfig } from './config';
-import { asError } from './events';
-import type { GatedStream } from './gated-stream';
+import { clientOptions, type SessionConfig } from '../config/config';
+import { asError } from '../events';
+import type { GatedStream } from '../stream/gated-stream';
 import { CLOSES_IN_FLIGHT, CloseStrikes, oldestPublish } from './in-flight';
-import { publishSize } from './publish-size';
+import { publishSize } from '../stream/publish-size';
 import { FAILURE_CODE, PACKET_TOO_LARGE } from './reasons';
 import { SendQuota } from './send-quota';
 import { ServerList } from './servers';

@@ -1,5 +1,5 @@
 // The strings an MQTT broker takes (topics, filters, string properties): MQTT 5 §1.5.4, and what Mosquitto refuses on top (lib/utf8_mosq.c).
-import { MAX_TWO_BYTES } from './reasons';
+import { MAX_TWO_BYTES } from '../connection/reasons';
 
 /** MQTT sends a string behind a 2-byte length. */
 export const MAX_STRING_BYTES = MAX_TWO_BYTES;

@@ -1,6 +1,6 @@
 // The MQTT 5 properties of a PUBLISH or a will that a broker takes: strings it can read, a response topic without wildcards.
 import type { IClientPublishOptions } from 'mqtt';
-import { topicError } from './topic';
+import { topicError } from '../subscriptions/topic';
 import { MAX_STRING_BYTES, mqttStringError } from './utf8';
 
 type Properties = NonNullable<IClientPublishOptions['properties']>;

@@ -1,5 +1,5 @@
 // Which server of the broker list the next connection goes to, and where the persistent session was last seen.
-import { displayUrl } from './config';
+import { displayUrl } from '../config/config';
 
 /** The session was last held by another server than the one that just accepted us. */
 export interface Move {

@@ -1,8 +1,8 @@
 // Hands what the socket read to MQTT.js a few dozen packets per turn of the event loop, and holds PUBLISHes back while the application takes no more, never the answers to what we sent.
 import type { Duplex } from 'node:stream';
-import { Fifo } from './fifo';
+import { Fifo } from '../lib/fifo';
 import { PacketBoundaries } from './packet-boundaries';
-import { PACKET_TOO_LARGE } from './reasons';
+import { PACKET_TOO_LARGE } from '../connection/reasons';
 
 /**
  * Packets handed to MQTT.js per turn of the event loop. A socket read holds up to 64 kB (some 800

@@ -1,5 +1,5 @@
 // MQTT topics and topic filters: validation, `$share`/`$queue` prefixes, and whether one filter covers or meets another.
-import { mqttStringError } from './utf8';
+import { mqttStringError } from '../config/utf8';
 
 /** A filter as the user wrote it, split into the group (if shared) and the filter topics are matched against. */
 export interface ParsedFilter {

@@ -1,6 +1,6 @@
 // Remembers which filters the broker holds for a persistent session, across redeploys and restarts.
 import type { QoS, SubscriptionSet } from './cover';
-import { DurableFile } from './durable-file';
+import { DurableFile } from '../lib/durable-file';
 
 /**
  * With a session present the broker still has our subscriptions, but not which ones: the ledger

@@ -1,8 +1,8 @@
 // The birth, close and will messages of a broker config, read from core's property names (birthTopic, birthQos, birthMsg…).
 import type { IClientOptions, IClientPublishOptions } from 'mqtt';
-import type { QoS } from './cover';
+import type { QoS } from '../subscriptions/cover';
 import { propertiesError } from './properties';
-import { topicError } from './topic';
+import { topicError } from '../subscriptions/topic';
 import { asText, blank } from './values';
 
 type Kind = 'birth' | 'close' | 'will';

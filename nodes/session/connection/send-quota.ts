@@ -1,5 +1,5 @@
 // The broker's Receive Maximum on our side: QoS 1/2 publishes past it wait until earlier ones end.
-import { Fifo } from './fifo';
+import { Fifo } from '../lib/fifo';
 
 /** A publish waiting its turn; `counted` ones take one of the broker's slots. */
 interface Waiting {

@@ -1,5 +1,5 @@
 // Finds which filter a broker refuses by closing the connection on our SUBSCRIBE, and remembers it until the next deploy.
-import type { QoS } from './cover';
+import type { QoS } from '../subscriptions/cover';
 import { FAILURE_CODE, reasonForDisconnect, type Reason } from './reasons';
 
 /** The code a filter is reported with when the broker refused it by closing the connection without a reason code: "Unspecified error". */

@@ -1,13 +1,13 @@
 // Brings the broker's subscriptions to what the consumers want, one change at a time, and keeps the ledger in step: the MQTT and ledger side of reconcile-plan.ts.
 import type { EventEmitter } from 'node:events';
 import type { ErrorWithSubackPacket, MqttClient } from 'mqtt';
-import { TimeoutError, withTimeout, type Connection } from './connection';
+import { TimeoutError, withTimeout, type Connection } from '../connection/connection';
 import { coverFilters, type QoS, type SubscriptionSet } from './cover';
-import { asError, type Operation, type SessionEvents } from './events';
+import { asError, type Operation, type SessionEvents } from '../events';
 import { coverFlags, flagsKey, type SubscribeFlags } from './flags';
 import type { SubscriptionLedger } from './ledger';
 import { afterSubscribe, afterUnsubscribe, planReconcile, type Grant } from './reconcile-plan';
-import { Refusals } from './refusals';
+import { Refusals } from '../connection/refusals';
 
 /** ms the UNSUBSCRIBE of a deleted config node may take before the session ends without it. */
 export const FORGET_TIMEOUT = 5000;

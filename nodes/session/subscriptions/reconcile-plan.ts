@@ -1,8 +1,8 @@
 // What one reconcile sends to bring the broker's subscriptions to what is wanted, and what the broker's answers change: pure, no client and no ledger.
 import { diffSubscriptions, type QoS, type SubscriptionSet } from './cover';
 import { DEFAULT_FLAGS_KEY, flagsKey, type SubscribeFlags } from './flags';
-import { FAILURE_CODE } from './reasons';
-import type { Refusals } from './refusals';
+import { FAILURE_CODE } from '../connection/reasons';
+import type { Refusals } from '../connection/refusals';
 
 /** The largest MQTT 5 Subscription Identifier (a Variable Byte Integer, §3.8.2.1.2). */
 export const MAX_SUBSCRIPTION_ID = 268_435_455;
