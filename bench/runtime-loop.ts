@@ -25,7 +25,7 @@ const SOURCE = `module.exports = function (RED) {
     RED.nodes.createNode(this, def);
     const node = this;
     const { n, mode, dist, window } = JSON.parse(process.env.LOOP_ARGS);
-    const { AckGate } = require(dist + '/acks/ack-gate.js');
+    const { AckGate } = require(dist + '/session/inbound/ack-gate.js');
     const { toMessage } = require(dist + '/consumer/message.js');
     const newId = require(dist + '/consumer/message-id.js').messageIds();
     let acks;

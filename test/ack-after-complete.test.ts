@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AckAfterComplete, type AckJob } from '../nodes/acks/ack-after-complete';
 import { ADAPTIVE } from '../nodes/acks/adaptive-window';
 import { CompletionTracker } from '../nodes/acks/completion';
-import type { Verdict } from '../nodes/acks/ack-gate';
+import type { Verdict } from '../nodes/session/inbound/ack-gate';
 import { until } from './support/until';
 
 /** Lets the tracker's microtask run: a message is declared finished after the completing code has returned. */

@@ -1,10 +1,10 @@
-// Specs for nodes/acks/flow-control.ts on Aedes: a withheld message comes back by a backed-off recycle, and a settle from an older connection does nothing.
+// Specs for nodes/session/inbound/flow-control.ts on Aedes: a withheld message comes back by a backed-off recycle, and a settle from an older connection does nothing.
 import { strict as assert } from 'node:assert';
 import type { IPublishPacket } from 'mqtt';
 import { parseConfig } from '../nodes/session/config/config.js';
 import { Connection } from '../nodes/session/connection/connection.js';
 import type { Settle } from '../nodes/session/events.js';
-import { FlowControl } from '../nodes/acks/flow-control.js';
+import { FlowControl } from '../nodes/session/inbound/flow-control.js';
 import { startAedes, type AedesHandle } from './support/aedes.js';
 import { until } from './support/until.js';
 

@@ -3,7 +3,7 @@ import type { IPublishPacket } from 'mqtt';
 import type { NodeMessage } from 'node-red';
 import type { AckJob } from '../acks/ack-after-complete';
 import type { Reporting } from '../acks/completion';
-import type { Verdict } from '../acks/ack-gate';
+import type { Verdict } from '../session/inbound/ack-gate';
 import type { Settle } from '../session/events';
 import { caughtError, deadLetterMessage, type CaughtError, type ErrorSource } from './dead-letter';
 import { FailedDeliveries, Received } from './failed-deliveries';

@@ -1,6 +1,6 @@
 // The typed events an MqttSession emits, and the states and failures they carry.
 import type { IPublishPacket } from 'mqtt';
-import type { Verdict } from '../acks/ack-gate';
+import type { Verdict } from './inbound/ack-gate';
 import type { SubscriptionSet } from './subscriptions/cover';
 import type { Shed } from './stream/read-pacer';
 import type { Reason } from './connection/reasons';

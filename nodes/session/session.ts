@@ -6,7 +6,7 @@ import { Connection, type PublishOptions, type Published } from './connection/co
 import type { QoS } from './subscriptions/cover';
 import { asError, type Operation, type SessionEvents, type SessionState } from './events';
 import type { SubscribeFlags } from './subscriptions/flags';
-import { FlowControl } from '../acks/flow-control';
+import { FlowControl } from './inbound/flow-control';
 import type { SubscriptionLedger } from './subscriptions/ledger';
 import { isSubscribeRefusal, reasonFor, reasonForDisconnect, type Reason } from './connection/reasons';
 import { HELD_BYTES } from './stream/read-pacer';

@@ -2,7 +2,7 @@
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import type { MqttClient, Packet } from 'mqtt';
-import { AckGate } from '../../acks/ack-gate';
+import { AckGate } from '../inbound/ack-gate';
 import { AwaitedAnswers } from './awaited';
 import { PacketBoundaries } from './packet-boundaries';
 import { ReadPacer, type Shed } from './read-pacer';

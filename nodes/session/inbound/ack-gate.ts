@@ -1,6 +1,6 @@
 // Holds the acknowledgement of each received QoS 1/2 PUBLISH until the application settles it, and lets acks out in arrival order.
-import { Fifo } from '../session/lib/fifo';
-import { Table } from '../session/lib/table';
+import { Fifo } from '../lib/fifo';
+import { Table } from '../lib/table';
 
 /** What the application decided for one message: send its ack, or withhold it so the broker redelivers it on the next connection. */
 export type Verdict = 'ack' | 'withhold';

@@ -1,9 +1,9 @@
 // Flow control of received messages: a settle per QoS 1/2 PUBLISH, reading held at the high water, withheld messages fetched again by a backed-off reconnect.
 import type { IPublishPacket } from 'mqtt';
-import { backoffDelay, type BackoffOptions } from '../session/connection/backoff';
-import type { Settle } from '../session/events';
-import type { GatedStream } from '../session/stream/gated-stream';
-import { PACKETS_PER_TURN, type Shed } from '../session/stream/read-pacer';
+import { backoffDelay, type BackoffOptions } from '../connection/backoff';
+import type { Settle } from '../events';
+import type { GatedStream } from '../stream/gated-stream';
+import { PACKETS_PER_TURN, type Shed } from '../stream/read-pacer';
 
 /**
  * Redeliveries of withheld messages come at most this close together after an error, backing off
