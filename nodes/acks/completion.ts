@@ -6,7 +6,7 @@ import { awaitsForward, complete, deliver, failed, forwarded, forwarding, idle, 
 /** What the hooks give us of a msg: Node-RED's msg object, whose `_msgid` a node may change or delete. */
 export type TrackedMsg = { _msgid?: string };
 
-/** One tracked message: its deliveries (see Deliveries), and what finishing it needs. */
+/** One tracked message: its deliveries (see Deliveries) and what finishing it needs; like its holders, the ids made from it are an array only once there is one. */
 interface Tracked extends Deliveries {
   /** The tracked `_msgid`. */
   readonly id: string;
