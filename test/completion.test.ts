@@ -1,5 +1,6 @@
 // Specs for CompletionTracker: when a tracked message counts as finished, fed the way the runtime's hooks feed it.
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { CompletionTracker, type TrackedMsg } from '../nodes/acks/completion';
 import { until } from './support/until';
 
@@ -82,9 +83,7 @@ describe('CompletionTracker', () => {
     deliver(tracker, { _msgid: 'a' }, 'stuck');
     tracker.sent('a');
     tracker.completed(msg, 'fails', new Error('boom'));
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => finished.length > 0 && (clearInterval(poll), resolve()), 20);
-    });
+    await until(() => finished.length > 0, 'the timeout sweep');
     assert.match(String(finished[0].error), /boom/);
     assert.deepEqual(finished[0].stalled, ['stuck']);
   });
@@ -152,5 +151,58 @@ describe('CompletionTracker', () => {
     await settled();
     assert.deepEqual(finished.map((f) => f.id), ['a', 'b']);
     assert.deepEqual(tracker.size, { messages: 0, objects: 0 });
+  });
+
+  it('finishes a message exactly once, in the turn its last delivery completes, under any interleaving of deliveries, completions and turns (fast-check)', async () => {
+    type Step = { deliver: string } | { complete: string; error?: string } | 'turn';
+    const node = fc.constantFrom('n1', 'n2', 'n3');
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      node.map((n) => ({ deliver: n })),
+      fc.record({ complete: node, error: fc.option(fc.constant('boom'), { nil: undefined }) }),
+      fc.constant('turn' as const),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(node, { maxLength: 3 }), fc.array(step, { maxLength: 30 }), async (first, steps) => {
+        tracker = new CompletionTracker();
+        finished = [];
+        const holds = new Map<string, number>();
+        const open = (): number => [...holds.values()].reduce((a, b) => a + b, 0);
+        let expected = 0;
+        let firstError: string | undefined;
+        track('a');
+        for (const n of first) {
+          deliver(tracker, { _msgid: 'a' }, n);
+          holds.set(n, (holds.get(n) ?? 0) + 1);
+        }
+        tracker.sent('a');
+        // With no delivery the sender's return finishes it at once; else a completion empties it.
+        if (first.length === 0) expected = 1;
+        for (const s of [...steps, 'turn' as const]) {
+          if (s === 'turn') {
+            await settled();
+            if (expected === 0 && open() === 0) expected = 1;
+            assert.equal(finished.length, expected, expected ? 'finished once, in the turn it emptied' : 'held while a delivery is open');
+          } else if (expected === 1) {
+            // Finished: later deliveries and completions under its id are not its own any more.
+            if ('deliver' in s) deliver(tracker, { _msgid: 'a' }, s.deliver);
+            else tracker.completed({ _msgid: 'a' }, s.complete, s.error);
+          } else if ('deliver' in s) {
+            deliver(tracker, { _msgid: 'a' }, s.deliver);
+            holds.set(s.deliver, (holds.get(s.deliver) ?? 0) + 1);
+          } else {
+            tracker.completed({ _msgid: 'a' }, s.complete, s.error);
+            const n = holds.get(s.complete) ?? 0;
+            if (n > 0) {
+              holds.set(s.complete, n - 1);
+              if (s.error !== undefined) firstError ??= s.error;
+            }
+          }
+        }
+        assert.ok(finished.length <= 1);
+        if (finished.length === 1) assert.equal(finished[0].error, firstError);
+        tracker.forgetAll(onFinished);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

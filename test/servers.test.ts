@@ -1,6 +1,7 @@
 // Specifications of the server list (nodes/session/connection/servers.ts) and of a session failing over between two real Mosquittos.
 import { strict as assert } from 'node:assert';
-import { createServer } from 'node:net';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { createServer, type Socket } from 'node:net';
 import mqtt from 'mqtt';
 import { parseConfig, parseServers, type SessionConfig } from '../nodes/session/config/config.js';
 import { MemoryLedger } from '../nodes/session/subscriptions/ledger.js';
@@ -75,19 +76,59 @@ describe('servers', () => {
   });
 
   describe('ReturnProbe', () => {
+    const INTERVAL = 50;
+    /**
+     * The client sockets opened while a spec runs, as Node announces them (diagnostics_channel
+     * `net.client.socket`, published inside net.connect before the caller adds its listeners, so
+     * ours run first): how many were refused, and whether each has closed.
+     */
+    let opened: { closed: boolean }[] = [];
+    let refused = 0;
+    const onSocket = (message: unknown): void => {
+      const { socket } = message as { socket: Socket };
+      const seen = { closed: false };
+      opened.push(seen);
+      socket.once('error', (err: NodeJS.ErrnoException) => void (err.code === 'ECONNREFUSED' && refused++));
+      socket.once('close', () => void (seen.closed = true));
+    };
+    const allClosed = (): boolean => opened.every((s) => s.closed);
+    beforeEach(() => {
+      opened = [];
+      refused = 0;
+      subscribe('net.client.socket', onSocket);
+    });
+    afterEach(() => unsubscribe('net.client.socket', onSocket));
+
+    /**
+     * A barrier one probe interval long: a second probe, started now with the same interval, has
+     * answered and every socket opened by then has closed. A probe whose timer was set before this
+     * one (as long, so it fires first) has opened its socket by then, and handled its outcome before
+     * that socket closed: what it would call back, it has.
+     */
+    async function oneInterval(url: string): Promise<void> {
+      const clock = new ReturnProbe(INTERVAL);
+      let ticked = false;
+      clock.start(url, () => void (ticked = true));
+      try {
+        await until(() => ticked && allClosed(), 'one probe interval');
+      } finally {
+        clock.stop();
+      }
+    }
+
     it('calls back once the server accepts a TCP connection, and not while it refuses', async () => {
       const port = await freePort();
-      const probe = new ReturnProbe(50);
+      const url = `mqtt://127.0.0.1:${port}`;
+      const probe = new ReturnProbe(INTERVAL);
       let answered = 0;
-      probe.start(`mqtt://127.0.0.1:${port}`, () => answered++);
-      // Several probes are refused first.
-      await new Promise((r) => setTimeout(r, 200));
+      probe.start(url, () => answered++);
+      await until(() => refused >= 3 && allClosed(), 'three probes refused');
       assert.equal(answered, 0);
       const server = createServer((socket) => socket.destroy());
       server.listen(port, '127.0.0.1');
       try {
         await until(() => answered === 1, 'the probe to answer');
-        await new Promise((r) => setTimeout(r, 200));
+        await oneInterval(url);
         assert.equal(answered, 1, 'it calls back once and stops');
       } finally {
         probe.stop();
@@ -98,12 +139,16 @@ describe('servers', () => {
     it('stops probing at stop()', async () => {
       const server = createServer((socket) => socket.destroy());
       const port = await listenLocally(server);
-      const probe = new ReturnProbe(50);
+      const url = `mqtt://127.0.0.1:${port}`;
+      const probe = new ReturnProbe(INTERVAL);
       let answered = 0;
-      probe.start(`mqtt://127.0.0.1:${port}`, () => answered++);
+      probe.start(url, () => answered++);
       probe.stop();
-      await new Promise((r) => setTimeout(r, 200));
-      server.close();
+      try {
+        await oneInterval(url);
+      } finally {
+        server.close();
+      }
       assert.equal(answered, 0);
     });
   });

@@ -1,35 +1,19 @@
-// Counts where each tracked message is inside the flow and says when every node it reached has finished with it.
+// Follows tracked messages through the flow as the runtime's hooks report them, and calls back when each is finished or stalled (the counting: deliveries.ts).
 import { guarded } from '../common/boundary';
 import { Table } from '../session/lib/table';
+import { awaitsForward, complete, deliver, failed, forwarded, forwarding, idle, overdue, type Deliveries } from './deliveries';
 
 /** What the hooks give us of a msg: Node-RED's msg object, whose `_msgid` a node may change or delete. */
 export type TrackedMsg = { _msgid?: string };
 
-/**
- * One tracked message. Nearly every message is held by one node at a time, so one holder lives in
- * plain fields and a Map is made only when a second node holds it at once (fan-out); the ids of
- * new msgs made from it are likewise an array only once there is one.
- */
-interface Tracked {
+/** One tracked message: its deliveries (see Deliveries) and what finishing it needs; like its holders, the ids made from it are an array only once there is one. */
+interface Tracked extends Deliveries {
   /** The tracked `_msgid`. */
   readonly id: string;
   /** Ids of new msgs made from it (see `sending`). */
   extra?: string[];
-  /** The node holding it while only one does, and how many deliveries of it that node has not completed. */
-  holder?: string;
-  held: number;
-  /** Deliveries not yet completed, per destination node id, once two nodes hold it at once. */
-  holders?: Map<string, number>;
-  count: number;
-  error?: unknown;
-  /** The node whose done(err) set `error`; none when the send threw (see `fail`). */
-  failedBy?: string;
-  /** Date.now() after which the message counts as stalled. */
-  readonly deadline: number;
   readonly done: Finished<unknown>;
   readonly token: unknown;
-  /** Deliveries to nodes that never call done() (see `forwarder`) not yet passed on, per node id. */
-  forwarders?: Map<string, number>;
   /** The msg objects it was delivered as (see `byObject`), the first one apart. */
   msg?: object;
   msgs?: object[];
@@ -53,44 +37,8 @@ const reports = (token: unknown): token is Reporting => typeof (token as Partial
 /** Where a throw goes when its token does not report it: a process warning, which neither stops Node-RED nor vanishes. */
 const warn = (err: Error): void => process.emitWarning(`durable-mqtt: a tracked message's completion failed: ${err.message}`);
 
-function hold(t: Tracked, nodeId: string): void {
-  t.count++;
-  if (t.holders) {
-    t.holders.set(nodeId, (t.holders.get(nodeId) ?? 0) + 1);
-  } else if (t.held === 0 || t.holder === nodeId) {
-    t.holder = nodeId;
-    t.held++;
-  } else {
-    t.holders = new Map([[t.holder as string, t.held], [nodeId, 1]]);
-    t.holder = undefined;
-    t.held = 0;
-  }
-}
-
-/** Ends one delivery to `nodeId`; false when that node holds none. */
-function unhold(t: Tracked, nodeId: string): boolean {
-  if (t.holders) {
-    const n = t.holders.get(nodeId);
-    if (!n) return false;
-    if (n === 1) t.holders.delete(nodeId);
-    else t.holders.set(nodeId, n - 1);
-  } else if (t.holder === nodeId && t.held > 0) {
-    t.held--;
-  } else {
-    return false;
-  }
-  t.count--;
-  return true;
-}
-
-function holderIds(t: Tracked): string[] {
-  if (t.holders) return [...t.holders.keys()];
-  return t.held > 0 && t.holder !== undefined ? [t.holder] : [];
-}
-
 /** How often timeouts are checked: one timer for all messages, as a timer each cost more than tracking them. */
 const SWEEP_MS = 250;
-
 
 const SENT = { sent: true } as const;
 const NOT_SENT = { sent: false } as const;
@@ -150,13 +98,13 @@ export class CompletionTracker {
   /** The message's delivery failed before the flow got it (its send threw): it finishes with `error` unless a node's done(err) came first. */
   fail(msgid: string, error: unknown): void {
     const t = this.tracked.get(msgid);
-    if (t && t.error === undefined) t.error = error;
+    if (t) failed(t, error);
   }
 
   /** Starts tracking `msgid`; `done(token, …)` is called once, on completion or about `timeoutMs` later (0: never). */
   track<T>(msgid: string, timeoutMs: number, done: Finished<T>, token: T): void {
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
-    this.tracked.set(msgid, { id: msgid, held: 0, count: 0, deadline, done: done as Finished<unknown>, token });
+    this.tracked.set(msgid, { id: msgid, held: 0, deadline, done: done as Finished<unknown>, token });
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
@@ -182,24 +130,19 @@ export class CompletionTracker {
     const t = this.lookup(msg);
     if (!t) return;
     if (sentWhileHandling) return this.release(t, nodeId);
-    t.forwarders ??= new Map();
-    t.forwarders.set(nodeId, (t.forwarders.get(nodeId) ?? 0) + 1);
-    setTimeout(() => this.forwarded(t, nodeId), FORWARD_SETTLE_MS).unref();
+    forwarding(t, nodeId);
+    setTimeout(() => this.passOn(t, nodeId), FORWARD_SETTLE_MS).unref();
   }
 
   /** A send outside the node's input handler: a forwarder passing on a msg it had queued. */
   private passedOn(source: string, msg: TrackedMsg): void {
     const t = this.lookup(msg);
     // After the send has counted its deliveries: they run synchronously once onSend returns.
-    if (t?.forwarders?.get(source)) queueMicrotask(() => this.forwarded(t, source));
+    if (t && awaitsForward(t, source)) queueMicrotask(() => this.passOn(t, source));
   }
 
-  private forwarded(t: Tracked, nodeId: string): void {
-    const n = t.forwarders?.get(nodeId);
-    if (!n) return;
-    if (n === 1) t.forwarders?.delete(nodeId);
-    else t.forwarders?.set(nodeId, n - 1);
-    this.release(t, nodeId);
+  private passOn(t: Tracked, nodeId: string): void {
+    if (forwarded(t, nodeId)) this.lookAgain(t);
   }
 
   /** `preDeliver`. */
@@ -211,7 +154,7 @@ export class CompletionTracker {
       if (t.msg === undefined) t.msg = msg;
       else (t.msgs ??= []).push(msg);
     }
-    hold(t, nodeId);
+    deliver(t, nodeId);
   }
 
   /** `onReceive`: the node's input handler is about to run. */
@@ -240,14 +183,15 @@ export class CompletionTracker {
   }
 
   private release(t: Tracked, nodeId: string, error?: unknown): void {
-    if (!unhold(t, nodeId)) return;
-    if (error !== undefined && error !== null && t.error === undefined) {
-      t.error = error;
-      t.failedBy = nodeId;
-    }
-    // Some nodes call done() just before they send (the core trigger node): look again once the
-    // running code has finished, when such a send has counted its deliveries.
-    if (t.count > 0) return;
+    if (complete(t, nodeId, error)) this.lookAgain(t);
+  }
+
+  /**
+   * Some nodes call done() just before they send (the core trigger node): a message no node holds
+   * is looked at again once the running code has finished, when such a send has counted its deliveries.
+   */
+  private lookAgain(t: Tracked): void {
+    if (!idle(t)) return;
     if (this.emptied.length === 0) queueMicrotask(this.finishEmptied);
     this.emptied.push(t);
   }
@@ -256,13 +200,13 @@ export class CompletionTracker {
     const batch = this.emptied;
     // Messages emptied while these finish (the next message of a window) go in a microtask of their own.
     this.emptied = [];
-    for (const t of batch) if (t.count === 0) this.finish(t);
+    for (const t of batch) if (idle(t)) this.finish(t);
   };
 
   /** The sender's `node.send` has returned: with sync hooks every delivery is counted by now. */
   sent(msgid: string): void {
     const t = this.tracked.get(msgid);
-    if (t && t.count === 0) this.finish(t);
+    if (t && idle(t)) this.finish(t);
   }
 
   /** Stops tracking, without calling it, every message tracked with `done`, and returns their tokens (the flows are stopping). */
@@ -303,7 +247,8 @@ export class CompletionTracker {
   private sweep(): void {
     const now = Date.now();
     for (const t of new Set(this.tracked.values())) {
-      if (t.deadline <= now) this.finish(t, holderIds(t));
+      const stalled = overdue(t, now);
+      if (stalled) this.finish(t, stalled);
     }
     if (this.tracked.size === 0) {
       clearInterval(this.sweeper);

@@ -52,6 +52,7 @@ export function releaseTracker(RED: NodeAPI): void {
 /**
  * Core nodes whose input handler takes only msg, so they never call done() (10-switch.js, rbe.js in
  * Node-RED 4.1), and that pass each msg on or drop it. A subflow instance node is the third such.
+ * test/flow-hooks.test.ts runs all three, so a runtime that changes them fails there.
  */
 const FORWARDERS = new Set(['switch', 'rbe']);
 

@@ -1,4 +1,4 @@
-// Test helper: a hostile MQTT peer on a real socket, answering CONNECT, SUBSCRIBE, PUBLISH and PINGREQ well-formed while a spec scripts what else it sends.
+// Test helper: a scripted MQTT peer on a real socket, answering CONNECT, SUBSCRIBE, PUBLISH and PINGREQ well-formed while a spec scripts what else it sends and reads every packet in the order it came (hostile-peer specs, and the gated stream's order).
 import { createServer, type Server, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { freePort } from './ports.js';
