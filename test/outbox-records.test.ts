@@ -1,6 +1,7 @@
-// Specs for nodes/publisher/outbox-records.ts: reading records back, and what it sets apart for quarantine.
+// Specs for nodes/publisher/outbox-records.ts: cutting a batch into records, reading records back, and what it sets apart for quarantine.
 import { strict as assert } from 'node:assert';
-import { groupKeyOf, groupValue, headerOf, RecordReader, type Publication } from '../nodes/publisher/outbox-records';
+import fc from 'fast-check';
+import { GROUP_MAX, groupKeyOf, groupsOf, groupValue, headerOf, RecordReader, type Publication } from '../nodes/publisher/outbox-records';
 
 const pub = (topic: string): Publication => ({ topic, payload: Buffer.from(topic), qos: 1, retain: false });
 /** A group value of `topics`, as the outbox writes it. */
@@ -45,5 +46,31 @@ describe('outbox records', () => {
     assert.ok(rewritten.type === 'put');
     assert.deepEqual(rewritten.value, groupOf('a', 'a'));
     assert.equal(reader.quarantined, 2);
+  });
+
+  it('cuts a batch into records of at most GROUP_MAX entries and bytes, in order, each keyed by its first entry (a larger message alone)', () => {
+    const sizes = fc.array(fc.oneof(fc.integer({ min: 1, max: 4096 }), fc.constant(GROUP_MAX.bytes + 1)), { maxLength: 3 * GROUP_MAX.count });
+    fc.assert(
+      fc.property(fc.nat(1000), sizes, (first, bytes) => {
+        const pending = bytes.map((b, i) => ({ entry: { seq: first + i, bytes: b } }));
+        const groups = groupsOf(pending);
+        assert.deepEqual(groups.flatMap(([, members]) => members), pending);
+        for (const [group, members] of groups) {
+          assert.equal(group.key, groupKeyOf(members[0].entry.seq));
+          assert.equal(group.live, members.length);
+          assert.ok(members.length <= GROUP_MAX.count);
+          const total = members.reduce((sum, p) => sum + p.entry.bytes, 0);
+          assert.ok(total <= GROUP_MAX.bytes || members.length === 1, `${members.length} entries of ${total} bytes in one record`);
+        }
+        // Cut only where the next entry would not fit: a record and the first entry of the next would pass a bound.
+        for (let i = 1; i < groups.length; i++) {
+          const [, members] = groups[i - 1];
+          const next = groups[i][1][0].entry.bytes;
+          const total = members.reduce((sum, p) => sum + p.entry.bytes, 0);
+          assert.ok(members.length === GROUP_MAX.count || total + next > GROUP_MAX.bytes);
+        }
+      }),
+      { numRuns: 50 },
+    );
   });
 });

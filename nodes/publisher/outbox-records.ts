@@ -19,7 +19,7 @@ export interface Publication {
 }
 
 /**
- * A group commit is one LevelDB record per GROUP_MAX entries (outbox.ts), `g` + the first entry's sequence number in fixed-width hex,
+ * A group commit is one LevelDB record per GROUP_MAX entries (below), `g` + the first entry's sequence number in fixed-width hex,
  * holding its entries' records one after another, each behind its length; it is deleted once none
  * of them is left. One put and one delete per batch rather than per message: LevelDB's per-op cost
  * was the largest of ours in the publish profile. Records of one message under the bare hex key
@@ -32,6 +32,36 @@ export const groupKeyOf = (seq: number): string => GROUP_PREFIX + seq.toString(1
 export const LENGTH_BYTES = 4;
 const GROUP_KEY = new RegExp(`^${GROUP_PREFIX}[0-9a-f]{${KEY_WIDTH}}$`);
 const FIRST_FORMAT_KEY = new RegExp(`^[0-9a-f]{1,${KEY_WIDTH}}$`);
+
+/**
+ * The most entries, and bytes, one record (group) takes: a record is read whole, so this bounds
+ * what a read adds to the read-ahead, however many appends one turn brought.
+ */
+export const GROUP_MAX = { count: 1024, bytes: 1024 * 1024 } as const;
+
+/** The LevelDB record an entry is stored in, and how many of its entries are still in the outbox. */
+export interface Group {
+  readonly key: string;
+  live: number;
+}
+
+/** A batch's appends (in sequence order) cut into records of at most GROUP_MAX entries and bytes (a larger message has one to itself), each keyed by its first seq. */
+export function groupsOf<P extends { readonly entry: { readonly seq: number; readonly bytes: number } }>(pending: readonly P[]): [Group, P[]][] {
+  const groups: [Group, P[]][] = [];
+  let members: P[] = [];
+  let bytes = 0;
+  for (const p of pending) {
+    if (members.length > 0 && (members.length >= GROUP_MAX.count || bytes + p.entry.bytes > GROUP_MAX.bytes)) {
+      groups.push([{ key: groupKeyOf(members[0].entry.seq), live: members.length }, members]);
+      members = [];
+      bytes = 0;
+    }
+    members.push(p);
+    bytes += p.entry.bytes;
+  }
+  if (members.length > 0) groups.push([{ key: groupKeyOf(members[0].entry.seq), live: members.length }, members]);
+  return groups;
+}
 
 /**
  * Bytes the outbox could not read, each under `q` + the key it was in + `.` + its place there:

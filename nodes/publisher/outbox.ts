@@ -5,9 +5,12 @@ import { privateDir } from '../session/lib/durable-file';
 import { Fifo } from '../session/lib/fifo';
 import { Table } from '../session/lib/table';
 import type { OutboxLimits } from './limits';
-import { groupKeyOf, groupValue, headerOf, LENGTH_BYTES, QUARANTINE_PREFIX, RecordReader, type Publication, type Read } from './outbox-records';
+import { full, low, OpenSplit } from './read-ahead';
+import { groupsOf, groupValue, headerOf, LENGTH_BYTES, QUARANTINE_PREFIX, RecordReader, type Group, type Publication, type Read } from './outbox-records';
 
 export type { Publication, PublishProperties } from './outbox-records';
+export { READ_AHEAD } from './read-ahead';
+export { GROUP_MAX } from './outbox-records';
 
 export interface Queued {
   /** Position in the outbox: the order messages arrived in, kept across restarts. */
@@ -47,30 +50,8 @@ export interface OutboxEvents {
  */
 export const WRITE_RETRY: BackoffOptions = { min: 500, max: 10_000 };
 
-/**
- * What the outbox holds in memory of the entries not yet handed out: at least what sending needs
- * next, at most about this much; the rest stays on disk and is read in key order as sending takes
- * from the front. Above 5,000 messages, the half of the default `outboxMaxMessages` past which the
- * consumers upstream are held (pressure.ts), so a bridge at the defaults never reads back what it
- * has just written; 8 MiB of payload is a few seconds of sending at the rates we measured, and
- * small next to what Node-RED itself takes. A record is read whole, so up to one group more.
- */
-export const READ_AHEAD = { count: 8192, bytes: 8 * 1024 * 1024 } as const;
-/** Reading from disk starts again once the read-ahead is down to this share of its bounds. */
-const REFILL_AT = 0.5;
-/**
- * The most entries, and bytes, one record (group) takes: a record is read whole, so this bounds
- * what a read adds to the read-ahead, however many appends one turn brought.
- */
-export const GROUP_MAX = { count: 1024, bytes: 1024 * 1024 } as const;
 /** Delay before reading again after a read from disk failed. */
 const READ_RETRY_MS = 1000;
-
-/** The LevelDB record an entry is stored in, and how many of its entries are still in the outbox. */
-interface Group {
-  readonly key: string;
-  live: number;
-}
 
 /** An entry as added; the same object is handed out once written, so nothing is copied per message. */
 interface Stored extends Queued {
@@ -167,8 +148,7 @@ export class Outbox {
     try {
       const reader = new RecordReader();
       const opened: Opened = { loaded: [], onDisk: 0, count: 0, bytes: 0, nextSeq: 0 };
-      let loadedCount = 0;
-      let loadedBytes = 0;
+      const split = new OpenSplit();
       for await (const [key, value] of db.iterator()) {
         const reads = reader.add(key, value);
         if (reads.length === 0) continue;
@@ -176,15 +156,9 @@ export class Outbox {
         for (const r of reads) bytes += r.bytes;
         opened.count += reads.length;
         opened.bytes += bytes;
-        // Once one record stays on disk, all later ones do: the read-ahead is the front of the order.
-        if (opened.onDisk === 0 && loadedCount < READ_AHEAD.count && loadedBytes < READ_AHEAD.bytes) {
-          opened.loaded.push([key, reads]);
-          loadedCount += reads.length;
-          loadedBytes += bytes;
-        } else {
-          opened.onDisk += reads.length;
-        }
+        if (split.keep(reads.length, bytes)) opened.loaded.push([key, reads]);
       }
+      opened.onDisk = split.onDisk;
       opened.nextSeq = reader.nextSeq;
       // Synced like an append: the bad bytes are kept before the record holding them is rewritten.
       if (reader.ops.length > 0) await db.batch([...reader.ops], { sync: true });
@@ -321,11 +295,11 @@ export class Outbox {
   }
 
   private low(): boolean {
-    return this.waiting.size <= READ_AHEAD.count * REFILL_AT && this.waitingBytes <= READ_AHEAD.bytes * REFILL_AT;
+    return low(this.waiting.size, this.waitingBytes);
   }
 
   private full(): boolean {
-    return this.waiting.size >= READ_AHEAD.count || this.waitingBytes >= READ_AHEAD.bytes;
+    return full(this.waiting.size, this.waitingBytes);
   }
 
   private admit(entry: Stored, group: Group): void {
@@ -493,22 +467,4 @@ interface Opened {
   count: number;
   bytes: number;
   nextSeq: number;
-}
-
-/** A batch's appends cut into records of at most GROUP_MAX entries and bytes (a larger message has one to itself), each keyed by its first seq. */
-function groupsOf(pending: readonly Pending[]): [Group, Pending[]][] {
-  const groups: [Group, Pending[]][] = [];
-  let members: Pending[] = [];
-  let bytes = 0;
-  for (const p of pending) {
-    if (members.length > 0 && (members.length >= GROUP_MAX.count || bytes + p.entry.bytes > GROUP_MAX.bytes)) {
-      groups.push([{ key: groupKeyOf(members[0].entry.seq), live: members.length }, members]);
-      members = [];
-      bytes = 0;
-    }
-    members.push(p);
-    bytes += p.entry.bytes;
-  }
-  if (members.length > 0) groups.push([{ key: groupKeyOf(members[0].entry.seq), live: members.length }, members]);
-  return groups;
 }
