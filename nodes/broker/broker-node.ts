@@ -1,76 +1,27 @@
-// The `durable-mqtt-broker` config node: owns one session and shares its connection between the in and out nodes that use it.
+// The `durable-mqtt-broker` config node's runtime: owns one session and shares its connection between the in and out nodes that use it.
 import type { IPublishPacket } from 'mqtt';
-import type { Node, NodeAPI } from 'node-red';
+import type { NodeAPI } from 'node-red';
 import type { EventEmitter } from 'node:events';
 import { guarded } from '../common/boundary';
-import { migrate } from '../common/migrations';
-import { displayUrl, parseConfig, type SessionConfig, type TlsOptions } from '../session/config/config';
-import { stateDirOf, userDirOf } from '../session/lib/durable-file';
-import { FileLedger, MemoryLedger, type SubscriptionLedger } from '../session/subscriptions/ledger';
+import type { SessionConfig } from '../session/config/config';
 import { IdRouter, TopicRouter } from '../session/subscriptions/router';
 import { MqttSession, type SessionState, type Settle } from '../session/session';
 import { carries, inboundTopicError } from '../session/subscriptions/topic';
 import { pressureOf } from '../publisher/pressure';
-import { brokerMigrations } from './migrations';
-import type { BrokerCredentials, BrokerNode, BrokerProps, Consumer, Publisher } from './types';
+import { ledgerFor } from './ledger-location';
+import type { BrokerNode, Consumer, Publisher } from './types';
 import { reportSession } from './reporter';
 import { planOf } from './subscription-plan';
 import { changeOf, untilApplied } from './until-applied';
 
-/** The part of the core `tls-config` node we use. */
-interface TlsConfigNode extends Node {
-  addTLSOptions(options: TlsOptions): void;
-}
-
-/** Core's `http proxy` config node (06-httpproxy.js). */
-interface HttpProxyNode extends Node<{ username?: string; password?: string }> {
-  url?: string;
-  noproxy?: string[];
-}
-
 type Parked = [topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle];
-
-export function registerBroker(RED: NodeAPI): void {
-  function DurableMqttBroker(this: Node<BrokerCredentials>, saved: BrokerProps): void {
-    RED.nodes.createNode(this, saved);
-    const node = this as BrokerNode;
-    // Older saves, and core mqtt-broker nodes with their type switched, are read in today's terms first.
-    const props = migrate(saved, brokerMigrations);
-    const tlsNode = props.tls ? (RED.nodes.getNode(props.tls) as TlsConfigNode | null) : null;
-    let tls: TlsOptions | undefined;
-    if (tlsNode) tlsNode.addTLSOptions((tls = {}));
-    const proxyNode = props.proxy ? (RED.nodes.getNode(props.proxy) as HttpProxyNode | null) : null;
-    const httpProxy = proxyNode ? { url: proxyNode.url, noproxy: proxyNode.noproxy, ...proxyNode.credentials } : undefined;
-    // A chosen TLS or proxy node that is gone (deleted, disabled, left out of an import) fails closed:
-    // without it the credentials would go in plain text, or around the proxy the network requires.
-    const dangling = props.tls && !tlsNode ? `TLS configuration node ${props.tls} not found` : props.proxy && !proxyNode ? `HTTP proxy configuration node ${props.proxy} not found` : undefined;
-    const parsed = dangling ? ({ ok: false, error: dangling } as const) : parseConfig({ ...props, username: this.credentials?.user, password: this.credentials?.password, tls, httpProxy });
-    if (!parsed.ok) {
-      node.error(`invalid broker configuration: ${parsed.error}`);
-      node.register = (c) => c.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
-      node.unregister = () => undefined;
-      node.resubscribe = () => Promise.resolve([]);
-      node.connect = () => Promise.reject(new Error(`invalid broker configuration: ${parsed.error}`));
-      node.disconnect = () => Promise.resolve();
-      node.addPublisher = (p) => p.onState({ state: 'error', reason: 'invalidConfig', detail: parsed.error });
-      node.removePublisher = () => undefined;
-      node.publish = (_topic, _payload, _options, published) => published(new Error(`invalid broker configuration: ${parsed.error}`));
-      return;
-    }
-    node.identity = { url: displayUrl(parsed.config.url), clientId: parsed.config.clientId };
-    attachSession(RED, node, parsed.config);
-  }
-  RED.nodes.registerType<Node<BrokerCredentials>, BrokerProps, unknown, BrokerCredentials>('durable-mqtt-broker', DurableMqttBroker, {
-    credentials: { user: { type: 'text' }, password: { type: 'password' } },
-  });
-}
 
 /**
  * Connects once the runtime has started every flow (`flows:started`), so each consumer is
  * registered before the first queued message arrives; a message that finds no consumer while a
  * deploy is under way is parked until the new nodes are in place.
  */
-function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): void {
+export function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): void {
   const ledger = ledgerFor(RED, config);
   let session = new MqttSession(config, ledger, { manualAcks: true });
   // While an out node of this runtime cannot keep up, its upstream must not outrun it (ackMode receive takes no window).
@@ -256,12 +207,4 @@ function joinSettles(n: number, settle: Settle): Settle {
     if (v === 'withhold') verdict = v;
     if (--left === 0) settle(verdict);
   };
-}
-
-function ledgerFor(RED: NodeAPI, config: SessionConfig): SubscriptionLedger {
-  const key = `${displayUrl(config.url)}|${config.clientId}`;
-  const userDir = userDirOf(RED.settings);
-  // Without a userDir (the test helper) or with clean sessions, the ledger lives as long as the process.
-  if (config.cleanSession || userDir === undefined) return new MemoryLedger(key);
-  return new FileLedger(stateDirOf(userDir), key);
 }
