@@ -44,6 +44,14 @@ function dispatcher(ids: () => ReadonlyMap<string, number> = held()) {
   return { d, failures, debug };
 }
 
+/** A dispatcher with `consumers` registered, after flows:started. */
+function running(consumers: Consumer[], ids?: () => ReadonlyMap<string, number>): Dispatcher {
+  const { d } = dispatcher(ids);
+  for (const c of consumers) d.add(c);
+  d.start();
+  return d;
+}
+
 /** The held identifiers as MqttSession.subscriptionIds gives them: the same map until they change. */
 function held(entries: [filter: string, id: number][] = []): () => ReadonlyMap<string, number> {
   const ids = new Map(entries);
@@ -61,12 +69,9 @@ const send = (d: Dispatcher, topic: string, settle: Settle, ids?: number | numbe
 describe('dispatch', () => {
   describe('routing', () => {
     it('gives a message to the one consumer whose filter matches, with the broker\'s own settle', () => {
-      const { d } = dispatcher();
       const a = probe(['a/#']);
       const b = probe(['b/#']);
-      d.add(a);
-      d.add(b);
-      d.start();
+      const d = running([a, b]);
       const v = verdicts();
       send(d, 'a/1', v.settle);
       assert.deepEqual(a.got.map((g) => g.topic), ['a/1']);
@@ -75,12 +80,9 @@ describe('dispatch', () => {
     });
 
     it('gives a message to every consumer that wants it, once each however many of its filters match', () => {
-      const { d } = dispatcher();
       const a = probe(['s/#', 's/+'], 'ack');
       const b = probe(['s/1'], 'ack');
-      d.add(a);
-      d.add(b);
-      d.start();
+      const d = running([a, b]);
       const v = verdicts();
       send(d, 's/1', v.settle);
       assert.equal(a.got.length, 1);
@@ -98,10 +100,8 @@ describe('dispatch', () => {
     });
 
     it('routes by a consumer\'s new filters once rerouted, and not to one deleted', () => {
-      const { d } = dispatcher();
       const a = probe(['old'], 'ack');
-      d.add(a);
-      d.start();
+      const d = running([a]);
       a.filters = ['new'];
       assert.equal(d.reroute(a), true);
       send(d, 'new', verdicts().settle);
@@ -167,14 +167,9 @@ describe('dispatch', () => {
     });
 
     it('joins the settles of the consumers one message went to', () => {
-      const { d } = dispatcher();
-      const a = probe(['j/#']);
-      const b = probe(['j/#']);
-      d.add(a);
-      d.add(b);
-      d.start();
+      const [a, b] = [probe(['j/#']), probe(['j/#'])];
       const v = verdicts();
-      send(d, 'j/1', v.settle);
+      send(running([a, b]), 'j/1', v.settle);
       a.got[0].settle('withhold');
       assert.deepEqual(v.calls, []);
       b.got[0].settle('ack');
@@ -212,10 +207,8 @@ describe('dispatch', () => {
     });
 
     it('parks again from flows:stopping until the next flows:started', () => {
-      const { d } = dispatcher();
       const a = probe(['s/#'], 'ack');
-      d.add(a);
-      d.start();
+      const d = running([a]);
       d.stop();
       d.delete(a);
       const v = verdicts();
@@ -244,12 +237,9 @@ describe('dispatch', () => {
 
   describe('by MQTT 5 subscription identifier', () => {
     it('routes a copy to the consumers its identifier serves, not every consumer its topic matches', () => {
-      const { d } = dispatcher(held([['i/#', 1], ['i/1', 2]]));
       const wide = probe(['i/#'], 'ack');
       const narrow = probe(['i/1'], 'ack');
-      d.add(wide);
-      d.add(narrow);
-      d.start();
+      const d = running([wide, narrow], held([['i/#', 1], ['i/1', 2]]));
       send(d, 'i/1', verdicts().settle, 2);
       assert.deepEqual([wide.got.length, narrow.got.length], [0, 1]);
       send(d, 'i/1', verdicts().settle, 1);
@@ -257,10 +247,8 @@ describe('dispatch', () => {
     });
 
     it('routes by topic a copy whose identifier is unknown', () => {
-      const { d } = dispatcher(held([['u/#', 1]]));
       const a = probe(['u/#'], 'ack');
-      d.add(a);
-      d.start();
+      const d = running([a], held([['u/#', 1]]));
       send(d, 'u/1', verdicts().settle, 9);
       assert.equal(a.got.length, 1);
     });
@@ -275,10 +263,8 @@ describe('dispatch', () => {
     });
 
     it('builds the identifier routes again when a consumer comes or goes', () => {
-      const { d } = dispatcher(held([['k/#', 1]]));
       const a = probe(['k/#'], 'ack');
-      d.add(a);
-      d.start();
+      const d = running([a], held([['k/#', 1]]));
       send(d, 'k/1', verdicts().settle, 1);
       const b = probe(['k/#'], 'ack');
       d.add(b);
@@ -291,12 +277,9 @@ describe('dispatch', () => {
 
     it('builds the identifier routes again when the held identifiers change', () => {
       let ids: ReadonlyMap<string, number> = new Map([['h/#', 1], ['h/1', 2]]);
-      const { d } = dispatcher(() => ids);
       const wide = probe(['h/#'], 'ack');
       const narrow = probe(['h/1'], 'ack');
-      d.add(wide);
-      d.add(narrow);
-      d.start();
+      const d = running([wide, narrow], () => ids);
       send(d, 'h/1', verdicts().settle, 2);
       assert.deepEqual([wide.got.length, narrow.got.length], [0, 1]);
       // Subscribed again, the filters hold each other's identifiers: a new map, as MqttSession.subscriptionIds gives after each change.
