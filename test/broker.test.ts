@@ -39,7 +39,7 @@ describe('broker config node: routing (Aedes)', function () {
       // A consumer registered as the nodes register, whose delivery throws: the route has no boundary below it.
       const config = getNode('b1') as unknown as BrokerNode;
       const throwing: Parameters<BrokerNode['register']>[0] = {
-        filters: ['route/bad'], qos: 1, setRunning: () => undefined, onState: () => undefined, onSubscribeFailed: () => undefined,
+        filters: ['route/bad'], qos: 1, stopping: () => undefined, onState: () => undefined, onSubscribeFailed: () => undefined,
         deliver: () => {
           throw new Error('injected: delivery failed');
         },

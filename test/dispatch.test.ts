@@ -22,7 +22,7 @@ function probe(filters: string[], answer?: Verdict): Probe {
     qos: 1,
     got,
     refusals,
-    setRunning: () => undefined,
+    stopping: () => undefined,
     deliver: (topic, _payload, _packet, settle) => {
       got.push({ topic, settle });
       if (answer) settle(answer);
@@ -223,14 +223,26 @@ describe('dispatch', () => {
       assert.equal(a.got.length, 0);
     });
 
-    it('tells each consumer whether flows run: at registration, flows:started and flows:stopping', () => {
+    it('withholds a QoS 1/2 message a consumer wants while flows do not run, and delivers a QoS 0 one', () => {
       const { d } = dispatcher();
-      const seen: boolean[] = [];
-      const a: Consumer = { ...probe(['x']), setRunning: (r) => seen.push(r) };
+      const a = probe(['w/#'], 'ack');
       d.add(a);
+      const v = verdicts();
+      send(d, 'w/1', v.settle);
+      assert.deepEqual(v.calls, ['withhold'], 'the broker sends it again once flows run');
+      assert.equal(a.got.length, 0, 'a stopped node never sees it');
+      d.route('w/0', Buffer.from('x'), { ...packet('w/0'), qos: 0 }, verdicts().settle);
+      assert.deepEqual(a.got.map((g) => g.topic), ['w/0']);
+    });
+
+    it('tells each consumer at flows:stopping, so it withholds what is inside its flow', () => {
+      const { d } = dispatcher();
+      let stopped = 0;
+      d.add({ ...probe(['x']), stopping: () => stopped++ });
       d.start();
+      assert.equal(stopped, 0);
       d.stop();
-      assert.deepEqual(seen, [false, true, false]);
+      assert.equal(stopped, 1);
       assert.equal(d.running, false);
     });
   });

@@ -20,9 +20,10 @@ export interface DispatchContext {
 }
 
 /**
- * The consumers of one config node and where each message goes among them. Flows run from
- * `start` (flows:started) to `stop` (flows:stopping); meanwhile a message that finds no consumer is
- * parked, as its consumer may be on its way, and `replay` routes the parked ones once flows run.
+ * The consumers of one config node and where each message goes among them. Flows run from `start`
+ * (flows:started) to `stop` (flows:stopping). While they do not, a message that finds no consumer is
+ * parked, as its consumer may be on its way, and `replay` routes it once they run; a QoS 1/2 message
+ * that finds consumers is withheld, as they may be stopped.
  */
 export class Dispatcher {
   /**
@@ -52,7 +53,7 @@ export class Dispatcher {
     return this.registered;
   }
 
-  /** Between flows:started and flows:stopping. */
+  /** Between flows:started and flows:stopping: the one answer to whether messages may go into the flows. */
   get running(): boolean {
     return this.flowsRunning;
   }
@@ -61,7 +62,6 @@ export class Dispatcher {
     this.registered.add(c);
     this.byTopic.set(c, c.filters);
     this.byId = undefined;
-    c.setRunning(this.flowsRunning);
   }
 
   delete(c: Consumer): void {
@@ -81,7 +81,6 @@ export class Dispatcher {
   /** flows:started: every node is in place. Parked messages wait for `replay`. */
   start(): void {
     this.flowsRunning = true;
-    for (const c of this.registered) c.setRunning(true);
   }
 
   /** Routes the messages parked while flows were not running, in arrival order; those nobody wants now are acknowledged. */
@@ -97,7 +96,7 @@ export class Dispatcher {
   /** flows:stopping: fires before any node closes, whatever the deploy type and the node order in flows.json. */
   stop(): void {
     this.flowsRunning = false;
-    for (const c of this.registered) c.setRunning(false);
+    for (const c of this.registered) c.stopping();
   }
 
   /** The broker refused broker filter `filter`: the consumers whose filters it carries are told. */
@@ -117,6 +116,8 @@ export class Dispatcher {
       else settle('ack');
       return;
     }
+    // While nodes stop and start, a message may reach a stopped node and vanish: the broker sends it again.
+    if (!this.flowsRunning && packet.qos > 0) return settle('withhold');
     const each = targets.size === 1 ? settle : joinSettles(targets.size, settle);
     for (const c of targets) c.deliver(topic, payload, packet, each);
   }
