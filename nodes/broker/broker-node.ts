@@ -17,7 +17,7 @@ import { changeOf, untilApplied } from './until-applied';
  * deploy is under way is parked until the new nodes are in place.
  */
 export function attachSession(RED: NodeAPI, node: BrokerNode, config: SessionConfig): void {
-  const ledger = ledgerFor(RED, config);
+  const ledger = ledgerFor(RED.settings, config);
   // While an out node of this runtime cannot keep up, its upstream must not outrun it (ackMode receive takes no window).
   const pressure = pressureOf(RED);
   const handle = new SessionHandle(() => {
