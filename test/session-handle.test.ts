@@ -22,25 +22,25 @@ const EVENTS: (keyof SessionEvents)[] = ['state', 'message', 'subscribed', 'unsu
 const listeners = (e: { listenerCount(name: keyof SessionEvents): number }): number[] => EVENTS.map((name) => e.listenerCount(name));
 
 describe('session handle', function () {
-  let broker: AedesHandle | undefined;
-  let handle: SessionHandle | undefined;
+  /** What each test opened, closed after it, the last opened first. */
+  const opened: (() => Promise<void>)[] = [];
   afterEach(async () => {
-    await handle?.close();
-    await broker?.close();
-    handle = broker = undefined;
+    for (const close of opened.splice(0).reverse()) await close();
   });
 
-  /** A handle whose sessions share one ledger, as the config node's do; `opened` lists each session it opened. */
-  async function open(authenticate?: () => boolean): Promise<{ h: SessionHandle; b: AedesHandle; opened: MqttSession[]; states: SessionState[]; topics: string[] }> {
-    const b = (broker = await startAedes({ authenticate }));
+  /** A handle whose sessions share one ledger, as the config node's do; `sessions` lists each one it opened. */
+  async function open(authenticate?: () => boolean): Promise<{ h: SessionHandle; b: AedesHandle; sessions: MqttSession[]; states: SessionState[]; topics: string[] }> {
+    const b = await startAedes({ authenticate });
+    opened.push(() => b.close());
     const config = sessionConfig(b.url);
     const ledger = new MemoryLedger(config.clientId);
-    const opened: MqttSession[] = [];
-    const h = (handle = new SessionHandle(() => {
+    const sessions: MqttSession[] = [];
+    const h = new SessionHandle(() => {
       const s = new MqttSession(config, ledger, { manualAcks: true });
-      opened.push(s);
+      sessions.push(s);
       return s;
-    }));
+    });
+    opened.push(() => h.close());
     const states: SessionState[] = [];
     const topics: string[] = [];
     h.on('state', (s) => states.push(s));
@@ -48,7 +48,7 @@ describe('session handle', function () {
       topics.push(topic);
       settle('ack');
     });
-    return { h, b, opened, states, topics };
+    return { h, b, sessions, states, topics };
   }
 
   const subscribeAndStart = (s: MqttSession): void => {
@@ -67,14 +67,14 @@ describe('session handle', function () {
   });
 
   it('after disconnect and reopen, the listeners attached once hear the new session, and nothing of the closed one', async () => {
-    const { h, b, opened, states, topics } = await open();
+    const { h, b, sessions, states, topics } = await open();
     subscribeAndStart(h.current);
     await h.untilConnected();
     const attached = listeners(h);
     await h.disconnect();
     assert.equal(states.at(-1)?.state, 'disconnected', 'the closed session\'s last state is heard');
     assert.equal(h.reopen(), true);
-    const [closed, current] = opened;
+    const [closed, current] = sessions;
     assert.equal(h.current, current);
     assert.deepEqual(listeners(h), attached, 'no listener copied or added');
     assert.deepEqual(listeners(current), EVENTS.map(() => 1), 'one forwarder per event on the new session');
@@ -91,7 +91,7 @@ describe('session handle', function () {
   });
 
   it('closes the session once however often disconnect is called, and reopens only after a disconnect', async () => {
-    const { h, opened, states } = await open();
+    const { h, sessions, states } = await open();
     assert.equal(h.reopen(), false, 'the session it holds is not closed');
     subscribeAndStart(h.current);
     await h.untilConnected();
@@ -99,7 +99,7 @@ describe('session handle', function () {
     assert.equal(states.filter((s) => s.state === 'disconnected').length, 1);
     assert.equal(h.reopen(), true);
     assert.equal(h.reopen(), false, 'the new session is not closed');
-    assert.equal(opened.length, 2);
+    assert.equal(sessions.length, 2);
   });
 
   it('rejects untilConnected, naming the reason, when the broker refuses the connection', async () => {
