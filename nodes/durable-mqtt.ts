@@ -1,6 +1,6 @@
 // Node-RED entry point: registers the broker config node, the consumer node and the publisher node.
 import type { NodeAPI } from 'node-red';
-import { registerBroker } from './broker/broker-node';
+import { registerBroker } from './broker/registration';
 import { registerConsumer } from './consumer/consumer-node';
 import { registerPublisher } from './publisher/publisher-node';
 

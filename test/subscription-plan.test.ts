@@ -5,7 +5,7 @@ import type { Consumer, FilterOptions } from '../nodes/broker/types';
 
 /** A consumer as the plan sees it: only its filters, QoS, options and window matter here. */
 function consumer(c: Partial<Pick<Consumer, 'filters' | 'qos' | 'flags' | 'window'>> & { options?: Map<string, FilterOptions> }): Consumer {
-  return { filters: [], qos: 1, setRunning: () => undefined, deliver: () => undefined, onState: () => undefined, onSubscribeFailed: () => undefined, ...c };
+  return { filters: [], qos: 1, stopping: () => undefined, deliver: () => undefined, onState: () => undefined, onSubscribeFailed: () => undefined, ...c };
 }
 
 describe('subscription plan', () => {

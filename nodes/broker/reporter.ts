@@ -1,14 +1,15 @@
 // What a broker config node logs about its session: connects and moves at info, each failure once per episode at warn, never the password.
 import type { Node } from 'node-red';
+import type { EventEmitter } from 'node:events';
 import type { SessionConfig } from '../session/config/config';
-import type { MqttSession, SessionState } from '../session/session';
+import type { SessionEvents, SessionState } from '../session/session';
 
 /**
- * Logs the session's events for `node`. `server` names the server the session is on or trying: with
- * several it changes, and the `connect` action replaces the session, whose successor takes these
- * listeners over (broker-node.ts, `reopened`), so nothing here reads the session itself.
+ * Logs the session's events for `node`. `session` is the broker's SessionHandle, whose session the
+ * `connect` action replaces, and `server` names the server it is on or trying (with several it
+ * changes), so nothing here holds one session.
  */
-export function reportSession(node: Node, session: MqttSession, config: SessionConfig, server: () => string): void {
+export function reportSession(node: Node, session: EventEmitter<SessionEvents>, config: SessionConfig, server: () => string): void {
   // What this episode of trouble has logged already; an episode ends at the next "connected".
   const logged = new Set<string>();
   const where = (): string => `${server()} as "${config.clientId}"`;

@@ -44,10 +44,10 @@ export interface Consumer {
   /** Messages this consumer takes into its flow at once before acking; undefined when it acks on arrival. */
   readonly window?: number;
   /**
-   * False from flows:stopping until flows:started (and before the first start): nodes may be
-   * stopped, so what is inside the flow is withheld and new messages are not sent into it.
+   * flows:stopping: nodes may be stopped, so what is inside the flow is withheld. Until flows:started
+   * the broker node withholds new QoS 1/2 messages itself rather than deliver them (Dispatcher.running).
    */
-  setRunning(running: boolean): void;
+  stopping(): void;
   /** Must call `settle` once for each message. */
   deliver(topic: string, payload: Buffer, packet: IPublishPacket, settle: Settle): void;
   onState(state: SessionState): void;

@@ -117,8 +117,6 @@ export function registerConsumer(RED: NodeAPI): void {
       else settle(acks && !ack.ackOnError ? 'withhold' : 'ack');
     };
 
-    // Flows are running between flows:started and flows:stopping; the broker node says when.
-    let running = false;
     const consumer: Consumer = {
       get filters() {
         return dynamic?.filters ?? filters;
@@ -129,15 +127,10 @@ export function registerConsumer(RED: NodeAPI): void {
       qos,
       flags,
       window: acks ? ack.maxInFlight : undefined,
-      setRunning: (r) => {
-        running = r;
-        if (!r) acks?.withholdAll();
-      },
+      stopping: () => acks?.withholdAll(),
       // The boundary of a delivery: a throw before the msg is handed on goes the way of a failed conversion.
       deliver: guarded(
         (topic, payload, packet, brokerSettle) => {
-          // While nodes stop and start, a message may reach a stopped node and vanish: let the broker resend it.
-          if (!running && packet.qos > 0) return brokerSettle('withhold');
           const attempt = limit && packet.qos > 0 ? limit.attempt(topic, payload, packet, brokerSettle) : undefined;
           // It reached the limit before and its dead letter did not complete: the dead letter again, not the flow.
           if (attempt?.exhausted) return acks?.offer(attempt.deadLetterAgain());
