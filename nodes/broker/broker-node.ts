@@ -2,7 +2,7 @@
 import type { NodeAPI } from 'node-red';
 import type { SessionConfig } from '../session/config/config';
 import { MqttSession } from '../session/session';
-import { pressureOf } from '../publisher/pressure';
+import { pressureOf } from '../common/pressure';
 import { Dispatcher } from './dispatch';
 import { ledgerFor } from './ledger-location';
 import type { BrokerNode, Publisher } from './types';

@@ -9,7 +9,7 @@ import type { SessionState } from '../session/session';
 import { closingWith, openNodeOutbox } from './node-outbox';
 import { OutboxFullError, type Done, type Outbox, type OutboxWriteError, type Publication, type Queued } from './outbox';
 import { publicationOf } from './publication';
-import { pressureOf } from './pressure';
+import { pressureOf } from '../common/pressure';
 import { coreOnlySet, publisherMigrations } from './migrations';
 import { Pump } from './pump';
 import { parsePublisher, type PublisherProps } from './settings';

@@ -107,7 +107,7 @@ export class FlowControl {
     };
   }
 
-  /** Holds inbound PUBLISHes whatever the window, while an out node cannot keep up (nodes/publisher/pressure.ts). */
+  /** Holds inbound PUBLISHes whatever the window, while an out node cannot keep up (nodes/common/pressure.ts). */
   holdIntake(hold: boolean): void {
     this.intakeHeld = hold;
     if (this.stream) this.check(this.stream);
