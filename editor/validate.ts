@@ -1,5 +1,6 @@
 // Field checks for the edit dialogs, built on the runtime's own parsers so editor and runtime agree.
-import { displayUrl, parseConfig, parseServers, type RawConfig } from '../nodes/session/config/config';
+import { displayUrl, parseServers } from '../nodes/session/config/broker-url';
+import { configOf, type RawConfig } from '../nodes/session/config/parse-config';
 import { filterError, splitFilters } from '../nodes/session/subscriptions/topic';
 import { currentVersion } from '../nodes/common/migrations';
 import { consumerMigrations } from '../nodes/consumer/migrations';
@@ -24,7 +25,8 @@ export function brokerProblem(field: BrokerField, value: string, cleanSession: b
     return 'error' in parsed ? { key: 'broker', subs: { detail: parsed.error } } : undefined;
   }
   const raw: RawConfig = { broker: 'localhost', clientId: 'probe', cleanSession, [field]: value };
-  return parseConfig(raw).ok ? undefined : { key: field };
+  // The browser has no process environment: the runtime's parseConfig reads none there either.
+  return configOf(raw, {}).ok ? undefined : { key: field };
 }
 
 // MQTT.js's default ports, shown so the user sees where a bare host name leads.

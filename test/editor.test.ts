@@ -90,8 +90,9 @@ describe('editor', function () {
   describe('build output (dist/durable-mqtt.html)', () => {
     it('opens with the compiled editor script, which includes the runtime modules it validates with', () => {
       assert.ok(script.length > 0, 'no inline <script> at the top of dist/durable-mqtt.html');
-      assert.match(script, /\/\/ nodes\/session\/topic\.ts\n/);
-      assert.match(script, /\/\/ nodes\/session\/config\.ts\n/);
+      assert.match(script, /\/\/ nodes\/session\/subscriptions\/topic\.ts\n/);
+      assert.match(script, /\/\/ nodes\/session\/config\/parse-config\.ts\n/);
+      assert.doesNotMatch(script, /\/\/ nodes\/session\/config\/config\.ts\n/, 'the editor takes the pure checks, not what reads the process');
       assert.match(script, /\/\/ editor\/consumer\.ts\n/);
       assert.doesNotMatch(script, /\bimport\s|\brequire\(/, 'the bundle is self-contained');
     });

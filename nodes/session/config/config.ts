@@ -9,9 +9,9 @@ export { asBool, DEFAULTS, numberIn, type RawConfig, type SessionConfig, type Tl
 /** ms MQTT.js waits for CONNACK before it gives a connection attempt up. */
 export const CONNECT_TIMEOUT = 30_000;
 
-/** configOf with this process's environment; the editor, which has no process, reads none. */
+/** configOf with this process's environment (the editor calls configOf itself, with none). */
 export function parseConfig(raw: RawConfig): ConfigResult {
-  return configOf(raw, typeof process === 'undefined' ? {} : process.env);
+  return configOf(raw, process.env);
 }
 
 /** MQTT.js options: we reconnect and resubscribe ourselves, so both are off in the client. */
