@@ -31,6 +31,19 @@ describe('boundary', () => {
     assert.equal(got.message, 'a string');
   });
 
+  it('hands the handler an Error for a thrown object that cannot even be turned into text', () => {
+    let got: Error | undefined;
+    guarded(
+      () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error
+        throw { toString: '' };
+      },
+      (err) => (got = err),
+    )();
+    assert.ok(got instanceof Error);
+    assert.match(got.message, /cannot be shown as text/);
+  });
+
   it('turns a handler that throws too into a process warning, never a throw to the caller', async () => {
     const warning = once(process, 'warning');
     const path = guarded(

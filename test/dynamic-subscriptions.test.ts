@@ -59,6 +59,9 @@ describe('dynamic subscriptions: msg.topic as core reads it', () => {
   it('takes a filter, a {topic, qos} object or an array of either; true unsubscribes every one', () => {
     assert.deepEqual(parseTopics('a/+', [], false), { ok: true, subscriptions: [{ topic: 'a/+' }] });
     assert.deepEqual(parseTopics({ topic: 'a/b', qos: '2' }, [], false), { ok: true, subscriptions: [{ topic: 'a/b', qos: 2 }] });
+    // An object whose toString is not a function (a msg may carry anything): refused by name, not thrown.
+    const hostile = parseTopics({ topic: 'a/b', qos: { toString: '' } }, [], false);
+    assert.ok(!hostile.ok && /qos of "a\/b" must be 0, 1 or 2/.test(hostile.error), JSON.stringify(hostile));
     const many = parseTopics(['x', { topic: 'y/#', qos: 0, nl: 'true', rap: false, rh: 2, datatype: 'buffer' }], [], false);
     assert.deepEqual(many, { ok: true, subscriptions: [{ topic: 'x' }, { topic: 'y/#', qos: 0, nl: true, rap: false, rh: 2, datatype: 'buffer' }] });
     const current = [{ topic: 'p' }, { topic: 'q', qos: 2 as const }];

@@ -175,4 +175,15 @@ describe('migrations', () => {
       assert.deepEqual(coreOnlySet(set), ['respTopic', 'userProps', 'expiry']);
     });
   });
+  it('reads a property that is an object with no usable toString (valid JSON in flows.json) as invalid, never a throw', () => {
+    const hostile = { toString: '' };
+    const consumer = parseConsumer({ topic: 'a', qos: hostile, version: hostile } as unknown as Parameters<typeof parseConsumer>[0]);
+    assert.ok(!consumer.ok && /qos must be 0, 1 or 2/.test(consumer.error), JSON.stringify(consumer));
+    const rh = parseConsumer({ topic: 'a', rh: hostile, inputs: hostile } as unknown as Parameters<typeof parseConsumer>[0]);
+    assert.ok(!rh.ok && /rh \(retain handling\) must be 0, 1 or 2/.test(rh.error), JSON.stringify(rh));
+    const publisher = parsePublisher({ topic: 'a', qos: hostile } as unknown as Parameters<typeof parsePublisher>[0]);
+    assert.ok(!publisher.ok && /qos must be 0, 1 or 2/.test(publisher.error), JSON.stringify(publisher));
+    const broker = parseConfig({ broker: 'mqtt://h', clientId: 'c', protocolVersion: hostile, keepalive: hostile });
+    assert.ok(!broker.ok, JSON.stringify(broker));
+  });
 });

@@ -53,4 +53,10 @@ describe('publication', () => {
     assert.equal(refusal(msg, 101), '');
     assert.match(refusal(msg, 100), /101 bytes as a PUBLISH packet, more than the Maximum Packet Size of 100 bytes/);
   });
+  it('reads a msg.qos or msg.messageExpiryInterval that is an object with no usable toString as unset, never a throw', () => {
+    const r = publicationOf({ topic: 't', payload: 'x', qos: { toString: '' }, messageExpiryInterval: { valueOf: '' } }, defaults);
+    assert.ok(r.ok, JSON.stringify(r));
+    assert.equal(r.publication.qos, 1);
+    assert.equal(r.publication.properties?.messageExpiryInterval, undefined);
+  });
 });

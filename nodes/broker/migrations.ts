@@ -1,7 +1,7 @@
 // Versions of the durable-mqtt-broker's saved properties; version 1 also reads the core mqtt-broker's names.
 import { holds, isEnvReference, type Migration, type Props } from '../common/migrations';
 import { withPort } from '../session/config/config';
-import { unset } from '../session/config/values';
+import { numberOf, unset } from '../session/config/values';
 
 /** The core node's names for what we call clientId and cleanSession (core 10-mqtt.js, MQTTBrokerNode.setOptions). */
 const CORE_RENAMES: readonly [core: string, ours: string][] = [
@@ -47,7 +47,7 @@ function fromCore(input: Props): Props {
   }
   // Core's dialog writes 0 (or nothing) by default, and core then sends no Session Expiry Interval, which
   // ends the session at every disconnect: not what a persistent session asks for. We use our default.
-  if (core && (unset(p.sessionExpiry) || Number(p.sessionExpiry) === 0)) delete p.sessionExpiry;
+  if (core && (unset(p.sessionExpiry) || numberOf(p.sessionExpiry) === 0)) delete p.sessionExpiry;
   return p;
 }
 

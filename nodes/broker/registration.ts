@@ -2,6 +2,7 @@
 import type { Node, NodeAPI } from 'node-red';
 import { migrate } from '../common/migrations';
 import { displayUrl, parseConfig, type TlsOptions } from '../session/config/config';
+import { textOf } from '../session/config/values';
 import { attachSession } from './broker-node';
 import { attachInvalidConfig } from './invalid-config';
 import { brokerMigrations } from './migrations';
@@ -31,7 +32,7 @@ export function registerBroker(RED: NodeAPI): void {
     const httpProxy = proxyNode ? { url: proxyNode.url, noproxy: proxyNode.noproxy, ...proxyNode.credentials } : undefined;
     // A chosen TLS or proxy node that is gone (deleted, disabled, left out of an import) fails closed:
     // without it the credentials would go in plain text, or around the proxy the network requires.
-    const dangling = props.tls && !tlsNode ? `TLS configuration node ${props.tls} not found` : props.proxy && !proxyNode ? `HTTP proxy configuration node ${props.proxy} not found` : undefined;
+    const dangling = props.tls && !tlsNode ? `TLS configuration node ${textOf(props.tls)} not found` : props.proxy && !proxyNode ? `HTTP proxy configuration node ${textOf(props.proxy)} not found` : undefined;
     const parsed = dangling ? ({ ok: false, error: dangling } as const) : parseConfig({ ...props, username: this.credentials?.user, password: this.credentials?.password, tls, httpProxy });
     if (!parsed.ok) return attachInvalidConfig(node, parsed.error);
     node.identity = { url: displayUrl(parsed.config.url), clientId: parsed.config.clientId };

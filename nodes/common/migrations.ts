@@ -1,4 +1,5 @@
 // Upgrades a node's saved properties to the current version, one step at a time, before anything parses them.
+import { numberOf } from '../session/config/values';
 
 /** Any node's saved properties, as the flow file holds them. */
 export type Props = Record<string, unknown>;
@@ -14,7 +15,7 @@ export const VERSION_PROP = 'version';
 
 /** The version a saved node claims: 0 when it has none (saved before versioning, or a core node with its type switched). */
 export function savedVersion(props: Props): number {
-  const v = Number(props[VERSION_PROP] ?? 0);
+  const v = numberOf(props[VERSION_PROP] ?? 0);
   return Number.isInteger(v) && v >= 0 ? v : 0;
 }
 

@@ -1,5 +1,6 @@
 // The dead letter of durable-mqtt-in: the msg its `failed` output sends for a message that reached the delivery limit.
 import type { NodeMessage } from 'node-red';
+import { textOf } from '../session/config/values';
 
 /** The node a failure came from, as core's Catch node names it in msg.error.source (Flow.js handleError). */
 export interface ErrorSource {
@@ -18,7 +19,7 @@ export interface CaughtError {
 /** Core builds `message` from `logMessage.toString()`: "Error: …" for an Error, the string itself for done("text"). */
 export function caughtError(error: unknown, source: ErrorSource): CaughtError {
   const stack = error instanceof Error ? error.stack : undefined;
-  return stack === undefined ? { message: String(error), source } : { message: String(error), source, stack };
+  return stack === undefined ? { message: textOf(error), source } : { message: textOf(error), source, stack };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Verdict } from '../session/inbound/ack-gate';
 import type { Settle } from '../session/events';
 import { caughtError, deadLetterMessage, type CaughtError, type ErrorSource } from './dead-letter';
 import { FailedDeliveries, Received } from './failed-deliveries';
+import { textOf } from '../session/config/values';
 
 /** What the node remembers of a message that failed here. */
 interface Failure {
@@ -125,7 +126,7 @@ export class DeadLetter implements AckJob, Reporting {
   }
 
   failed(error: unknown): undefined {
-    this.hooks.warn(`the dead letter of a message on ${String(this.msg.topic)} failed (${String(error)}): withheld, it comes back at the next redelivery and goes to the failed output again`);
+    this.hooks.warn(`the dead letter of a message on ${textOf(this.msg.topic)} failed (${textOf(error)}): withheld, it comes back at the next redelivery and goes to the failed output again`);
     return undefined;
   }
 

@@ -5,7 +5,7 @@ import type { QoS } from '../session/subscriptions/cover';
 import type { SubscribeFlags } from '../session/subscriptions/flags';
 import { TopicRouter } from '../session/subscriptions/router';
 import { filterError } from '../session/subscriptions/topic';
-import { ownValue, unset } from '../session/config/values';
+import { numberOf, ownValue, unset } from '../session/config/values';
 import { DATATYPES, type Datatype } from './settings';
 import type { DynamicStore } from './dynamic-store';
 import { MAX_FILTERS_PER_ACTION, MAX_FILTERS_PER_NODE } from './limits';
@@ -58,12 +58,12 @@ function parseOne(item: unknown): DynamicSubscription | string {
   if (why) return `invalid topic filter "${o.topic}": ${why}`;
   const sub: { -readonly [K in keyof DynamicSubscription]: DynamicSubscription[K] } = { topic: o.topic };
   if (!unset(o.qos)) {
-    const qos = Number(o.qos);
+    const qos = numberOf(o.qos);
     if (qos !== 0 && qos !== 1 && qos !== 2) return `qos of "${o.topic}" must be 0, 1 or 2, not ${JSON.stringify(o.qos)}`;
     sub.qos = qos;
   }
   if (!unset(o.rh)) {
-    const rh = Number(o.rh);
+    const rh = numberOf(o.rh);
     if (rh !== 0 && rh !== 1 && rh !== 2) return `rh of "${o.topic}" must be 0, 1 or 2, not ${JSON.stringify(o.rh)}`;
     sub.rh = rh;
   }

@@ -1,5 +1,6 @@
 // Versions of the durable-mqtt-in's saved properties; version 1 also reads the core mqtt in's, version 2 pins the delivery limit of older nodes.
 import { holds, type Migration, type Props } from '../common/migrations';
+import { numberOf } from '../session/config/values';
 
 /**
  * A core mqtt in (Node-RED ≥ 2) always saves these MQTT 5 subscription options; 0.1 of ours saved
@@ -20,7 +21,7 @@ function fromCore(input: Props): Props {
   const core = isCoreConsumer(p);
   if (p.datatype === 'auto-detect') p.datatype = 'auto';
   else if (p.datatype === 'auto' && core) p.datatype = 'text-or-buffer';
-  if (core && Number(p.inputs) === 1) p.topic = '';
+  if (core && numberOf(p.inputs) === 1) p.topic = '';
   return p;
 }
 

@@ -7,7 +7,7 @@ import type { QoS } from '../session/subscriptions/cover';
 import type { SubscribeFlags } from '../session/subscriptions/flags';
 import { MAX_TWO_BYTES } from '../session/connection/reasons';
 import { filterError, splitFilters } from '../session/subscriptions/topic';
-import { unset } from '../session/config/values';
+import { numberOf, textOf, unset } from '../session/config/values';
 import { MAX_DELIVERIES, MAX_FILTERS_PER_NODE } from './limits';
 import { consumerMigrations } from './migrations';
 
@@ -67,15 +67,15 @@ export function parseConsumer(saved: ConsumerProps): Parsed {
   const props = migrate(saved, consumerMigrations);
   const filters = splitFilters(props.topic ?? '');
   // Core's test (10-mqtt.js: `n.inputs == 1`): a dynamic node may start with no filter of its own, as core's always does.
-  const dynamic = Number(props.inputs) === 1;
+  const dynamic = numberOf(props.inputs) === 1;
   if (filters.length === 0 && !dynamic) return { ok: false, key: 'noTopic', error: 'no topic filter given' };
   if (filters.length > MAX_FILTERS_PER_NODE) return { ok: false, key: 'tooManyFilters', error: `${filters.length} topic filters; a node holds at most ${MAX_FILTERS_PER_NODE} (MAX_FILTERS_PER_NODE)` };
   for (const f of filters) {
     const why = filterError(f);
     if (why) return { ok: false, key: 'invalidTopic', error: `invalid topic filter "${f}": ${why}` };
   }
-  const qos = props.qos === undefined || props.qos === '' ? 1 : Number(props.qos);
-  if (qos !== 0 && qos !== 1 && qos !== 2) return { ok: false, key: 'invalidQos', error: `qos must be 0, 1 or 2, not "${String(props.qos)}"` };
+  const qos = props.qos === undefined || props.qos === '' ? 1 : numberOf(props.qos);
+  if (qos !== 0 && qos !== 1 && qos !== 2) return { ok: false, key: 'invalidQos', error: `qos must be 0, 1 or 2, not "${textOf(props.qos)}"` };
   const datatype = (!props.datatype || props.datatype === AUTO_DETECT ? 'auto' : props.datatype) as Datatype;
   if (!DATATYPES.includes(datatype)) return { ok: false, key: 'invalidDatatype', error: `datatype must be one of ${[...DATATYPES, AUTO_DETECT].join(', ')}` };
   const ackMode = props.ackMode || ACK_DEFAULTS.ackMode;
@@ -91,8 +91,8 @@ export function parseConsumer(saved: ConsumerProps): Parsed {
   const limited = complete && !ackOnError;
   const maxDeliveries = limited ? numberIn(props.maxDeliveries, ACK_DEFAULTS.maxDeliveries, 0, MAX_DELIVERIES, 'maxDeliveries') : ACK_DEFAULTS.maxDeliveries;
   if (typeof maxDeliveries === 'string') return { ok: false, key: 'invalidMaxDeliveries', error: maxDeliveries };
-  const rh = unset(props.rh) ? 0 : Number(props.rh);
-  if (rh !== 0 && rh !== 1 && rh !== 2) return { ok: false, key: 'invalidRh', error: `rh (retain handling) must be 0, 1 or 2, not "${String(props.rh)}"` };
+  const rh = unset(props.rh) ? 0 : numberOf(props.rh);
+  if (rh !== 0 && rh !== 1 && rh !== 2) return { ok: false, key: 'invalidRh', error: `rh (retain handling) must be 0, 1 or 2, not "${textOf(props.rh)}"` };
   const flags: SubscribeFlags = { nl: asBool(props.nl), rap: asBool(props.rap), rh };
   return {
     ok: true,

@@ -4,6 +4,7 @@ import type { QoS } from '../session/subscriptions/cover';
 import { MQTT_MAX_PACKET_SIZE, publishSize } from '../session/stream/publish-size';
 import { topicError } from '../session/subscriptions/topic';
 import { propertiesError } from '../session/config/properties';
+import { numberOf } from '../session/config/values';
 import type { Publication, PublishProperties } from './outbox';
 
 export { topicError };
@@ -50,7 +51,7 @@ export function publicationOf(msg: Msg, s: PublishDefaults, maxPacketSize = MQTT
 }
 
 function qosOf(value: unknown): QoS {
-  const n = Number(value);
+  const n = numberOf(value);
   return value !== undefined && value !== '' && (n === 0 || n === 1 || n === 2) ? n : 1;
 }
 
@@ -81,7 +82,7 @@ function propertiesOf(msg: Msg): PublishProperties | undefined {
   if (typeof msg.responseTopic === 'string' && msg.responseTopic) p.responseTopic = msg.responseTopic;
   if (Buffer.isBuffer(msg.correlationData)) p.correlationData = msg.correlationData;
   else if (typeof msg.correlationData === 'string' && msg.correlationData) p.correlationData = Buffer.from(msg.correlationData);
-  const expiry = Number(msg.messageExpiryInterval);
+  const expiry = numberOf(msg.messageExpiryInterval);
   if (msg.messageExpiryInterval !== undefined && Number.isInteger(expiry) && expiry >= 0) p.messageExpiryInterval = expiry;
   return Object.keys(p).length > 0 ? p : undefined;
 }
@@ -96,11 +97,11 @@ function userPropertiesOf(props: Record<string, unknown>): Record<string, string
     Object.entries(props)
       // An empty list sends no pair, so it goes like undefined (see propertiesOf).
       .filter(([, v]) => v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0))
-      .map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => textOf(x)) : textOf(v)]),
+      .map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => propertyText(x)) : propertyText(v)]),
   );
 }
 
-function textOf(v: unknown): string {
+function propertyText(v: unknown): string {
   if (typeof v === 'string') return v;
   try {
     return JSON.stringify(v) ?? '';

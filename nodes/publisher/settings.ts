@@ -3,6 +3,7 @@ import type { NodeDef } from 'node-red';
 import { asBool, numberIn } from '../session/config/config';
 import { FULL_POLICIES, type FullPolicy, type OutboxLimits } from './limits';
 import { topicError, type PublishDefaults } from './publication';
+import { numberOf, textOf } from '../session/config/values';
 
 export interface PublisherProps extends NodeDef {
   broker?: string;
@@ -30,8 +31,8 @@ export function parsePublisher(props: PublisherProps): Parsed {
   const topic = (props.topic ?? '').trim();
   const why = topic ? topicError(topic) : undefined;
   if (why) return { ok: false, key: 'invalidTopic', error: `invalid topic "${topic}": ${why}` };
-  const qos = props.qos === undefined ? PUBLISHER_DEFAULTS.qos : props.qos === '' ? undefined : Number(props.qos);
-  if (qos !== undefined && qos !== 0 && qos !== 1 && qos !== 2) return { ok: false, key: 'invalidQos', error: `qos must be 0, 1 or 2, not "${String(props.qos)}"` };
+  const qos = props.qos === undefined ? PUBLISHER_DEFAULTS.qos : props.qos === '' ? undefined : numberOf(props.qos);
+  if (qos !== undefined && qos !== 0 && qos !== 1 && qos !== 2) return { ok: false, key: 'invalidQos', error: `qos must be 0, 1 or 2, not "${textOf(props.qos)}"` };
   const retain = props.retain === undefined || props.retain === '' ? undefined : asBool(props.retain);
   const maxMessages = numberIn(props.outboxMaxMessages, PUBLISHER_DEFAULTS.outboxMaxMessages, 1, 10_000_000, 'outboxMaxMessages');
   if (typeof maxMessages === 'string') return { ok: false, key: 'invalidOutboxMaxMessages', error: maxMessages };

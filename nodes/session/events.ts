@@ -5,6 +5,7 @@ import type { SubscriptionSet } from './subscriptions/cover';
 import type { Shed } from './stream/read-pacer';
 import type { Reason } from './connection/reasons';
 import type { Move } from './connection/servers';
+import { textOf } from './config/values';
 
 export type SessionState =
   | { readonly state: 'idle' }
@@ -53,5 +54,6 @@ export interface SessionEvents {
 
 /** Any failure as an Error, for a rejection that may carry something else. */
 export function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
+  // textOf: a thrown object whose toString is not a function must not throw again here, in the error path.
+  return err instanceof Error ? err : new Error(textOf(err));
 }

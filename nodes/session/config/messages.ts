@@ -3,7 +3,7 @@ import type { IClientOptions, IClientPublishOptions } from 'mqtt';
 import type { QoS } from '../subscriptions/cover';
 import { propertiesError } from './properties';
 import { topicError } from '../subscriptions/topic';
-import { asText, blank } from './values';
+import { asText, blank, numberOf } from './values';
 
 type Kind = 'birth' | 'close' | 'will';
 
@@ -45,7 +45,7 @@ function properties(x: RawExtras, kind: Kind): Record<string, unknown> | string 
   if (kind === 'will') numbers.push(['delay', 'willDelayInterval']);
   for (const [from, to] of numbers) {
     if (blank(x[from])) continue;
-    const n = Number(x[from]);
+    const n = numberOf(x[from]);
     if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) return `${kind}Msg.${from} must be a whole number of seconds`;
     out[to] = n;
   }
@@ -70,7 +70,7 @@ function parseOne(raw: RawMessages, kind: Kind, v5: boolean): ConfiguredMessage 
   // Mosquitto closes the connection on a topic it cannot read: a will such as that would keep every CONNECT from succeeding.
   const why = topicError(text);
   if (why) return `${kind}Topic ${JSON.stringify(text)}: ${why}`;
-  const qos = blank(raw[`${kind}Qos`]) ? 0 : Number(raw[`${kind}Qos`]);
+  const qos = blank(raw[`${kind}Qos`]) ? 0 : numberOf(raw[`${kind}Qos`]);
   if (qos !== 0 && qos !== 1 && qos !== 2) return `${kind}Qos must be 0, 1 or 2`;
   const retainRaw = raw[`${kind}Retain`];
   const payloadRaw = raw[`${kind}Payload`];

@@ -5,7 +5,7 @@ import { parseServers } from './broker-url';
 import { HELD_BYTES } from '../stream/read-pacer';
 import { parseMessages, type ConfiguredMessages, type RawMessages } from './messages';
 import { MAX_TWO_BYTES } from '../connection/reasons';
-import { asText, unset } from './values';
+import { asText, numberOf, unset } from './values';
 
 /** TLS settings as the core `tls-config` node fills them in; MQTT.js hands them to `tls.connect`. */
 export type TlsOptions = Pick<IClientOptions, 'key' | 'cert' | 'ca' | 'rejectUnauthorized' | 'ALPNProtocols' | 'servername'> & { passphrase?: string };
@@ -120,7 +120,7 @@ export function numberIn(value: unknown, fallback: number, lo: number, hi: numbe
   if (unset(value)) return fallback;
   // Node-RED leaves `${NAME}` in place when NAME is not set.
   if (typeof value === 'string' && /^\$\{\S+\}$/.test(value.trim())) return `${name} is ${value}, an environment variable that is not set`;
-  const n = typeof value === 'number' ? value : Number(value);
+  const n = typeof value === 'number' ? value : numberOf(value);
   if (!Number.isFinite(n) || (whole && !Number.isInteger(n)) || n < lo || n > hi) return `${name} must be a ${whole ? 'whole ' : ''}number from ${lo} to ${hi}`;
   return n;
 }

@@ -10,6 +10,27 @@ export const asText = (v: unknown): string => (typeof v === 'string' ? v : typeo
  */
 export const ownValue = <V>(table: Readonly<Record<string, V>>, key: string): V | undefined => (Object.hasOwn(table, key) ? table[key] : undefined);
 
+/**
+ * Number(v), or NaN where Number would throw: a flow, a msg or a broker may hand us an object
+ * whose toString or valueOf is not a function (`{"toString": ""}` is valid JSON), or a Symbol.
+ */
+export function numberOf(v: unknown): number {
+  try {
+    return Number(v);
+  } catch {
+    return NaN;
+  }
+}
+
+/** String(v), for a message about it, or a stand-in where String would throw (as numberOf). */
+export function textOf(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return typeof v === 'object' && v !== null ? '[object that cannot be shown as text]' : `[${typeof v}]`;
+  }
+}
+
 /** Unset as a flow says it: missing, null or an empty string. */
 export const unset = (v: unknown): boolean => v === undefined || v === null || v === '';
 
