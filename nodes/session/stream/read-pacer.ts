@@ -16,6 +16,8 @@ export const PACKETS_PER_TURN = 50;
 /** MQTT control packet type 3 (MQTT 3.1.1 and 5, §2.1.2), in the high nibble of the first byte. */
 const PUBLISH = 3;
 
+const EMPTY = Buffer.alloc(0);
+
 /**
  * Bytes of PUBLISHes held at most (SessionConfig.heldBytes overrides it). A broker keeps within its
  * in-flight limit or our Receive Maximum; one that has none (Mosquitto `max_inflight_messages 0`),
@@ -225,25 +227,27 @@ export class ReadPacer {
 
   /**
    * Reads packet by packet: a PUBLISH goes to `held`, anything else to the sink at once. A packet
-   * begun before holding started goes on whole, since MQTT.js has its first bytes already.
+   * begun before holding started goes on whole, since MQTT.js has its first bytes already. Only a
+   * packet that continues in the next read is remembered as `partial`: objects per packet were a
+   * good part of the garbage per message.
    */
   private sort(): void {
     while (this.unread.length > 0) {
       const head = this.unread[0];
-      if (!this.partial) {
-        const type = this.boundaries.between ? head[0] >> 4 : undefined;
-        this.partial = { held: type === PUBLISH, parts: [] };
-      }
+      const partial = this.partial;
+      const held = partial ? partial.held : this.boundaries.between && head[0] >> 4 === PUBLISH;
       const end = this.boundaries.cut(head, 1);
-      if (this.refused(this.partial.held ? Buffer.alloc(0) : head.subarray(0, end))) return;
+      if (this.boundaries.tooLarge !== undefined && this.refused(held ? EMPTY : head.subarray(0, end))) return;
       const part = end === head.length ? head : head.subarray(0, end);
       this.consume(end);
-      const partial = this.partial;
-      if (partial.held) partial.parts.push(part);
-      else this.sink.push(part);
-      if (this.boundaries.ended === 0) continue;
+      if (!held) this.sink.push(part);
+      if (this.boundaries.ended === 0) {
+        if (!partial) this.partial = { held, parts: held ? [part] : [] };
+        else if (held) partial.parts.push(part);
+        continue;
+      }
       this.partial = undefined;
-      if (partial.held) this.keep(partial.parts.length === 1 ? partial.parts[0] : Buffer.concat(partial.parts));
+      if (held) this.keep(partial ? Buffer.concat([...partial.parts, part]) : part);
     }
   }
 
