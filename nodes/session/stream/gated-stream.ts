@@ -10,13 +10,15 @@ import { ReadPacer, type Shed } from './read-pacer';
 /** ms a broker has to close its side after our FIN in closeGently before the socket is destroyed. */
 export const GENTLE_CLOSE_MS = 2000;
 
-/** The bytes of one ack MQTT.js is writing, collected until the packet is whole. */
+/** The bytes of the ack MQTT.js is writing, collected until the packet is whole; one per stream, reused for every ack. */
 interface Capture {
-  readonly id: number;
+  /** False between acks: writes go straight to the socket. */
+  active: boolean;
+  id: number;
   readonly chunks: Buffer[];
   length: number;
   /** Reads the chunks as they come: the ack is whole once its fixed header's remaining length has arrived. */
-  readonly boundaries: PacketBoundaries;
+  boundaries: PacketBoundaries;
 }
 
 /**
@@ -32,7 +34,7 @@ interface Capture {
 export class GatedStream extends Duplex {
   readonly gate: AckGate;
   private readonly pacer: ReadPacer;
-  private capture?: Capture;
+  private readonly capture: Capture = { active: false, id: 0, chunks: [], length: 0, boundaries: new PacketBoundaries() };
   private corked = false;
   private holding = false;
   private readonly awaited = new AwaitedAnswers();
@@ -53,10 +55,17 @@ export class GatedStream extends Duplex {
     this.gate = new AckGate((bytes) => this.send(bytes));
     const onPacketSend = (packet: Packet): void => {
       const id = packet.cmd === 'puback' || packet.cmd === 'pubrec' ? packet.messageId : undefined;
-      this.capture = id !== undefined && this.gate.tracks(id) ? { id, chunks: [], length: 0, boundaries: new PacketBoundaries() } : undefined;
-      this.follow(() => this.awaited.sent(packet));
+      if (id !== undefined && this.gate.tracks(id)) this.startCapture(id);
+      else this.capture.active = false;
+      const before = this.awaited.any;
+      this.awaited.sent(packet);
+      this.followed(before);
     };
-    const onPacketReceive = (packet: Packet): void => this.follow(() => this.awaited.received(packet));
+    const onPacketReceive = (packet: Packet): void => {
+      const before = this.awaited.any;
+      this.awaited.received(packet);
+      this.followed(before);
+    };
     client.on('packetsend', onPacketSend);
     client.on('packetreceive', onPacketReceive);
     this.pacer = new ReadPacer(inner, this, { holding: () => this.holding, awaiting: () => this.awaited.any });
@@ -88,15 +97,24 @@ export class GatedStream extends Duplex {
    * Applies a change to what is awaited; when that turns the pause rule, the pacer looks again on
    * the next tick, outside MQTT.js's own packet handling (these are its packet events).
    */
-  private follow(change: () => void): void {
-    const before = this.awaited.any;
-    change();
+  /** `awaited` may have changed: the pacer looks again once, in the next tick, when whether anything is awaited did. */
+  private followed(before: boolean): void {
     if (this.awaited.any === before || this.updating) return;
     this.updating = true;
     process.nextTick(() => {
       this.updating = false;
       this.pacer.update();
     });
+  }
+
+  private startCapture(id: number): void {
+    const capture = this.capture;
+    // One left unfinished (it never is: MQTT.js writes an ack whole) must not leave its header's state behind.
+    if (!capture.boundaries.between) capture.boundaries = new PacketBoundaries();
+    capture.active = true;
+    capture.id = id;
+    capture.chunks.length = 0;
+    capture.length = 0;
   }
 
   /** PUBLISH packets read and held back while holding. */
@@ -146,14 +164,16 @@ export class GatedStream extends Duplex {
       return true;
     }
     const capture = this.capture;
-    if (capture) {
+    if (capture.active) {
       capture.chunks.push(chunk);
       capture.length += chunk.length;
       capture.boundaries.cut(chunk, 1);
       if (capture.boundaries.ended === 1) {
-        this.capture = undefined;
+        capture.active = false;
         // MQTT.js writes an ack in one chunk: nothing to join then.
-        this.gate.offer(capture.id, capture.chunks.length === 1 ? chunk : Buffer.concat(capture.chunks, capture.length));
+        const bytes = capture.chunks.length === 1 ? chunk : Buffer.concat(capture.chunks, capture.length);
+        capture.chunks.length = 0;
+        this.gate.offer(capture.id, bytes);
         this.acked?.();
       }
       if (done) process.nextTick(done);
