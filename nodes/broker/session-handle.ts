@@ -78,7 +78,13 @@ export class SessionHandle extends EventEmitter<SessionEvents> {
   private forwardFrom(session: MqttSession): () => void {
     // EventEmitter<SessionEvents> types each listener by its event; one forwarder for every event needs the untyped view.
     const from = session as unknown as EventEmitter;
-    const forwarders = EVENTS.map((name) => [name, (...args: unknown[]) => (this as unknown as EventEmitter).emit(name, ...args)] as const);
+    const to = this as unknown as EventEmitter;
+    // `message` comes once per message: its four arguments are passed as they are, with no array made for each.
+    const forwarders = EVENTS.map((name) =>
+      name === 'message'
+        ? ([name, (topic: unknown, payload: unknown, packet: unknown, settle: unknown) => to.emit(name, topic, payload, packet, settle)] as const)
+        : ([name, (...args: unknown[]) => to.emit(name, ...args)] as const),
+    );
     for (const [name, forward] of forwarders) from.on(name, forward);
     return () => {
       for (const [name, forward] of forwarders) from.off(name, forward);
