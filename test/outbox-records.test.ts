@@ -1,7 +1,7 @@
 // Specs for nodes/publisher/outbox-records.ts: cutting a batch into records, reading records back, and what it sets apart for quarantine.
 import { strict as assert } from 'node:assert';
 import fc from 'fast-check';
-import { GROUP_MAX, groupKeyOf, groupsOf, groupValue, headerOf, RecordReader, type Publication } from '../nodes/publisher/outbox-records';
+import { GROUP_MAX, groupKeyOf, groupsOf, groupValue, headerOf, Headers, RecordReader, type Publication } from '../nodes/publisher/outbox-records';
 
 const pub = (topic: string): Publication => ({ topic, payload: Buffer.from(topic), qos: 1, retain: false });
 /** A group value of `topics`, as the outbox writes it. */
@@ -71,6 +71,22 @@ describe('outbox records', () => {
         }
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it('Headers gives the header headerOf makes, for any sequence of topics, QoS, retain flags and properties', () => {
+    const publication = fc.record({
+      topic: fc.constantFrom('a', 'b', 'a/ü'),
+      payload: fc.constant(Buffer.from('x')),
+      qos: fc.constantFrom(0 as const, 1 as const, 2 as const),
+      retain: fc.boolean(),
+      properties: fc.option(fc.record({ contentType: fc.constantFrom('text/plain', 'x'), correlationData: fc.option(fc.constant(Buffer.from('id')), { nil: undefined }) }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(publication, { maxLength: 20 }), (publications) => {
+        const headers = new Headers();
+        for (const p of publications) assert.deepEqual(headers.of(p), headerOf(p));
+      }),
     );
   });
 });

@@ -97,6 +97,22 @@ export function headerOf(p: Publication): { header: string; headerBytes: number 
 }
 
 /**
+ * headerOf, remembering the last header without properties: a node publishes to one topic, QoS and
+ * retain flag message after message, and making the same JSON each time cost about 0.7 µs a message.
+ */
+export class Headers {
+  private last?: { readonly topic: string; readonly qos: QoS; readonly retain: boolean; readonly made: { header: string; headerBytes: number } };
+
+  of(p: Publication): { header: string; headerBytes: number } {
+    const last = this.last;
+    if (!p.properties && last && last.topic === p.topic && last.qos === p.qos && last.retain === p.retain) return last.made;
+    const made = headerOf(p);
+    if (!p.properties) this.last = { topic: p.topic, qos: p.qos, retain: p.retain, made };
+    return made;
+  }
+}
+
+/**
  * A group's value: each record behind its 4-byte length. The records are written straight into the
  * one buffer: a buffer or two per message (length, header, concatenation) were a good part of the
  * garbage per message.

@@ -6,7 +6,7 @@ import { Fifo } from '../session/lib/fifo';
 import { Table } from '../session/lib/table';
 import type { OutboxLimits } from './limits';
 import { full, low, OpenSplit } from './read-ahead';
-import { groupsOf, groupValue, headerOf, LENGTH_BYTES, QUARANTINE_PREFIX, RecordReader, type Group, type Publication, type Read } from './outbox-records';
+import { groupsOf, groupValue, Headers, LENGTH_BYTES, QUARANTINE_PREFIX, RecordReader, type Group, type Publication, type Read } from './outbox-records';
 
 export type { Publication, PublishProperties } from './outbox-records';
 export { READ_AHEAD } from './read-ahead';
@@ -118,6 +118,7 @@ export class Outbox {
   private failure?: OutboxWriteError;
   private retries = 0;
   private retryTimer?: NodeJS.Timeout;
+  private readonly headers = new Headers();
 
   private constructor(
     private readonly db: ClassicLevel<string, Buffer>,
@@ -203,7 +204,7 @@ export class Outbox {
   add(publication: Publication, written: Written, done?: Done): readonly Queued[] {
     if (this.closed) throw new Error('the outbox is closed');
     if (this.failure) throw this.failure;
-    const { header, headerBytes } = headerOf(publication);
+    const { header, headerBytes } = this.headers.of(publication);
     const bytes = LENGTH_BYTES + headerBytes + publication.payload.length;
     let evicted = NONE_EVICTED;
     const { maxMessages, maxBytes, whenFull } = this.limits;
