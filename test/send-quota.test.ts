@@ -126,4 +126,19 @@ describe('SendQuota', () => {
     quota.ended();
     assert.deepEqual(sent, ['in flight', 'close message']);
   });
+
+  it('enter lets a publish go at once exactly when run would call it at once, and takes its slot', () => {
+    const quota = new SendQuota(5);
+    quota.connected(2);
+    assert.deepEqual([quota.enter(true), quota.enter(true), quota.enter(true)], [true, true, false], 'two slots, then none');
+    assert.equal(quota.enter(false), true, 'an uncounted publish needs no slot while nothing waits');
+    const sent: string[] = [];
+    quota.run(() => sent.push('waiting'), true);
+    assert.equal(quota.enter(false), false, 'nothing overtakes a publish that waits');
+    quota.ended();
+    assert.deepEqual(sent, ['waiting'], 'the slot freed went to the one that waited');
+    assert.equal(quota.enter(true), false, 'which holds it');
+    quota.ended();
+    assert.equal(quota.enter(true), true);
+  });
 });

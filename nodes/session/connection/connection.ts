@@ -224,19 +224,27 @@ export class Connection {
    */
   private send(client: MqttClient, topic: string, payload: Buffer | string, options: PublishOptions, published: Published, last: boolean): void {
     const counted = this.quota.counts(options.qos);
-    this.quota.run(() => {
-      const refused = this.closing && !last ? notStarted() : this.tooLarge(topic, payload, options);
-      if (refused) {
-        if (counted) this.quota.ended();
-        return published(refused);
-      }
-      if (!options.qos) return client.publish(topic, payload, options, published);
-      client.publish(topic, payload, options, (err) => {
-        if (counted) this.quota.ended();
-        // While `lost` runs, only the publish it removes from MQTT.js's store is called back: it fails with the reason.
-        published(this.abandoning ?? err);
-      });
-    }, counted);
+    // A publish that may go at once makes no function to be called later: one per message otherwise.
+    if (this.quota.enter(counted)) this.publishNow(client, topic, payload, options, published, last, counted);
+    else this.quota.run(() => this.publishNow(client, topic, payload, options, published, last, counted), counted);
+  }
+
+  /** Its turn in the quota has come (and its slot is taken, when `counted`). */
+  private publishNow(client: MqttClient, topic: string, payload: Buffer | string, options: PublishOptions, published: Published, last: boolean, counted: boolean): void {
+    const refused = this.closing && !last ? notStarted() : this.tooLarge(topic, payload, options);
+    if (refused) {
+      if (counted) this.quota.ended();
+      return published(refused);
+    }
+    if (!options.qos) {
+      client.publish(topic, payload, options, published);
+      return;
+    }
+    client.publish(topic, payload, options, (err) => {
+      if (counted) this.quota.ended();
+      // While `lost` runs, only the publish it removes from MQTT.js's store is called back: it fails with the reason.
+      published(this.abandoning ?? err);
+    });
   }
 
   /**

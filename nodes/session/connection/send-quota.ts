@@ -54,12 +54,15 @@ export class SendQuota {
    * followed by one `ended()`.
    */
   run(send: () => void, counted: boolean): void {
-    if (this.waiting.size === 0 && (!counted || this.inFlight < this.limit)) {
-      if (counted) this.inFlight++;
-      send();
-    } else {
-      this.waiting.push({ send, counted });
-    }
+    if (this.enter(counted)) send();
+    else this.waiting.push({ send, counted });
+  }
+
+  /** `run` without a function to call later: true (and the slot taken, when `counted`) when a publish may go now; false when it must go through `run`. */
+  enter(counted: boolean): boolean {
+    if (this.waiting.size > 0 || (counted && this.inFlight >= this.limit)) return false;
+    if (counted) this.inFlight++;
+    return true;
   }
 
   /** A counted publish was acknowledged, refused or failed. */
