@@ -94,10 +94,10 @@ export class GatedStream extends Duplex {
   }
 
   /**
-   * Applies a change to what is awaited; when that turns the pause rule, the pacer looks again on
-   * the next tick, outside MQTT.js's own packet handling (these are its packet events).
+   * After a change to what is awaited (`before`: whether anything was): when that turns the pause
+   * rule, the pacer looks again on the next tick, outside MQTT.js's own packet handling (these are
+   * its packet events).
    */
-  /** `awaited` may have changed: the pacer looks again once, in the next tick, when whether anything is awaited did. */
   private followed(before: boolean): void {
     if (this.awaited.any === before || this.updating) return;
     this.updating = true;
@@ -107,6 +107,7 @@ export class GatedStream extends Duplex {
     });
   }
 
+  /** The next write MQTT.js makes is the ack of message `id`: it goes to the gate, not the socket. */
   private startCapture(id: number): void {
     const capture = this.capture;
     // One left unfinished (it never is: MQTT.js writes an ack whole) must not leave its header's state behind.
