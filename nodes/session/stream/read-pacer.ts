@@ -16,8 +16,6 @@ export const PACKETS_PER_TURN = 50;
 /** MQTT control packet type 3 (MQTT 3.1.1 and 5, §2.1.2), in the high nibble of the first byte. */
 const PUBLISH = 3;
 
-const EMPTY = Buffer.alloc(0);
-
 /**
  * Bytes of PUBLISHes held at most (SessionConfig.heldBytes overrides it). A broker keeps within its
  * in-flight limit or our Receive Maximum; one that has none (Mosquitto `max_inflight_messages 0`),
@@ -237,7 +235,7 @@ export class ReadPacer {
       const partial = this.partial;
       const held = partial ? partial.held : this.boundaries.between && head[0] >> 4 === PUBLISH;
       const end = this.boundaries.cut(head, 1);
-      if (this.boundaries.tooLarge !== undefined && this.refused(held ? EMPTY : head.subarray(0, end))) return;
+      if (this.boundaries.tooLarge !== undefined && this.refused(head.subarray(0, held ? 0 : end))) return;
       const part = end === head.length ? head : head.subarray(0, end);
       this.consume(end);
       if (!held) this.sink.push(part);
