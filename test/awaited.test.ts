@@ -33,4 +33,19 @@ describe('awaited answers', () => {
     awaited.received(p({ cmd: 'puback', messageId: 6 }));
     assert.equal(awaited.any, true, 'the PUBACK of another id answered nothing of ours');
   });
+
+  it('counts a PUBLISH sent again (DUP, after a reconnect) once, and keeps identifiers 32 and 65,535 apart from their neighbours', () => {
+    const awaited = new AwaitedAnswers();
+    awaited.sent(p({ cmd: 'publish', qos: 1, messageId: 7 }));
+    awaited.sent(p({ cmd: 'publish', qos: 1, messageId: 7, dup: true }));
+    awaited.received(p({ cmd: 'puback', messageId: 7 }));
+    assert.equal(awaited.any, false, 'one PUBACK answers both sends of id 7');
+    for (const id of [31, 32, 33, 65534, 65535]) awaited.sent(p({ cmd: 'publish', qos: 1, messageId: id }));
+    for (const id of [31, 33, 65534]) awaited.received(p({ cmd: 'puback', messageId: id }));
+    assert.equal(awaited.any, true, '32 and 65,535 still wait');
+    awaited.received(p({ cmd: 'puback', messageId: 32 }));
+    assert.equal(awaited.any, true, '65,535 still waits');
+    awaited.received(p({ cmd: 'puback', messageId: 65535 }));
+    assert.equal(awaited.any, false);
+  });
 });

@@ -8,22 +8,24 @@ import type { Packet } from 'mqtt';
  * identifiers are unique among our unanswered QoS 1/2 PUBLISH, PUBREL, SUBSCRIBE and UNSUBSCRIBE.
  */
 export class AwaitedAnswers {
-  private readonly ids = new Set<number>();
+  /** One bit per packet identifier (1..65535), set while its answer is awaited: 8 kB, and no hashing or garbage per packet as with a Set. */
+  private readonly ids = new Uint32Array(2048);
+  private count = 0;
   private pinging = false;
 
   get any(): boolean {
-    return this.pinging || this.ids.size > 0;
+    return this.pinging || this.count > 0;
   }
 
   sent(packet: Packet): void {
     switch (packet.cmd) {
       case 'publish':
-        if (packet.qos > 0 && packet.messageId !== undefined) this.ids.add(packet.messageId);
+        if (packet.qos > 0 && packet.messageId !== undefined) this.add(packet.messageId);
         break;
       case 'pubrel':
       case 'subscribe':
       case 'unsubscribe':
-        if (packet.messageId !== undefined) this.ids.add(packet.messageId);
+        if (packet.messageId !== undefined) this.add(packet.messageId);
         break;
       case 'pingreq':
         this.pinging = true;
@@ -40,7 +42,7 @@ export class AwaitedAnswers {
       case 'pubcomp':
       case 'suback':
       case 'unsuback':
-        if (packet.messageId !== undefined) this.ids.delete(packet.messageId);
+        if (packet.messageId !== undefined) this.remove(packet.messageId);
         break;
       case 'pingresp':
         this.pinging = false;
@@ -48,5 +50,21 @@ export class AwaitedAnswers {
       default:
         break;
     }
+  }
+
+  private add(id: number): void {
+    const word = (id >>> 5) & 2047;
+    const bit = 1 << (id & 31);
+    if ((this.ids[word] & bit) !== 0) return;
+    this.ids[word] |= bit;
+    this.count++;
+  }
+
+  private remove(id: number): void {
+    const word = (id >>> 5) & 2047;
+    const bit = 1 << (id & 31);
+    if ((this.ids[word] & bit) === 0) return;
+    this.ids[word] &= ~bit;
+    this.count--;
   }
 }
