@@ -3,7 +3,7 @@ import { ClassicLevel } from 'classic-level';
 import { backoffDelay, type BackoffOptions } from '../session/connection/backoff';
 import { privateDir } from '../session/lib/durable-file';
 import { Fifo } from '../session/lib/fifo';
-import { Table } from '../session/lib/table';
+import { IdTable } from '../session/lib/id-table';
 import type { OutboxLimits } from './limits';
 import { full, low, OpenSplit } from './read-ahead';
 import { groupsOf, groupValue, Headers, LENGTH_BYTES, QUARANTINE_PREFIX, RecordReader, type Group, type Publication, type Read } from './outbox-records';
@@ -84,8 +84,8 @@ const NONE_EVICTED: readonly Queued[] = [];
  * written while some wait on disk goes to disk only, behind them.
  */
 export class Outbox {
-  /** The entries in memory, by seq; a Table, not a bare Map: see Table. */
-  private readonly entries = new Table<number, Admitted>();
+  /** The entries in memory, by seq (see IdTable). */
+  private readonly entries = new IdTable<Admitted>();
   /** The read-ahead: entries in memory not handed out by `take`, oldest first. */
   private waiting = new Fifo<Admitted>();
   private waitingBytes = 0;

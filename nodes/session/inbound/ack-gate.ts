@@ -1,6 +1,6 @@
 // Holds the acknowledgement of each received QoS 1/2 PUBLISH until the application settles it, and lets acks out in arrival order.
 import { Fifo } from '../lib/fifo';
-import { Table } from '../lib/table';
+import { IdTable } from '../lib/id-table';
 
 /** What the application decided for one message: send its ack, or withhold it so the broker redelivers it on the next connection. */
 export type Verdict = 'ack' | 'withhold';
@@ -21,8 +21,8 @@ interface Entry {
  */
 export class AckGate {
   private readonly queue = new Fifo<Entry>();
-  /** A Table, not a bare Map: see Table. */
-  private readonly byId = new Table<number, Entry>();
+  /** Packet identifiers from a broker mostly come in sequence: see IdTable. */
+  private readonly byId = new IdTable<Entry>();
   private withheldCount = 0;
 
   constructor(private readonly write: (bytes: Buffer) => void) {}
