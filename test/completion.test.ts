@@ -55,6 +55,30 @@ describe('CompletionTracker', () => {
     assert.equal(finished.length, 1);
   });
 
+  it('finds the message now tracked under an id, not a finished one that had the same id (the last lookup is remembered)', async () => {
+    const first = { _msgid: 'a' };
+    track('a');
+    deliver(tracker, first, 'sink');
+    tracker.sent('a');
+    tracker.completed(first, 'sink');
+    await settled();
+    assert.equal(finished.length, 1);
+    // A msg with the finished id, not tracked: nothing may be remembered for it.
+    deliver(tracker, { _msgid: 'a' }, 'sink');
+    assert.deepEqual(tracker.size, { messages: 0, objects: 0 });
+    // The same id again (a node may reuse one): its hooks must reach the new entry.
+    tracker.track('a', 0, (_token: string, error: unknown) => void finished.push({ id: 'second', error }), 'a');
+    const second = { _msgid: 'a' };
+    deliver(tracker, second, 'sink');
+    tracker.sent('a');
+    await settled();
+    assert.equal(finished.length, 1, 'the second is still held by sink');
+    tracker.completed(second, 'sink');
+    await settled();
+    assert.deepEqual(finished.map((f) => f.id), ['a', 'second']);
+    assert.deepEqual(tracker.size, { messages: 0, objects: 0 });
+  });
+
   it('ignores a completion by a node the message was never delivered to', async () => {
     const msg = { _msgid: 'a' };
     track('a');

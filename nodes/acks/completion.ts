@@ -79,6 +79,12 @@ export class CompletionTracker {
   private readonly handlingNode: string[] = [];
   private readonly handlingMsg: Tracked[] = [];
   private readonly handlingSent: boolean[] = [];
+  /**
+   * The last message found by `_msgid`: the hooks of one send (onSend, preDeliver, onReceive) and the
+   * sender's `sent` ask for the same one in a row. Cleared when it is dropped.
+   */
+  private lastId?: string;
+  private lastFound?: Tracked;
   /** Messages whose last delivery completed, looked at again in one microtask for all (see `release`). */
   private emptied: Tracked[] = [];
   private sweeper?: NodeJS.Timeout;
@@ -104,6 +110,7 @@ export class CompletionTracker {
   /** Starts tracking `msgid`; `done(token, …)` is called once, on completion or about `timeoutMs` later (0: never). */
   track<T>(msgid: string, timeoutMs: number, done: Finished<T>, token: T): void {
     const deadline = timeoutMs > 0 ? Date.now() + timeoutMs : Infinity;
+    if (msgid === this.lastId) this.lastId = this.lastFound = undefined;
     this.tracked.set(msgid, { id: msgid, held: 0, deadline, done: done as Finished<unknown>, token });
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
@@ -205,7 +212,7 @@ export class CompletionTracker {
 
   /** The sender's `node.send` has returned: with sync hooks every delivery is counted by now. */
   sent(msgid: string): void {
-    const t = this.tracked.get(msgid);
+    const t = this.byId(msgid);
     if (t && idle(t)) this.finish(t);
   }
 
@@ -219,11 +226,22 @@ export class CompletionTracker {
   }
 
   private lookup(msg: TrackedMsg): Tracked | undefined {
-    return (msg._msgid !== undefined ? this.tracked.get(msg._msgid) : undefined) ?? this.byObject.get(msg);
+    return (msg._msgid !== undefined ? this.byId(msg._msgid) : undefined) ?? this.byObject.get(msg);
+  }
+
+  private byId(msgid: string): Tracked | undefined {
+    if (msgid === this.lastId) return this.lastFound;
+    const t = this.tracked.get(msgid);
+    if (t) {
+      this.lastId = msgid;
+      this.lastFound = t;
+    }
+    return t;
   }
 
   private drop(t: Tracked): boolean {
     if (this.tracked.get(t.id) !== t) return false;
+    if (this.lastFound === t) this.lastId = this.lastFound = undefined;
     this.tracked.delete(t.id);
     if (t.extra) for (const id of t.extra) this.tracked.delete(id);
     if (t.msg) this.unmap(t.msg, t);
