@@ -109,6 +109,33 @@ describe('outbox', () => {
     await box.close();
   });
 
+  it('hands out an append while its write is under way, and an entry removed before that write ends is gone after a reopen', async () => {
+    let written = false;
+    const seen: { taken: Queued | undefined; writtenBefore: boolean }[] = [];
+    const box: Outbox = await Outbox.open(dir, LIMITS, { readable: () => seen.push({ taken: box.take(), writtenBefore: written }) });
+    const done = new Promise<void>((resolve, reject) =>
+      box.add(pub(0), (_entry, err) => {
+        written = true;
+        if (err) reject(err);
+        else resolve();
+      }),
+    );
+    await until(() => seen.length > 0, 'the append to be takeable');
+    const taken = seen[0].taken;
+    assert.equal(taken?.publication.topic, 't/0');
+    assert.equal(seen[0].writtenBefore, false, 'handed out before its write ended');
+    // The broker's answer came before the fsync: the record is deleted behind its own write.
+    assert.equal(box.remove(taken), true);
+    await done;
+    await box.close();
+    const again = await Outbox.open(dir, LIMITS);
+    try {
+      assert.equal(again.depth, 0);
+    } finally {
+      await again.close();
+    }
+  });
+
   it('reads records of one message under a bare hex key (the first format), before newer ones', async () => {
     const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     const header = Buffer.from(JSON.stringify({ t: 't/old', q: 1, r: false }));
@@ -336,6 +363,39 @@ describe('outbox on a full disk (tmpfs)', () => {
 
 describe('outbox when a write fails (full tmpfs)', () => {
   const small = smallFsForEach('1m');
+
+  it('fails the appends still waiting when their write fails, and leaves one already handed out to its publish', async () => {
+    const dir = join(small().dir, 'box');
+    let takeOne = false;
+    let taken: Queued | undefined;
+    const box: Outbox = await Outbox.open(dir, LIMITS, {
+      readable: () => {
+        if (takeOne && !taken) taken = box.take();
+      },
+    });
+    const first = (await append(box, pub(0))).entry;
+    assert.equal(box.take(), first);
+    box.remove(first);
+    small().fill();
+    takeOne = true;
+    const results: string[] = [];
+    const big = { payload: Buffer.alloc(64 * 1024) };
+    for (const i of [1, 2]) box.add(pub(i, big), (entry, err) => results.push(`${entry.publication.topic} ${err ? 'failed' : 'written'}`));
+    await until(() => box.writeFailure !== undefined, 'the write to fail');
+    assert.equal(taken?.publication.topic, 't/1');
+    assert.deepEqual(results, ['t/2 failed'], 't/1 is not failed: the answer to its publish settles it');
+    assert.equal(box.take(), undefined, 't/2 left the read-ahead');
+    assert.equal(box.remove(taken), true, 't/1 stays in the outbox until the broker answers');
+    small().free();
+    await until(() => box.writeFailure === undefined, 'writes to work again');
+    await box.close();
+    const again = await Outbox.open(dir, LIMITS);
+    try {
+      assert.equal(again.depth, 0, 'neither record of the failed write came back');
+    } finally {
+      await again.close();
+    }
+  });
 
   it('writes again by itself once the disk has room after a failed write, and keeps every message it accepted after that across a reopen', async () => {
     const dir = join(small().dir, 'box');

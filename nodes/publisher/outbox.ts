@@ -23,7 +23,7 @@ export interface Queued {
 }
 
 export type Done = (err?: Error) => void;
-/** Called once per added entry: without an error once it is on disk, or with the write's error (the entry is gone then). */
+/** Called once per added entry: without an error once it is on disk, or with the write's error (the entry is gone then); not at all for one handed out before its write failed (its publish settles it). */
 export type Written = (entry: Queued, err?: Error) => void;
 
 export class OutboxFullError extends Error {
@@ -39,7 +39,7 @@ export class OutboxWriteError extends Error {
 export interface OutboxEvents {
   /** Writes failed (with why), or work again (undefined) after they had failed. */
   writeFailure?(error: OutboxWriteError | undefined): void;
-  /** Entries were read from disk into the read-ahead: `take` has more to hand out. */
+  /** Entries joined the read-ahead (read from disk, or appends whose write has started): `take` has more to hand out. */
   readable?(): void;
 }
 
@@ -53,13 +53,13 @@ export const WRITE_RETRY: BackoffOptions = { min: 500, max: 10_000 };
 /** Delay before reading again after a read from disk failed. */
 const READ_RETRY_MS = 1000;
 
-/** An entry as added; the same object is handed out once written, so nothing is copied per message. */
+/** An entry as added; the same object is handed out, so nothing is copied per message. */
 interface Stored extends Queued {
-  /** Set once its batch is written. */
+  /** Set once it joins the read-ahead (with its batch, or read from disk). */
   group?: Group;
 }
 
-/** A written entry in memory: waiting in the read-ahead, or handed out. */
+/** An entry in memory: waiting in the read-ahead, or handed out. */
 interface Admitted extends Stored {
   group: Group;
 }
@@ -75,13 +75,22 @@ interface Pending {
 const NONE_EVICTED: readonly Queued[] = [];
 
 /**
- * An append resolves only after LevelDB has fsynced its log (`sync: true`), and appends that arrive
- * while a write is under way share the next fsync (group commit). Removals are not synced: one lost
- * in a crash only means the message is sent again after the restart, and duplicates are allowed at
- * QoS 1/2. Memory holds the entries handed out and a read-ahead of those next in line (`READ_AHEAD`),
- * not the whole outbox: entries past it are only on disk, all behind the read-ahead in key order
- * (`onDisk` of them, after the key `cursor`), and are read as the read-ahead empties. So an entry
- * written while some wait on disk goes to disk only, behind them.
+ * An append is reported written only after LevelDB has fsynced its log (`sync: true`), and appends
+ * that arrive while a write is under way share the next fsync (group commit). An append that goes
+ * to the read-ahead may be handed out while its write is still under way: its done() waits for the
+ * broker's answer all the same, and a message the broker has acknowledged needs no copy on disk. A
+ * crash before both the fsync and that answer loses it, as a crash before the fsync did when the
+ * publish waited for it; either way done() has not been called, so its sender still holds it (a
+ * durable mqtt in sends it again). Behind a durable mqtt in, the publish no longer waits for a group
+ * commit, which had been most of each message's time in the flow while the broker's in-flight
+ * window (20 on Mosquitto) bounds how many are in it.
+ *
+ * Removals are not synced: one lost in a crash only means the message is sent again after the
+ * restart, and duplicates are allowed at QoS 1/2. Memory holds the entries handed out and a
+ * read-ahead of those next in line (`READ_AHEAD`), not the whole outbox: entries past it are only on
+ * disk, all behind the read-ahead in key order (`onDisk` of them, after the key `cursor`), and are
+ * read as the read-ahead empties. So an entry written while some wait on disk goes to disk only,
+ * behind them.
  */
 export class Outbox {
   /** The entries in memory, by seq (see IdTable). */
@@ -183,7 +192,7 @@ export class Outbox {
     return Math.max(this.reservedCount / this.limits.maxMessages, this.reservedBytes / this.limits.maxBytes);
   }
 
-  /** Messages on disk: waiting (in the read-ahead or on disk only), or sent and not yet acknowledged (appends still being written not counted). */
+  /** Messages in the outbox: waiting (in the read-ahead or on disk only), or sent and not yet acknowledged; appends still being written count once they join the read-ahead. */
   get depth(): number {
     return this.entries.size + this.onDisk;
   }
@@ -196,6 +205,7 @@ export class Outbox {
   /**
    * Adds `publication`, for the node's per-message path without a promise: reserves room at once and queues
    * the record for the next group commit; `written` is called when that is on disk (or failed).
+   * When its batch goes to the read-ahead, it is takeable as the write starts (`readable`).
    * Returns the entries evicted to make room (`dropOldest`), already removed: the oldest of the
    * read-ahead, which are the oldest waiting. Throws an OutboxFullError when the message does not
    * fit (`refuse`, or nothing left in the read-ahead to evict), and the OutboxWriteError of the last
@@ -322,13 +332,20 @@ export class Outbox {
     this.cursor = key;
   }
 
+  /** Entries may join the read-ahead now: none wait on disk before them, no read is under way, and it has room. */
+  private admissible(): boolean {
+    return this.onDisk === 0 && !this.reading && !this.full();
+  }
+
+  /** The entries of one record, into the read-ahead. */
+  private admitAll(pending: readonly Pending[], group: Group): void {
+    for (const p of pending) this.admit(p.entry, group);
+    this.cursor = group.key;
+  }
+
   /** Written entries of one record: into the read-ahead, or left on disk when the read-ahead is full or entries older than them wait on disk. */
   private place(pending: readonly Pending[], group: Group): void {
-    if (this.onDisk === 0 && !this.reading && !this.full()) {
-      for (const p of pending) this.admit(p.entry, group);
-      this.cursor = group.key;
-      return;
-    }
+    if (this.admissible()) return this.admitAll(pending, group);
     this.onDisk += pending.length;
     if (this.reading) this.spilledWhileReading = true;
     for (const p of pending) if (p.entry.done) this.dones.set(p.entry.seq, p.entry.done);
@@ -349,6 +366,13 @@ export class Outbox {
       this.pending = [];
       // Appends take sequence numbers in order and all join the batch, so one group is a run of them, at most GROUP_MAX.
       const groups = groupsOf(pending);
+      // Records that go to the read-ahead are takeable while their write is under way (see the class).
+      let early = 0;
+      while (early < groups.length && this.admissible()) {
+        const [group, members] = groups[early++];
+        this.admitAll(members, group);
+      }
+      if (early > 0) this.events.readable?.();
       try {
         const batch = this.db.batch();
         for (const key of deletes) batch.del(key);
@@ -356,15 +380,17 @@ export class Outbox {
         this.batchFrom = groups[0]?.[0].key;
         await batch.write({ sync: pending.length > 0 });
         this.batchFrom = undefined;
-        // All of the batch is takeable before anyone hears of it, so the pump fills its window in one go.
-        for (const [group, members] of groups) this.place(members, group);
+        // All of the rest is takeable before anyone hears of it, so the pump fills its window in one go.
+        for (let i = early; i < groups.length; i++) this.place(groups[i][1], groups[i][0]);
         for (const p of pending) p.written(p.entry);
       } catch (err) {
         this.batchFrom = undefined;
         // The groups may be on disk or not: delete them with the removals still owed, at the first write that works.
         for (const [group] of groups) this.abandoned.add(group.key);
         this.deletes = [...deletes, ...groups.map(([group]) => group.key), ...this.deletes];
-        this.failed(err as Error, [...pending, ...this.pending]);
+        const unplaced = groups.slice(early).flatMap(([, members]) => members);
+        const untaken = this.withdraw(groups.slice(0, early).flatMap(([, members]) => members));
+        this.failed(err as Error, [...untaken, ...unplaced, ...this.pending]);
         this.pending = [];
         break;
       }
@@ -410,6 +436,29 @@ export class Outbox {
     }
     this.reading = undefined;
     if (!this.closed) this.events.readable?.();
+  }
+
+  /**
+   * A write failed after its entries joined the read-ahead: those still waiting there leave it and
+   * are returned, to fail with the write. Those handed out already stay: their publish is under way
+   * and settles them (done() once, from the broker's answer), as would a message still in the flow.
+   */
+  private withdraw(members: readonly Pending[]): Pending[] {
+    if (members.length === 0) return [];
+    const failing = new Set(members.map((p) => p.entry.seq));
+    const gone = new Set<number>();
+    const kept = new Fifo<Admitted>();
+    for (const e of this.waiting.clear()) {
+      if (!failing.has(e.seq)) {
+        kept.push(e);
+        continue;
+      }
+      gone.add(e.seq);
+      this.waitingBytes -= e.bytes;
+      this.entries.delete(e.seq);
+    }
+    this.waiting = kept;
+    return members.filter((p) => gone.has(p.entry.seq));
   }
 
   /** A write failed: its appends and those queued behind it fail with it, and new ones are refused until `retry` works. */

@@ -72,7 +72,7 @@ export function registerPublisher(RED: NodeAPI): void {
       entry.done?.(err);
       changed();
     };
-    /** One function for every append rather than a promise each: on disk, the pump may send it and the depth counts it; a failed write fails its msg. */
+    /** One function for every append rather than a promise each: on disk, the pump may send it (if `readable` had not let it already) and the depth counts it; a failed write fails its msg. */
     const written = guarded(
       (entry: Queued, err?: Error) => {
         if (err) return entry.done?.(err);
