@@ -115,6 +115,15 @@ export class CompletionTracker {
     this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
+  /**
+   * The deadline (a Date.now(); Infinity: none) of the tracked message `msg` belongs to, while one
+   * does: its consumer acknowledges it only when the flow has finished it or then. Undefined for
+   * a msg no tracked message holds.
+   */
+  deadlineOf(msg: TrackedMsg): number | undefined {
+    return this.lookup(msg)?.deadline;
+  }
+
   /** `onSend`: msgs a node sends while handling a tracked message belong to that message. */
   sending(source: string, msg: TrackedMsg): void {
     const top = this.handlingNode.length - 1;

@@ -43,6 +43,12 @@ export function acquireTracker(RED: NodeAPI): CompletionTracker {
   return reg.tracker;
 }
 
+/** The shared tracker while some node uses it, without becoming a user: undefined when no consumer tracks messages. */
+export function activeTracker(RED: NodeAPI): CompletionTracker | undefined {
+  const reg = registrations.get(RED.hooks);
+  return reg && reg.users > 0 ? reg.tracker : undefined;
+}
+
 export function releaseTracker(RED: NodeAPI): void {
   const reg = registrations.get(RED.hooks);
   if (!reg || reg.users === 0) return;
