@@ -136,6 +136,80 @@ describe('outbox', () => {
     }
   });
 
+  describe('an append whose sender still holds the message (writeBy)', () => {
+    /** The keys of every record the outbox puts, seen by wrapping LevelDB's chained batch (a real database still does the writing). */
+    let puts: string[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back after each spec, and only ever called with its own this
+    const batch = ClassicLevel.prototype.batch;
+    beforeEach(() => {
+      puts = [];
+      ClassicLevel.prototype.batch = function (this: ClassicLevel<string, Buffer>, ...args: unknown[]) {
+        const chained = (batch as (...a: unknown[]) => ReturnType<ClassicLevel<string, Buffer>['batch']>).apply(this, args);
+        if (args.length > 0) return chained;
+        const put = chained.put.bind(chained);
+        chained.put = (key: string, value: Buffer) => (puts.push(key), put(key, value));
+        return chained;
+      } as typeof batch;
+    });
+    afterEach(() => {
+      ClassicLevel.prototype.batch = batch;
+    });
+
+    it('is takeable at once, is not written before writeBy, and is never written when removed by then; one still there is written and kept across a reopen', async () => {
+      const box = await Outbox.open(dir, LIMITS);
+      const written: string[] = [];
+      const by = Date.now() + 300;
+      for (const i of [0, 1]) box.add(pub(i), (entry, err) => written.push(`${entry.publication.topic}${err ? ' failed' : ''}`), undefined, by);
+      const [first, second] = [box.take(), box.take()];
+      assert.deepEqual([first?.publication.topic, second?.publication.topic], ['t/0', 't/1'], 'both handed out before any write');
+      assert.equal(box.remove(first as Queued), true, "t/0's broker answered");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.deepEqual({ puts, written }, { puts: [], written: [] }, 'nothing written before writeBy');
+      await until(() => written.length === 2, 'the batch after writeBy');
+      assert.deepEqual(written, ['t/0', 't/1']);
+      assert.deepEqual(puts, [groupKey(1)], 'one record, holding only t/1');
+      await box.close();
+      const again = await Outbox.open(dir, LIMITS);
+      try {
+        assert.deepEqual(drain(again), ['t/1']);
+      } finally {
+        await again.close();
+      }
+    });
+
+    it('does not hold back an append due now, nor the close: both write what waits at once', async () => {
+      const box = await Outbox.open(dir, LIMITS);
+      const later = Date.now() + 60_000;
+      const written: string[] = [];
+      const note: Parameters<Outbox['add']>[1] = (entry, err) => written.push(`${entry.publication.topic}${err ? ' failed' : ''}`);
+      const aWhile = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 50));
+      box.add(pub(0), note, undefined, later);
+      await aWhile();
+      box.add(pub(1), note);
+      // Due now: its batch takes the held one before it too, in order (records are read back in key order).
+      await until(() => written.length === 2, 'the append due now to be written');
+      assert.deepEqual(puts, [groupKey(0)]);
+      box.add(pub(2), note, undefined, later);
+      box.add(pub(3), note, undefined, later);
+      await aWhile();
+      for (const topic of ['t/0', 't/1']) {
+        const entry = box.take() as Queued;
+        assert.equal(entry.publication.topic, topic);
+        assert.equal(box.remove(entry), true);
+      }
+      await aWhile();
+      assert.deepEqual({ puts, written }, { puts: [groupKey(0)], written: ['t/0', 't/1'] }, 'removals alone write no append before its writeBy');
+      await box.close();
+      assert.deepEqual(written, ['t/0', 't/1', 't/2', 't/3'], 'the close wrote what waited for writeBy');
+      const again = await Outbox.open(dir, LIMITS);
+      try {
+        assert.deepEqual(drain(again), ['t/2', 't/3'], 't/0 and t/1 were removed after their write, t/2 and t/3 are kept');
+      } finally {
+        await again.close();
+      }
+    });
+  });
+
   it('reads records of one message under a bare hex key (the first format), before newer ones', async () => {
     const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     const header = Buffer.from(JSON.stringify({ t: 't/old', q: 1, r: false }));

@@ -202,6 +202,40 @@ describe('durable-mqtt-out (Mosquitto)', function () {
     await back.end();
   });
 
+  it('lets a message that a durable mqtt in holds until done() wait in memory for the broker, at most a second and ending a second before its ackTimeout, and writes at once one whose sender does not hold it', async () => {
+    // The out nodes' broker is down, so every message stays in its outbox; what is checked is when each must be on disk (writeBy).
+    const down = `mqtt://127.0.0.1:${await freePort()}`;
+    const leads = new Map<string, number>();
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- put back in `finally`, and only ever called with its own this
+    const add = Outbox.prototype.add;
+    Outbox.prototype.add = function (this: Outbox, p, written, done, writeBy = 0) {
+      leads.set(p.topic, writeBy === 0 ? 0 : writeBy - Date.now());
+      return add.call(this, p, written, done, writeBy);
+    };
+    try {
+      const direct = outId('held-i');
+      const flow = outFlow(down, direct, { topic: 'x/i' });
+      flow.push({ id: 'up', type: 'durable-mqtt-broker', broker: mosq().url, clientId: fresh('client'), cleanSession: false });
+      for (const [name, ackMode, ackTimeout] of [['c', 'complete', 30], ['t', 'complete', 1.5], ['r', 'receive', 30]] as const) {
+        const out = outId(`held-${name}`);
+        flow.push({ id: `in-${name}`, z: 'f1', type: 'durable-mqtt-in', broker: 'up', topic: `held/${name}`, qos: 1, datatype: 'utf8', ackMode, ackTimeout, version: 1, wires: [[out]] });
+        flow.push({ id: out, z: 'f1', type: 'durable-mqtt-out', broker: 'b1', topic: `x/${name}` });
+      }
+      await load(flow, {}, [catchNode, completeNode]);
+      await until(() => ['c', 't', 'r'].every((n) => String(lastStatus(`in-${n}`)?.text).endsWith('connected')), 'the consumers connected');
+      for (const topic of ['held/c', 'held/t', 'held/r']) await publishMany(mosq().url, topic, 1, { qos: 1 });
+      send(direct, { payload: 'i' });
+      await until(() => leads.size === 4, 'all four messages in their outboxes');
+      const lead = (topic: string): number => leads.get(topic) as number;
+      assert.ok(lead('x/c') > 0 && lead('x/c') <= 1000, `held by a consumer in complete mode: waits up to a second (${lead('x/c')} ms)`);
+      assert.ok(lead('x/t') > 0 && lead('x/t') <= 500, `ackTimeout 1.5 s: on disk a second before it (${lead('x/t')} ms)`);
+      assert.equal(lead('x/r'), 0, 'receive mode acknowledged it on arrival: written at once');
+      assert.equal(lead('x/i'), 0, 'sent by a node that holds nothing: written at once');
+    } finally {
+      Outbox.prototype.add = add;
+    }
+  });
+
   it('sends a backlog larger than its read-ahead once the broker is back, with done() for every message, those that waited on disk only too', async () => {
     own = await startMosquitto();
     const port = own.port;

@@ -55,35 +55,38 @@ const READ_RETRY_MS = 1000;
 
 /** An entry as added; the same object is handed out, so nothing is copied per message. */
 interface Stored extends Queued {
-  /** Set once it joins the read-ahead (with its batch, or read from disk). */
+  /** The record it is in: set when its batch is formed, or as it is read from disk. */
   group?: Group;
+  /** In memory: in the read-ahead or handed out, before its write or after. */
+  admitted: boolean;
+  /** Removed before its batch was formed: it is left out of it. */
+  gone: boolean;
 }
 
-/** An entry in memory: waiting in the read-ahead, or handed out. */
-interface Admitted extends Stored {
-  group: Group;
-}
-
-/** An added entry until its batch is written: the record's header (JSON, encoded into the batch's value then) and who to tell. */
+/** An added entry until its batch is formed: the record's header (JSON, encoded into the batch's value then), who to tell, and when it must be written by. */
 interface Pending {
   readonly entry: Stored;
   readonly header: string;
   readonly headerBytes: number;
   readonly written: Written;
+  /** Date.now() by which it goes into a batch if still in the outbox; 0: the next one. */
+  readonly due: number;
 }
+
+/** Appends removed before their batch was formed are taken out of the queue of appends once this many, or bytes, wait there. */
+const GONE_SWEEP = { count: 1024, bytes: 8 * 1024 * 1024 } as const;
 
 const NONE_EVICTED: readonly Queued[] = [];
 
 /**
  * An append is reported written only after LevelDB has fsynced its log (`sync: true`), and appends
  * that arrive while a write is under way share the next fsync (group commit). An append that goes
- * to the read-ahead may be handed out while its write is still under way: its done() waits for the
- * broker's answer all the same, and a message the broker has acknowledged needs no copy on disk. A
- * crash before both the fsync and that answer loses it, as a crash before the fsync did when the
- * publish waited for it; either way done() has not been called, so its sender still holds it (a
- * durable mqtt in sends it again). Behind a durable mqtt in, the publish no longer waits for a group
- * commit, which had been most of each message's time in the flow while the broker's in-flight
- * window (20 on Mosquitto) bounds how many are in it.
+ * to the read-ahead is takeable at once, before its write: its done() waits for the broker's answer
+ * all the same, and a message the broker has acknowledged needs no copy on disk, so one removed
+ * before its batch is formed is never written. A crash before both the fsync and that answer loses
+ * it from the outbox; done() has not been called then, so its sender still holds it (a durable mqtt
+ * in sends it again). An append whose sender says it holds the message (`writeBy`) waits for its
+ * batch until then, so behind a durable mqtt in the outbox writes next to nothing.
  *
  * Removals are not synced: one lost in a crash only means the message is sent again after the
  * restart, and duplicates are allowed at QoS 1/2. Memory holds the entries handed out and a
@@ -94,9 +97,9 @@ const NONE_EVICTED: readonly Queued[] = [];
  */
 export class Outbox {
   /** The entries in memory, by seq (see IdTable). */
-  private readonly entries = new IdTable<Admitted>();
+  private readonly entries = new IdTable<Stored>();
   /** The read-ahead: entries in memory not handed out by `take`, oldest first. */
-  private waiting = new Fifo<Admitted>();
+  private waiting = new Fifo<Stored>();
   private waitingBytes = 0;
   /** Durable entries only on disk, all in records after `cursor`. */
   private onDisk = 0;
@@ -120,7 +123,18 @@ export class Outbox {
   private reservedCount = 0;
   private reservedBytes = 0;
   private deletes: string[] = [];
+  /** Appends whose batch is not formed yet, in order. */
   private pending: Pending[] = [];
+  /** The earliest `due` of `pending` (Infinity when empty). */
+  private dueAt = Infinity;
+  /** Entries of `pending` removed already, and their bytes (see GONE_SWEEP). */
+  private goneCount = 0;
+  private goneBytes = 0;
+  /** Appends not admitted (the read-ahead was full, or older entries wait on disk), until their write places them. */
+  private unadmitted = 0;
+  /** Ends the flush's wait for `dueAt`: an earlier due, or the close. */
+  private wake?: () => void;
+  private announcing = false;
   private writing?: Promise<void>;
   private closed = false;
   /** Set from a failed write until a write succeeds again; appends are refused meanwhile. */
@@ -204,14 +218,16 @@ export class Outbox {
 
   /**
    * Adds `publication`, for the node's per-message path without a promise: reserves room at once and queues
-   * the record for the next group commit; `written` is called when that is on disk (or failed).
-   * When its batch goes to the read-ahead, it is takeable as the write starts (`readable`).
+   * the record for the next group commit, or for the first one after `writeBy` (a Date.now()) when
+   * its sender still holds the message until done(): removed by then, it is never written.
+   * `written` is called when its batch is on disk (or failed). When it goes to the read-ahead, it is
+   * takeable at once (`readable`, once per turn); otherwise its write places it.
    * Returns the entries evicted to make room (`dropOldest`), already removed: the oldest of the
    * read-ahead, which are the oldest waiting. Throws an OutboxFullError when the message does not
    * fit (`refuse`, or nothing left in the read-ahead to evict), and the OutboxWriteError of the last
    * failed write until a write succeeds again.
    */
-  add(publication: Publication, written: Written, done?: Done): readonly Queued[] {
+  add(publication: Publication, written: Written, done?: Done, writeBy = 0): readonly Queued[] {
     if (this.closed) throw new Error('the outbox is closed');
     if (this.failure) throw this.failure;
     const { header, headerBytes } = this.headers.of(publication);
@@ -221,7 +237,7 @@ export class Outbox {
     if (!this.fits(bytes) && whenFull === 'dropOldest' && bytes <= maxBytes) {
       const dropped: Queued[] = [];
       while (!this.fits(bytes) && this.waiting.size > 0) {
-        const old = this.shift() as Admitted;
+        const old = this.shift() as Stored;
         this.remove(old);
         dropped.push(old);
       }
@@ -233,10 +249,25 @@ export class Outbox {
         `outbox full (${this.reservedCount} of ${maxMessages} messages, ${this.reservedBytes + bytes} of ${maxBytes} bytes with this one${reading}): message refused`,
       );
     }
-    const entry: Stored = { seq: this.nextSeq++, publication, bytes, done, group: undefined };
+    const entry: Stored = { seq: this.nextSeq++, publication, bytes, done, group: undefined, admitted: false, gone: false };
     this.reservedCount++;
     this.reservedBytes += bytes;
-    this.pending.push({ entry, header, headerBytes, written });
+    // In order: only when every earlier append is in memory too, and none waits on disk.
+    const admitted = this.unadmitted === 0 && this.admissible();
+    if (admitted) {
+      this.admit(entry);
+      this.announce();
+    } else {
+      this.unadmitted++;
+    }
+    // One not admitted cannot be sent before its write places it: nothing is gained by waiting.
+    const due = admitted ? writeBy : 0;
+    this.pending.push({ entry, header, headerBytes, written, due });
+    if (this.goneCount >= GONE_SWEEP.count || this.goneBytes >= GONE_SWEEP.bytes) this.sweepGone();
+    if (due < this.dueAt) {
+      this.dueAt = due;
+      this.wake?.();
+    }
     this.startWriting();
     return evicted;
   }
@@ -255,7 +286,7 @@ export class Outbox {
     const stored = this.entries.get(entry.seq);
     if (!stored) return;
     const rest = this.waiting.clear();
-    this.waiting = new Fifo<Admitted>();
+    this.waiting = new Fifo<Stored>();
     let placed = false;
     for (const e of rest) {
       if (!placed && e.seq > entry.seq) {
@@ -275,9 +306,17 @@ export class Outbox {
     this.entries.delete(entry.seq);
     this.reservedCount--;
     this.reservedBytes -= stored.bytes;
+    const group = stored.group;
+    if (!group) {
+      // Its batch is not formed yet: it is left out, and there is nothing on disk to delete.
+      stored.gone = true;
+      this.goneCount++;
+      this.goneBytes += stored.bytes;
+      return true;
+    }
     // The record goes with its last entry; one left by a crash before that is sent again (a duplicate).
-    if (--stored.group.live > 0 || this.closed) return true;
-    this.deletes.push(stored.group.key);
+    if (--group.live > 0 || this.closed) return true;
+    this.deletes.push(group.key);
     this.startWriting();
     return true;
   }
@@ -288,6 +327,8 @@ export class Outbox {
     this.closed = true;
     clearTimeout(this.retryTimer);
     clearTimeout(this.readRetry);
+    // Appends waiting for their due are written now.
+    this.wake?.();
     while (this.writing || this.reading) await (this.writing ?? this.reading);
     // A failed attempt to write again may have left it closed. Removals still owed are lost: those messages are sent again after the next open.
     if (this.db.status === 'open') await this.db.close();
@@ -298,7 +339,7 @@ export class Outbox {
   }
 
   /** The front of the read-ahead, taken out of it; starts a read from disk when it runs low. */
-  private shift(): Admitted | undefined {
+  private shift(): Stored | undefined {
     const entry = this.waiting.shift();
     if (entry) this.waitingBytes -= entry.bytes;
     if (this.onDisk > 0 && !this.reading && this.low()) this.startReading();
@@ -313,12 +354,28 @@ export class Outbox {
     return full(this.waiting.size, this.waitingBytes);
   }
 
-  private admit(entry: Stored, group: Group): void {
-    entry.group = group;
-    const admitted = entry as Admitted; // its group is set just above
-    this.entries.set(entry.seq, admitted);
-    this.waiting.push(admitted);
+  private admit(entry: Stored): void {
+    entry.admitted = true;
+    this.entries.set(entry.seq, entry);
+    this.waiting.push(entry);
     this.waitingBytes += entry.bytes;
+  }
+
+  /** Tells of appends taken into the read-ahead, once per turn: the pump takes them together. */
+  private announce(): void {
+    if (this.announcing) return;
+    this.announcing = true;
+    queueMicrotask(() => {
+      this.announcing = false;
+      if (!this.closed) this.events.readable?.();
+    });
+  }
+
+  /** Drops appends removed before their batch from the queue, so a long `writeBy` keeps no acknowledged payloads. */
+  private sweepGone(): void {
+    this.pending = this.pending.filter((p) => !p.entry.gone);
+    this.goneCount = 0;
+    this.goneBytes = 0;
   }
 
   /** The messages of one record read from disk, into the read-ahead; those this run added get their done() back. */
@@ -327,7 +384,7 @@ export class Outbox {
     for (const r of reads) {
       const done = this.dones.get(r.seq);
       if (done) this.dones.delete(r.seq);
-      this.admit({ seq: r.seq, publication: r.publication, bytes: r.bytes, done, group: undefined }, group);
+      this.admit({ seq: r.seq, publication: r.publication, bytes: r.bytes, done, group, admitted: true, gone: false });
     }
     this.cursor = key;
   }
@@ -337,15 +394,17 @@ export class Outbox {
     return this.onDisk === 0 && !this.reading && !this.full();
   }
 
-  /** The entries of one record, into the read-ahead. */
-  private admitAll(pending: readonly Pending[], group: Group): void {
-    for (const p of pending) this.admit(p.entry, group);
-    this.cursor = group.key;
-  }
-
-  /** Written entries of one record: into the read-ahead, or left on disk when the read-ahead is full or entries older than them wait on disk. */
+  /** Written entries of one record not admitted when added: into the read-ahead, or left on disk when the read-ahead is full or entries older than them wait on disk. */
   private place(pending: readonly Pending[], group: Group): void {
-    if (this.admissible()) return this.admitAll(pending, group);
+    this.unadmitted -= pending.length;
+    if (this.admissible()) {
+      for (const p of pending) {
+        p.entry.group = group;
+        this.admit(p.entry);
+      }
+      this.cursor = group.key;
+      return;
+    }
     this.onDisk += pending.length;
     if (this.reading) this.spilledWhileReading = true;
     for (const p of pending) if (p.entry.done) this.dones.set(p.entry.seq, p.entry.done);
@@ -360,42 +419,83 @@ export class Outbox {
     // Let the current turn's appends join this batch.
     await Promise.resolve();
     while (this.pending.length > 0 || this.deletes.length > 0) {
-      const deletes = this.deletes;
-      const pending = this.pending;
-      this.deletes = [];
-      this.pending = [];
-      // Appends take sequence numbers in order and all join the batch, so one group is a run of them, at most GROUP_MAX.
-      const groups = groupsOf(pending);
-      // Records that go to the read-ahead are takeable while their write is under way (see the class).
-      let early = 0;
-      while (early < groups.length && this.admissible()) {
-        const [group, members] = groups[early++];
-        this.admitAll(members, group);
+      if (this.deletes.length === 0 && !this.closed && this.dueAt > Date.now()) {
+        await this.due();
+        continue;
       }
-      if (early > 0) this.events.readable?.();
+      const deletes = this.deletes;
+      this.deletes = [];
+      const pending = this.takeDue();
+      // Entries in memory come before those not admitted (see `add`); the removed need no record.
+      const kept: Pending[] = [];
+      const spilled: Pending[] = [];
+      for (const p of pending) if (!p.entry.gone) (p.entry.admitted ? kept : spilled).push(p);
+      // Appends take sequence numbers in order, so one group is a run of them, at most GROUP_MAX; a read starts after those in memory.
+      const inMemory = groupsOf(kept);
+      for (const [group, members] of inMemory) for (const p of members) p.entry.group = group;
+      if (inMemory.length > 0) this.cursor = maxKey(this.cursor, inMemory[inMemory.length - 1][0].key);
+      const toDisk = groupsOf(spilled);
       try {
-        const batch = this.db.batch();
-        for (const key of deletes) batch.del(key);
-        for (const [group, members] of groups) batch.put(group.key, groupValue(members));
-        this.batchFrom = groups[0]?.[0].key;
-        await batch.write({ sync: pending.length > 0 });
-        this.batchFrom = undefined;
-        // All of the rest is takeable before anyone hears of it, so the pump fills its window in one go.
-        for (let i = early; i < groups.length; i++) this.place(groups[i][1], groups[i][0]);
+        if (deletes.length > 0 || kept.length > 0 || spilled.length > 0) {
+          const batch = this.db.batch();
+          for (const key of deletes) batch.del(key);
+          for (const [group, members] of [...inMemory, ...toDisk]) batch.put(group.key, groupValue(members));
+          this.batchFrom = toDisk[0]?.[0].key;
+          await batch.write({ sync: kept.length > 0 || spilled.length > 0 });
+          this.batchFrom = undefined;
+        }
+        // All of them are takeable before anyone hears of it, so the pump fills its window in one go.
+        for (const [group, members] of toDisk) this.place(members, group);
         for (const p of pending) p.written(p.entry);
       } catch (err) {
         this.batchFrom = undefined;
         // The groups may be on disk or not: delete them with the removals still owed, at the first write that works.
+        const groups = [...inMemory, ...toDisk];
         for (const [group] of groups) this.abandoned.add(group.key);
         this.deletes = [...deletes, ...groups.map(([group]) => group.key), ...this.deletes];
-        const unplaced = groups.slice(early).flatMap(([, members]) => members);
-        const untaken = this.withdraw(groups.slice(0, early).flatMap(([, members]) => members));
-        this.failed(err as Error, [...untaken, ...unplaced, ...this.pending]);
+        const behind = this.pending.filter((p) => !p.entry.gone);
         this.pending = [];
+        this.dueAt = Infinity;
+        this.unadmitted = 0;
+        const untaken = this.withdraw([...kept, ...behind.filter((p) => p.entry.admitted)]);
+        this.failed(err as Error, [...untaken, ...spilled, ...behind.filter((p) => !p.entry.admitted)]);
         break;
       }
     }
     this.writing = undefined;
+  }
+
+  /**
+   * The appends the next batch writes: all of them when closing, else those up to the last one due,
+   * with the ones before it (a record holds a run of appends, and records are read back in key
+   * order). Removals alone do not take appends that are not due.
+   */
+  private takeDue(): Pending[] {
+    const all = this.pending;
+    let end = all.length;
+    let dueAt = Infinity;
+    if (!this.closed) {
+      const now = Date.now();
+      while (end > 0 && all[end - 1].due > now) dueAt = Math.min(dueAt, all[--end].due);
+    }
+    this.pending = end === all.length ? [] : all.slice(end);
+    this.dueAt = dueAt;
+    // The count is only a cue for sweeping; what stays is counted again as it is removed.
+    this.goneCount = 0;
+    this.goneBytes = 0;
+    return end === all.length ? all : all.slice(0, end);
+  }
+
+  /** Waits until the earliest append is due, or something makes it sooner (see `wake`). */
+  private due(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.wake?.(), this.dueAt - Date.now());
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
   }
 
   private startReading(): void {
@@ -447,7 +547,7 @@ export class Outbox {
     if (members.length === 0) return [];
     const failing = new Set(members.map((p) => p.entry.seq));
     const gone = new Set<number>();
-    const kept = new Fifo<Admitted>();
+    const kept = new Fifo<Stored>();
     for (const e of this.waiting.clear()) {
       if (!failing.has(e.seq)) {
         kept.push(e);
@@ -508,6 +608,11 @@ export class Outbox {
     this.events.writeFailure?.(undefined);
     this.startWriting();
   }
+}
+
+/** The later of two record keys (LevelDB's byte order, which is arrival order). */
+function maxKey(a: string, b: string): string {
+  return b > a ? b : a;
 }
 
 /** What an open read: the records kept in memory (the front of the order), and the count of the rest. */

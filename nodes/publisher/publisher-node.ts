@@ -12,6 +12,8 @@ import { publicationOf } from './publication';
 import { pressureOf } from '../common/pressure';
 import { coreOnlySet, publisherMigrations } from './migrations';
 import { Pump } from './pump';
+import { writeByOf } from './write-behind';
+import { activeTracker } from '../acks/flow-hooks';
 import { parsePublisher, type PublisherProps } from './settings';
 
 /** done(err) of a QoS 0 message while the connection is not up. */
@@ -128,7 +130,8 @@ export function registerPublisher(RED: NodeAPI): void {
       }
       let evicted: readonly Queued[];
       try {
-        evicted = (outbox as Outbox).add(p, written, done);
+        // A message a durable mqtt in holds until done() need not be on disk at once (write-behind.ts).
+        evicted = (outbox as Outbox).add(p, written, done, writeByOf(activeTracker(RED)?.deadlineOf(msg), Date.now()));
       } catch (err) {
         if (err instanceof OutboxFullError && !fullWarned) {
           fullWarned = true;
