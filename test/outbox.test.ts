@@ -136,6 +136,23 @@ describe('outbox', () => {
     }
   });
 
+  it('tells of the appends of one turn of the event loop once, after all of them, so the pump takes them together', async () => {
+    const seen: string[][] = [];
+    const box: Outbox = await Outbox.open(dir, LIMITS, { readable: () => seen.push(drain(box)) });
+    // Node-RED delivers each msg in a setImmediate of its own: these three come in one turn.
+    await new Promise<void>((resolve) => {
+      for (const i of [0, 1, 2]) {
+        setImmediate(() => {
+          box.add(pub(i), () => undefined);
+          if (i === 2) resolve();
+        });
+      }
+    });
+    await until(() => seen.length > 0, 'readable');
+    await box.close();
+    assert.deepEqual(seen, [['t/0', 't/1', 't/2']]);
+  });
+
   describe('an append whose sender still holds the message (writeBy)', () => {
     /** The keys of every record the outbox puts, seen by wrapping LevelDB's chained batch (a real database still does the writing). */
     let puts: string[] = [];
