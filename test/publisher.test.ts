@@ -21,6 +21,7 @@ import { append } from './support/outbox';
 
 const catchNode = coreNode('core/common/25-catch.js');
 const completeNode = coreNode('core/common/24-complete.js');
+const functionNode = coreNode('core/function/10-function.js');
 
 let seq = 0;
 // Outboxes are keyed by node id (and broker): every test gets its own, in the suite's user directory.
@@ -216,19 +217,26 @@ describe('durable-mqtt-out (Mosquitto)', function () {
       const direct = outId('held-i');
       const flow = outFlow(down, direct, { topic: 'x/i' });
       flow.push({ id: 'up', type: 'durable-mqtt-broker', broker: mosq().url, clientId: fresh('client'), cleanSession: false });
-      for (const [name, ackMode, ackTimeout] of [['c', 'complete', 30], ['t', 'complete', 1.5], ['r', 'receive', 30]] as const) {
+      // Between in and out, a function may build a new msg while it handles the held one (counted as it), or send one later from a timer (held by nobody).
+      const vias = { f: 'return { payload: "new" };', l: 'setTimeout(() => node.send({ payload: "later" }), 10); return null;' };
+      const paths = [['c', 'complete', 30], ['t', 'complete', 1.5], ['r', 'receive', 30], ['f', 'complete', 30], ['l', 'complete', 30]] as const;
+      for (const [name, ackMode, ackTimeout] of paths) {
         const out = outId(`held-${name}`);
-        flow.push({ id: `in-${name}`, z: 'f1', type: 'durable-mqtt-in', broker: 'up', topic: `held/${name}`, qos: 1, datatype: 'utf8', ackMode, ackTimeout, version: 1, wires: [[out]] });
+        const via = name === 'f' || name === 'l' ? vias[name] : undefined;
+        flow.push({ id: `in-${name}`, z: 'f1', type: 'durable-mqtt-in', broker: 'up', topic: `held/${name}`, qos: 1, datatype: 'utf8', ackMode, ackTimeout, version: 1, wires: [[via ? `fn-${name}` : out]] });
+        if (via) flow.push({ id: `fn-${name}`, z: 'f1', type: 'function', func: via, outputs: 1, wires: [[out]] });
         flow.push({ id: out, z: 'f1', type: 'durable-mqtt-out', broker: 'b1', topic: `x/${name}` });
       }
-      await load(flow, {}, [catchNode, completeNode]);
-      await until(() => ['c', 't', 'r'].every((n) => String(lastStatus(`in-${n}`)?.text).endsWith('connected')), 'the consumers connected');
-      for (const topic of ['held/c', 'held/t', 'held/r']) await publishMany(mosq().url, topic, 1, { qos: 1 });
+      await load(flow, {}, [catchNode, completeNode, functionNode]);
+      await until(() => paths.every(([n]) => String(lastStatus(`in-${n}`)?.text).endsWith('connected')), 'the consumers connected');
+      for (const [name] of paths) await publishMany(mosq().url, `held/${name}`, 1, { qos: 1 });
       send(direct, { payload: 'i' });
-      await until(() => leads.size === 4, 'all four messages in their outboxes');
+      await until(() => leads.size === 6, 'all six messages in their outboxes');
       const lead = (topic: string): number => leads.get(topic) as number;
       assert.ok(lead('x/c') > 0 && lead('x/c') <= 1000, `held by a consumer in complete mode: waits up to a second (${lead('x/c')} ms)`);
       assert.ok(lead('x/t') > 0 && lead('x/t') <= 500, `ackTimeout 1.5 s: on disk a second before it (${lead('x/t')} ms)`);
+      assert.ok(lead('x/f') > 0 && lead('x/f') <= 1000, `a new msg a function returned while handling a held one is held with it (${lead('x/f')} ms)`);
+      assert.equal(lead('x/l'), 0, 'sent later from a timer, after the held message was done: written at once');
       assert.equal(lead('x/r'), 0, 'receive mode acknowledged it on arrival: written at once');
       assert.equal(lead('x/i'), 0, 'sent by a node that holds nothing: written at once');
     } finally {
