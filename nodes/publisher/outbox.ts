@@ -421,8 +421,8 @@ export class Outbox {
   }
 
   private async flush(): Promise<void> {
-    // Let the current turn's appends join this batch.
-    await Promise.resolve();
+    // Let the current turn's appends join this batch, and the pump take them first (`announce`, queued before): a write that fails fast then finds them handed out, whatever phase of the event loop they came in.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     while (this.pending.length > 0 || this.deletes.length > 0) {
       if (this.deletes.length === 0 && !this.closed && this.dueAt > Date.now()) {
         await this.due();
