@@ -40,10 +40,20 @@ function outFlow(url: string, outId: string, out: Record<string, unknown> = {}, 
   ];
 }
 
+/** Subscribers not ended yet: a spec that fails before its `end()` must not leave one reconnecting, which keeps mocha from exiting. */
+const openSubscribers = new Set<mqtt.MqttClient>();
+
+/** afterEach of every suite that makes subscribers. */
+function endOpenSubscribers(): void {
+  for (const client of openSubscribers) client.end(true);
+  openSubscribers.clear();
+}
+
 /** A persistent subscriber that records every message, for checking what reached the broker. */
 async function subscriber(url: string, topic: string, clientId = fresh('sub')): Promise<{ messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[]; end: () => Promise<void> }> {
   // MQTT 5 ends a session at the disconnect unless it asks for an expiry interval.
   const client = mqtt.connect(url, { clientId, clean: false, reconnectPeriod: 100, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 } });
+  openSubscribers.add(client);
   const messages: { topic: string; payload: string; retain: boolean; qos: number; packet: mqtt.IPublishPacket }[] = [];
   // Listening before the CONNACK: a present session's queued messages can come in the same read.
   client.on('message', (t, p, packet) => messages.push({ topic: t, payload: p.toString(), retain: packet.retain, qos: packet.qos, packet }));
@@ -62,7 +72,13 @@ async function subscriber(url: string, topic: string, clientId = fresh('sub')): 
   });
   client.on('error', () => undefined);
   await client.subscribeAsync(topic, { qos: 2 });
-  return { messages, end: () => client.endAsync() };
+  return {
+    messages,
+    end: () => {
+      openSubscribers.delete(client);
+      return client.endAsync();
+    },
+  };
 }
 
 const send = (id: string, msg: Record<string, unknown>): void => {
@@ -100,6 +116,7 @@ describe('durable-mqtt-out settings and msg', () => {
 describe('durable-mqtt-out (Mosquitto)', function () {
   this.timeout(60_000);
   const mosq = mosquittoForSuite();
+  afterEach(endOpenSubscribers);
   const userDir = userDirForSuite();
   let own: MosquittoHandle | undefined;
   const outId = fresh;
@@ -398,6 +415,7 @@ describe('durable-mqtt-out (Mosquitto)', function () {
 describe('durable-mqtt-out: where the outbox is kept', function () {
   this.timeout(60_000);
   const mosq = mosquittoForSuite();
+  afterEach(endOpenSubscribers);
   const userDir = userDirForSuite();
   const root = (): string => join(userDir(), 'durable-mqtt', 'outbox');
   afterEach(async () => {
@@ -475,6 +493,7 @@ describe('durable-mqtt-out without a user directory', function () {
 
 describe('durable-mqtt-out when the disk is full (tmpfs user directory)', function () {
   const mosq = mosquittoForSuite();
+  afterEach(endOpenSubscribers);
   // Before the filesystem's own hooks: the nodes close before it is unmounted.
   afterEach(async () => {
     await helper.unload();
