@@ -44,6 +44,8 @@ export interface BridgeRound {
   brokerUsPerMsg: number;
   /** TCP segments the host sent per message over the same span, every socket (Node-RED, broker, far side). */
   segmentsPerMsg: number;
+  /** Node-RED's warnings and errors once its flows had started: a reconnect or a shed (docs/acks.md) shows here. */
+  warnings: string[];
 }
 
 export interface BridgeResult {
@@ -110,6 +112,7 @@ async function bridgeOne(c: BridgeContestant, broker: BenchBroker, n: number, ro
   const dir = mkdtempSync(join(tmpdir(), 'durable-bench-bridge-'));
   const red = await startNodeRed({ flow: bridgeFlow(c, url, clientId, src, dst), userDir: join(dir, 'userdir') });
   const rss = sampleRss(red.pid ?? 0);
+  const started = red.output().length;
   try {
     let seen = -1;
     let progressAt = Date.now();
@@ -126,7 +129,7 @@ async function bridgeOne(c: BridgeContestant, broker: BenchBroker, n: number, ro
     const cpuUsPerMsg = perMsg(cpuMs(red.pid ?? 0), from?.cpu) * 1000;
     const brokerUsPerMsg = perMsg(cpuMs(broker.pid ?? 0), from?.broker) * 1000;
     const segmentsPerMsg = perMsg(tcpSegmentsOut(), from?.segments);
-    return { contestant: c.id, n, round, rate: (distinct / (far.last() - far.first())) * 1000, distinct, duplicates: far.total() - distinct, complete: distinct === n, peakRssMiB: rss.peakMiB(), cpuUsPerMsg, brokerUsPerMsg, segmentsPerMsg };
+    return { contestant: c.id, n, round, rate: (distinct / (far.last() - far.first())) * 1000, distinct, duplicates: far.total() - distinct, complete: distinct === n, peakRssMiB: rss.peakMiB(), cpuUsPerMsg, brokerUsPerMsg, segmentsPerMsg, warnings: warningsIn(red.output().slice(started)) };
   } finally {
     rss.stop();
     await red.kill('SIGTERM');
@@ -134,6 +137,11 @@ async function bridgeOne(c: BridgeContestant, broker: BenchBroker, n: number, ro
     await clearSession(url, clientId);
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Node-RED's `[warn]` and `[error]` lines in `output`. */
+function warningsIn(output: string): string[] {
+  return output.split('\n').filter((line) => / - \[(warn|error)\] /.test(line));
 }
 
 /** The bench's broker: its URL, and its pid for the CPU it spends. */
@@ -151,6 +159,7 @@ export async function runBridge(broker: BenchBroker, sizes: number[], rounds: nu
       for (const c of [...contestants.slice(k), ...contestants.slice(0, k)]) {
         const r = await bridgeOne(c, broker, n, round);
         console.log(`    ${String(n).padStart(7)} ${c.id.padEnd(16)} ${Math.round(r.rate).toString().padStart(7)} msg/s  ${r.distinct}/${n}${r.duplicates ? ` (+${r.duplicates} dup)` : ''}  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  CPU ${r.cpuUsPerMsg.toFixed(1)} µs/msg, broker ${r.brokerUsPerMsg.toFixed(1)}, ${r.segmentsPerMsg.toFixed(2)} segments`);
+        for (const w of r.warnings) console.log(`            ${w.slice(0, 200)}`);
         result.rounds.push(r);
       }
     }
