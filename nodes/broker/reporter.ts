@@ -43,8 +43,11 @@ export function reportSession(node: Node, session: EventEmitter<SessionEvents>, 
     // Each refetch is a new connection, a new episode; a broker that overshoots keeps doing it, so the warning comes once.
     const say = shedWarned ? (text: string) => node.debug(text) : (text: string) => node.warn(text);
     shedWarned = true;
-    say(`${where()} sent more messages than the flows take while they were full, past what is held in memory (a broker with no in-flight limit): ` +
-      `${qos12} QoS 1/2 messages are fetched again by reconnecting${qos0 ? `, ${qos0} QoS 0 messages were dropped` : ''}. Set the broker's in-flight limit, or use MQTT 5.`);
+    // Mosquitto 2.0.11 sends a reconnecting client its whole queue, over MQTT 3.1.1 and 5 alike (docs/performance.md).
+    say(`${where()} sent more messages than the flows take while they were full, past what is held in memory (a broker with no in-flight limit, ` +
+      `or one that sends a reconnecting client its whole queue): ${qos12} QoS 1/2 messages are fetched again by reconnecting` +
+      `${qos0 ? `, ${qos0} QoS 0 messages were dropped` : ''}. Set the broker's in-flight limit or use MQTT 5 if it has none; ` +
+      `a durable mqtt out on this connection keeps it reading, and a broker config of its own lets it pause instead.`);
   });
   session.on('subscribeFailed', (filter, code) => node.error(`broker refused subscription ${filter} (code 0x${code.toString(16)})`));
 }
