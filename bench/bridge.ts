@@ -17,6 +17,8 @@ export interface BridgeContestant {
   readonly ackMode?: 'complete' | 'receive';
   /** One broker config for in and out, or one each. */
   readonly configs: 1 | 2;
+  /** Ours only: the broker configs' MQTT version (3.1.1 unless set, as core's). */
+  readonly protocolVersion?: 4 | 5;
 }
 
 export const BRIDGE_CONTESTANTS: BridgeContestant[] = [
@@ -26,6 +28,14 @@ export const BRIDGE_CONTESTANTS: BridgeContestant[] = [
   { id: 'ours-complete-2', label: 'ours complete, two configs', kind: 'ours', ackMode: 'complete', configs: 2 },
   { id: 'ours-receive-1', label: 'ours receive, one config', kind: 'ours', ackMode: 'receive', configs: 1 },
   { id: 'ours-receive-2', label: 'ours receive, two configs', kind: 'ours', ackMode: 'receive', configs: 2 },
+];
+
+/**
+ * Run only when `--contestants` names them. With MQTT 5 the broker keeps to the Receive Maximum we
+ * send, so Mosquitto 2.0.11 does not flood a reconnecting consumer with its whole queue (docs/performance.md).
+ */
+export const BRIDGE_OPTIONAL: BridgeContestant[] = [
+  { id: 'ours-complete-1-mqtt5', label: 'ours complete, one config, MQTT 5', kind: 'ours', ackMode: 'complete', configs: 1, protocolVersion: 5 },
 ];
 
 export interface BridgeRound {
@@ -75,7 +85,7 @@ function bridgeFlow(c: BridgeContestant, url: string, clientId: string, src: str
       { id: 'out', type: 'mqtt out', z: tab.id, topic: dst, qos: '1', retain: 'false', broker: outBroker, wires: [] },
     ];
   }
-  const broker = (id: string, cid: string): FlowNode => ({ id, type: 'durable-mqtt-broker', broker: url, clientId: cid, cleanSession: false, protocolVersion: 4, version: 1 });
+  const broker = (id: string, cid: string): FlowNode => ({ id, type: 'durable-mqtt-broker', broker: url, clientId: cid, cleanSession: false, protocolVersion: c.protocolVersion ?? 4, version: 1 });
   return [
     tab, broker('conn', clientId), ...(c.configs === 2 ? [broker('conn-out', `${clientId}-out`)] : []),
     { id: 'in', type: 'durable-mqtt-in', z: tab.id, broker: 'conn', topic: src, qos: 1, datatype: 'utf8', ackMode: c.ackMode, version: 1, wires: [['out']] },

@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { BRIDGE_CONTESTANTS, bridgeTable, runBridge, type BridgeResult } from './bridge';
+import { BRIDGE_CONTESTANTS, BRIDGE_OPTIONAL, bridgeTable, runBridge, type BridgeResult } from './bridge';
 import { mosquittoVersion, startBenchBroker } from './broker';
 import { BARE, CORE, OURS_COMPLETE, OURS_RECEIVE, OURS_RECEIVE_HOOKS, oursComplete, THIN, type Contestant } from './contestants';
 import { runDrain, type DrainResult, type DrainSpec } from './drain';
@@ -124,7 +124,8 @@ async function main(): Promise<void> {
         results[id] = r;
         tables.push(publishTable(r));
       } else if (id === 'bridge') {
-        const r = await runBridge(broker, o.bridgeN, o.rounds, BRIDGE_CONTESTANTS.filter((c) => o.contestants.length === 0 || o.contestants.includes(c.id)));
+        const chosen = o.contestants.length === 0 ? BRIDGE_CONTESTANTS : [...BRIDGE_CONTESTANTS, ...BRIDGE_OPTIONAL].filter((c) => o.contestants.includes(c.id));
+        const r = await runBridge(broker, o.bridgeN, o.rounds, chosen);
         results[id] = r;
         tables.push(bridgeTable(r));
       } else if (id === 'outbox-memory') {
