@@ -31,8 +31,9 @@ export const BRIDGE_CONTESTANTS: BridgeContestant[] = [
 ];
 
 /**
- * Run only when `--contestants` names them. With MQTT 5 the broker keeps to the Receive Maximum we
- * send, so Mosquitto 2.0.11 does not flood a reconnecting consumer with its whole queue (docs/performance.md).
+ * Run only when `--contestants` names them. MQTT 5, to see whether the Receive Maximum we send keeps
+ * the broker from sending a reconnecting consumer its whole queue: Mosquitto 2.0.11 sends it all the
+ * same (docs/performance.md, "What one config costs the broker").
  */
 export const BRIDGE_OPTIONAL: BridgeContestant[] = [
   { id: 'ours-complete-1-mqtt5', label: 'ours complete, one config, MQTT 5', kind: 'ours', ackMode: 'complete', configs: 1, protocolVersion: 5 },
